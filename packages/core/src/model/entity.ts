@@ -1,0 +1,85 @@
+/**
+ * The stored (expanded) form of an NGSI-LD entity.
+ *
+ * Every attribute name and entity type is a full IRI, expanded with the
+ * @context of the request that wrote it; responses compact it again with the
+ * @context of the request that reads it. The shape stays close to the
+ * normalized NGSI-LD representation so that SQL can address values directly
+ * (`attrs -> '<iri>' -> 0 -> 'value'`).
+ */
+
+export type AttributeType =
+  | 'Property'
+  | 'Relationship'
+  | 'GeoProperty'
+  | 'LanguageProperty'
+  | 'VocabProperty'
+  | 'JsonProperty'
+  | 'ListProperty'
+  | 'ListRelationship';
+
+export const ATTRIBUTE_TYPES: readonly AttributeType[] = [
+  'Property',
+  'Relationship',
+  'GeoProperty',
+  'LanguageProperty',
+  'VocabProperty',
+  'JsonProperty',
+  'ListProperty',
+  'ListRelationship',
+];
+
+/** A JSON value as it travels through the broker. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * One instance of an attribute (or of a sub-attribute).
+ *
+ * The member that carries the content depends on `type`:
+ * Property / GeoProperty -> `value`, Relationship -> `object`,
+ * LanguageProperty -> `languageMap`, VocabProperty -> `vocab` (expanded IRIs),
+ * JsonProperty -> `json` (never expanded), ListProperty -> `valueList`,
+ * ListRelationship -> `objectList`.
+ *
+ * Sub-attributes live in `sub`, keyed by expanded IRI; a sub-attribute has a
+ * single instance.
+ */
+export interface AttributeInstance {
+  type: AttributeType;
+  value?: Json;
+  object?: string | string[];
+  objectType?: string | string[];
+  languageMap?: Record<string, string | string[]>;
+  vocab?: string | string[];
+  json?: Json;
+  valueList?: Json[];
+  objectList?: string[];
+  datasetId?: string;
+  observedAt?: string;
+  unitCode?: string;
+  createdAt?: string;
+  modifiedAt?: string;
+  sub?: Record<string, AttributeInstance>;
+}
+
+/** Attribute instances keyed by expanded attribute IRI; one entry per datasetId. */
+export type AttributeMap = Record<string, AttributeInstance[]>;
+
+export interface StoredEntity {
+  id: string;
+  /** Expanded type IRIs; an entity has at least one. */
+  types: string[];
+  /** Scopes as given (they are paths, not IRIs). */
+  scope?: string[];
+  createdAt: string;
+  modifiedAt: string;
+  attrs: AttributeMap;
+}
+
+/** An entity as parsed from a request: system timestamps are not yet stamped. */
+export interface EntityFragment {
+  id?: string;
+  types?: string[];
+  scope?: string[];
+  attrs: AttributeMap;
+}

@@ -1,0 +1,172 @@
+/**
+ * Stored (expanded) form -> response representation: normalized, concise or
+ * simplified (keyValues), compacted with the request's @context (4.5).
+ */
+import type { ActiveContext } from '../jsonld/activeContext';
+import type { AttributeInstance, StoredEntity } from './entity';
+import type { Geometry } from './geojson';
+
+export type Format = 'normalized' | 'concise' | 'keyValues';
+
+export interface RenderOptions {
+  format: Format;
+  /** Add createdAt / modifiedAt to the entity and its attributes. */
+  sysAttrs?: boolean;
+  /** Expanded attribute IRIs to keep (`attrs`, `pick`); undefined keeps all. */
+  keep?: ReadonlySet<string>;
+  /** Expanded attribute IRIs to drop (`omit`). */
+  drop?: ReadonlySet<string>;
+  /** `pick`/`omit` may also name the entity's own id and type. */
+  hideId?: boolean;
+  hideType?: boolean;
+  /** Language tags in order of preference (`lang`), `*` for all. */
+  lang?: string[];
+  /** Keep only the instances with these datasetIds (`@none` is the default instance). */
+  datasetIds?: ReadonlySet<string>;
+}
+
+type Out = Record<string, unknown>;
+
+export class EntityRenderer {
+  constructor(
+    private readonly ctx: ActiveContext,
+    private readonly options: RenderOptions,
+  ) {}
+
+  entity(e: StoredEntity): Out {
+    const o = this.options;
+    const out: Out = {};
+    if (!o.hideId) out.id = e.id;
+    if (!o.hideType) out.type = this.typeValue(e.types);
+    if (e.scope) out.scope = e.scope.length === 1 ? e.scope[0] : e.scope;
+    if (o.sysAttrs && o.format !== 'keyValues') {
+      out.createdAt = e.createdAt;
+      out.modifiedAt = e.modifiedAt;
+    }
+    for (const [iri, instances] of Object.entries(e.attrs)) {
+      if (o.keep && !o.keep.has(iri)) continue;
+      if (o.drop?.has(iri)) continue;
+      const selected = o.datasetIds ? instances.filter((i) => o.datasetIds!.has(i.datasetId ?? '@none')) : instances;
+      if (selected.length === 0) continue;
+      out[this.ctx.compactIri(iri)] = this.attributeInstances(selected);
+    }
+    return out;
+  }
+
+  /** One attribute (all its instances), as GET /entities/{id}/attrs/{attr} would show it. */
+  attributeInstances(instances: AttributeInstance[]): unknown {
+    if (instances.length === 1) return this.attribute(instances[0]);
+    if (this.options.format === 'keyValues') {
+      // 4.5.4: several instances simplify to a map keyed by datasetId.
+      return { dataset: Object.fromEntries(instances.map((i) => [i.datasetId ?? '@none', this.attribute(i)])) };
+    }
+    return instances.map((i) => this.attribute(i));
+  }
+
+  typeValue(types: string[]): string | string[] {
+    const compact = types.map((t) => this.ctx.compactIri(t));
+    return compact.length === 1 ? compact[0] : compact;
+  }
+
+  private attribute(a: AttributeInstance): unknown {
+    if (this.options.format === 'keyValues') return this.simplified(a);
+    const { member, value } = this.content(a);
+    const hasDetail =
+      a.datasetId !== undefined || a.observedAt !== undefined || a.unitCode !== undefined || a.sub !== undefined ||
+      this.options.sysAttrs || member === 'lang';
+    const out: Out = {};
+    if (this.options.format === 'normalized') {
+      out.type = member === 'lang' ? 'Property' : a.type;
+    } else if (!hasDetail && (a.type === 'GeoProperty' || (a.type === 'Property' && !isPlainObject(value)))) {
+      // Concise: a Property with nothing else is its bare value, and a bare GeoJSON geometry reads back as a GeoProperty.
+      return value;
+    }
+    if (member === 'lang') {
+      const [lang, text] = value as [string, unknown];
+      out.value = text;
+      out.lang = lang;
+    } else {
+      out[member] = value;
+    }
+    if (a.objectType !== undefined) {
+      out.objectType = Array.isArray(a.objectType) ? a.objectType.map((t) => this.ctx.compactIri(t)) : this.ctx.compactIri(a.objectType);
+    }
+    if (a.datasetId !== undefined) out.datasetId = a.datasetId;
+    if (a.observedAt !== undefined) out.observedAt = a.observedAt;
+    if (a.unitCode !== undefined) out.unitCode = a.unitCode;
+    if (this.options.sysAttrs) {
+      if (a.createdAt) out.createdAt = a.createdAt;
+      if (a.modifiedAt) out.modifiedAt = a.modifiedAt;
+    }
+    if (a.sub) {
+      for (const [iri, sub] of Object.entries(a.sub)) out[this.ctx.compactIri(iri)] = this.attribute(sub);
+    }
+    return out;
+  }
+
+  /** 4.5.4: most kinds simplify to their bare content; LanguageProperty, JsonProperty and VocabProperty keep a one-key wrapper so that they stay recognisable. */
+  private simplified(a: AttributeInstance): unknown {
+    const { member, value } = this.content(a);
+    if (member === 'lang') return (value as [string, unknown])[1];
+    if (member === 'languageMap' || member === 'json' || member === 'vocab') return { [member]: value };
+    return value;
+  }
+
+  /** The member carrying the attribute's content and its compacted value; `lang` when a language was picked. */
+  private content(a: AttributeInstance): { member: string; value: unknown } {
+    switch (a.type) {
+      case 'Relationship':
+        return { member: 'object', value: a.object };
+      case 'ListRelationship':
+        return {
+          member: 'objectList',
+          value: this.options.format === 'normalized' ? (a.objectList ?? []).map((object) => ({ object })) : a.objectList,
+        };
+      case 'LanguageProperty': {
+        const picked = this.pickLanguage(a.languageMap ?? {});
+        return picked ? { member: 'lang', value: picked } : { member: 'languageMap', value: a.languageMap };
+      }
+      case 'VocabProperty': {
+        const v = a.vocab ?? [];
+        return { member: 'vocab', value: Array.isArray(v) ? v.map((x) => this.ctx.compactIri(x)) : this.ctx.compactIri(v) };
+      }
+      case 'JsonProperty':
+        return { member: 'json', value: a.json };
+      case 'ListProperty':
+        return { member: 'valueList', value: (a.valueList ?? []).map((v) => this.ctx.compactValue(v)) };
+      case 'GeoProperty':
+        return { member: 'value', value: a.value };
+      default:
+        return { member: 'value', value: this.ctx.compactValue(a.value) };
+    }
+  }
+
+  /** With `lang`, a LanguageProperty becomes a Property holding the best-matching string (4.15); `*` takes any language. */
+  private pickLanguage(map: Record<string, string | string[]>): [string, string | string[]] | undefined {
+    const wanted = this.options.lang;
+    if (!wanted) return undefined;
+    for (const tag of wanted) {
+      if (tag === '*') break;
+      if (map[tag] !== undefined) return [tag, map[tag]];
+      const prefix = Object.keys(map).find((k) => k.toLowerCase().split('-')[0] === tag.toLowerCase().split('-')[0]);
+      if (prefix) return [prefix, map[prefix]];
+    }
+    if (map['@none'] !== undefined) return ['@none', map['@none']];
+    const first = Object.keys(map)[0];
+    return first === undefined ? undefined : [first, map[first]];
+  }
+}
+
+function isPlainObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** GeoJSON Feature of an entity (6.3.6): the geometry comes from `geometryProperty` (default `location`). */
+export function toFeature(rendered: Out, entity: StoredEntity, geometryIri: string): Out {
+  const { id, ...properties } = rendered;
+  const instances = entity.attrs[geometryIri] ?? [];
+  // The default instance (no datasetId) is the entity's geometry when there are several.
+  const instance = instances.find((i) => i.datasetId === undefined) ?? instances[0];
+  const geometry = instance?.type === 'GeoProperty' ? (instance.value as unknown as Geometry) : null;
+  return { id: id ?? entity.id, type: 'Feature', geometry, properties };
+}
