@@ -1,0 +1,3 @@
+export * from './store';
+export { openStore, type StoreOptions } from './openStore';
+export type { SqlDriver, SqlExecutor } from './driver';

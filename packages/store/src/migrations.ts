@@ -1,0 +1,111 @@
+/**
+ * Versioned schema changes, applied in order at start-up under an advisory
+ * lock so that several broker processes can start on one database at once.
+ * A migration is never edited once released: add a new one.
+ */
+import type { SqlDriver } from './driver';
+
+/**
+ * The scalars of first-level attribute instances, from entities `e`: the
+ * content itself when it is a number or a string (`whole`), and the number
+ * and string elements when it is an array. Shared by the migration that
+ * creates the table and by every write.
+ */
+export const INSERT_VALUES = `INSERT INTO entity_values (tenant, entity_id, attr, num, txt, whole, rel)
+  SELECT e.tenant, e.id, a.key, x.num, x.txt, x.whole, coalesce(i ->> 'type' IN ('Relationship', 'ListRelationship'), false)`;
+export const VALUE_SOURCE = `CROSS JOIN LATERAL jsonb_each(e.attrs) AS a
+  CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
+  CROSS JOIN LATERAL (SELECT coalesce(i -> 'value', i -> 'object', i -> 'vocab', i -> 'valueList', i -> 'objectList', i -> 'json') AS c) AS content
+  CROSS JOIN LATERAL (
+    SELECT true AS whole, content.c AS s
+    UNION ALL
+    SELECT false, el FROM jsonb_array_elements(CASE WHEN jsonb_typeof(content.c) = 'array' THEN content.c ELSE '[]'::jsonb END) AS el
+  ) AS scalar
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN jsonb_typeof(scalar.s) = 'number' THEN (scalar.s #>> '{}')::double precision END AS num,
+           CASE WHEN jsonb_typeof(scalar.s) = 'string' THEN scalar.s #>> '{}' END AS txt,
+           scalar.whole AS whole
+  ) AS x
+  WHERE jsonb_typeof(scalar.s) IN ('number', 'string')`;
+
+const MIGRATIONS: string[] = [
+  // 1: tenants and entities. Entity timestamps are columns (queries filter
+  // on them); attribute timestamps live in the attrs document.
+  `
+  CREATE TABLE tenants (
+    name text PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+  INSERT INTO tenants (name) VALUES ('');
+  CREATE TABLE entities (
+    tenant text NOT NULL REFERENCES tenants (name),
+    id text NOT NULL,
+    types text[] NOT NULL,
+    scope text[],
+    created_at timestamptz NOT NULL,
+    modified_at timestamptz NOT NULL,
+    attrs jsonb NOT NULL,
+    PRIMARY KEY (tenant, id)
+  );
+  CREATE INDEX entities_types ON entities USING gin (types);
+  CREATE INDEX entities_attrs ON entities USING gin (attrs);
+  CREATE INDEX entities_id_prefix ON entities (tenant, id text_pattern_ops);
+  `,
+  // 2: every GeoProperty instance as a PostGIS geometry, for indexed geo-queries.
+  `
+  CREATE TABLE entity_geo (
+    tenant text NOT NULL,
+    entity_id text NOT NULL,
+    attr text NOT NULL,
+    geom geometry(Geometry, 4326) NOT NULL,
+    FOREIGN KEY (tenant, entity_id) REFERENCES entities (tenant, id) ON DELETE CASCADE
+  );
+  CREATE INDEX entity_geo_entity ON entity_geo (tenant, entity_id);
+  CREATE INDEX entity_geo_geom ON entity_geo USING gist (geom);
+  CREATE INDEX entity_geo_geog ON entity_geo USING gist ((geom::geography));
+  INSERT INTO entity_geo (tenant, entity_id, attr, geom)
+    SELECT e.tenant, e.id, a.key, ST_SetSRID(ST_GeomFromGeoJSON(i ->> 'value'), 4326)
+    FROM entities e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
+    WHERE i ->> 'type' = 'GeoProperty'
+  `,
+  // 3: scalar attribute values (numbers and strings of first-level attributes and of their arrays),
+  // for index-bound comparisons in q; the JSON document stays the source of truth.
+  `
+  CREATE TABLE entity_values (
+    tenant text NOT NULL,
+    entity_id text NOT NULL,
+    attr text NOT NULL,
+    num double precision,
+    txt text,
+    whole boolean NOT NULL,
+    rel boolean NOT NULL,
+    FOREIGN KEY (tenant, entity_id) REFERENCES entities (tenant, id) ON DELETE CASCADE
+  );
+  CREATE INDEX entity_values_entity ON entity_values (tenant, entity_id);
+  CREATE INDEX entity_values_num ON entity_values (tenant, attr, num) WHERE num IS NOT NULL;
+  CREATE INDEX entity_values_txt ON entity_values (tenant, attr, txt) WHERE txt IS NOT NULL;
+  ${INSERT_VALUES} FROM entities e ${VALUE_SOURCE}
+  `,
+];
+
+/** The advisory lock key, an arbitrary constant shared by every Civitas process. */
+const LOCK_KEY = 726_584_391;
+
+export async function migrate(driver: SqlDriver): Promise<void> {
+  await driver.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    // Always in public: a broker confined to its own schema must not own the database-wide extension.
+    await tx.query('CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public');
+    await tx.query('CREATE TABLE IF NOT EXISTS civitas_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    const rows = await tx.query<{ version: number }>('SELECT coalesce(max(version), 0) AS version FROM civitas_migrations');
+    for (let v = Number(rows[0].version) + 1; v <= MIGRATIONS.length; v++) {
+      for (const statement of splitStatements(MIGRATIONS[v - 1])) await tx.query(statement);
+      await tx.query('INSERT INTO civitas_migrations (version) VALUES ($1)', [v]);
+    }
+  });
+}
+
+/** Prepared statements take one command each; migrations are plain DDL without semicolons in literals. */
+function splitStatements(sql: string): string[] {
+  return sql.split(';').map((s) => s.trim()).filter((s) => s.length > 0);
+}

@@ -1,0 +1,29 @@
+/** Opens the store the configuration asks for: a PostgreSQL server, or the embedded PGlite. */
+import type { SqlDriver } from './driver';
+import { migrate } from './migrations';
+import { openPgDriver } from './pgDriver';
+import { openPgliteDriver } from './pgliteDriver';
+import { SqlStore } from './sqlStore';
+import type { Store } from './store';
+
+export interface StoreOptions {
+  /** postgres://... for a server; unset for the embedded store. */
+  databaseUrl?: string;
+  /** Where the embedded store keeps its files; unset keeps it in memory. */
+  dataDir?: string;
+  /** Server store only: keep every table in this schema. */
+  schema?: string;
+}
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const driver: SqlDriver = options.databaseUrl
+    ? await openPgDriver(options.databaseUrl, options.schema)
+    : await openPgliteDriver(options.dataDir);
+  try {
+    await migrate(driver);
+  } catch (e) {
+    await driver.close();
+    throw e;
+  }
+  return new SqlStore(driver);
+}

@@ -1,0 +1,54 @@
+/** The PostgreSQL server driver: a pg connection pool, optionally confined to one schema. */
+import { Pool, PoolClient } from 'pg';
+import type { SqlDriver, SqlExecutor } from './driver';
+
+const executor = (client: Pool | PoolClient): SqlExecutor => ({
+  query: async <R>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[],
+});
+
+export async function openPgDriver(url: string, schema?: string): Promise<SqlDriver> {
+  const pool = new Pool({
+    connectionString: url,
+    max: Number(process.env.CIVITAS_DB_POOL_SIZE ?? 10),
+    // Every connection sees the broker's schema first and PostGIS (public) after it; without a schema, options in the URL stay.
+    ...(schema ? { options: `-c search_path=${schema},public` } : {}),
+  });
+  pool.on('error', (e) => console.error('PostgreSQL connection error', e));
+  const base = executor(pool);
+  const driver: SqlDriver = {
+    kind: 'postgres',
+    query: base.query,
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(executor(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+  if (schema) {
+    try {
+      if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Invalid schema name ${schema}`);
+      // IF NOT EXISTS still races between processes; the lock serialises them.
+      await driver.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY]);
+        await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      });
+    } catch (e) {
+      await pool.end();
+      throw e;
+    }
+  }
+  return driver;
+}
+
+/** An arbitrary constant shared by every Civitas process. */
+const SCHEMA_LOCK_KEY = 726_584_392;

@@ -1,0 +1,18 @@
+/** The embedded driver: PostgreSQL with PostGIS compiled to WebAssembly, in-process. */
+import type { SqlDriver, SqlExecutor } from './driver';
+
+export async function openPgliteDriver(dataDir?: string): Promise<SqlDriver> {
+  // Loaded lazily: the server driver never pays for the WebAssembly build.
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { postgis } = await import('@electric-sql/pglite-postgis');
+  const db = await PGlite.create({ dataDir, extensions: { postgis } });
+  const run = async <R>(target: { query: typeof db.query }, sql: string, params?: unknown[]) =>
+    (await target.query<R>(sql, params)).rows;
+  return {
+    kind: 'embedded',
+    query: (sql, params) => run(db, sql, params),
+    // PGlite has one connection; its transaction() queues concurrent callers.
+    transaction: (fn) => db.transaction((tx) => fn({ query: (sql, params) => run(tx, sql, params) } as SqlExecutor)),
+    close: () => db.close(),
+  };
+}

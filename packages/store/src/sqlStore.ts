@@ -1,0 +1,278 @@
+/** The Store on SQL: the same statements on PostgreSQL and on PGlite. */
+import { badRequest, NgsiError, StoredEntity } from '@civitas/core';
+import type { SqlDriver, SqlExecutor } from './driver';
+import { ENTITY_COLUMNS, EntityRow, entitiesParam, RECORDSET, rowToEntity } from './entityRows';
+import { compileEntityFilter, compileOrder } from './entityQuerySql';
+import { INSERT_VALUES, VALUE_SOURCE } from './migrations';
+import type {
+  AttributeDetails,
+  AttributeSummary,
+  EntityQuery,
+  MutateOptions,
+  MutationOutcome,
+  QueryResult,
+  Store,
+  TypeDetails,
+  TypeSummary,
+  WritePlan,
+} from './store';
+
+/** PostgreSQL error codes the store answers itself. */
+const SERIALIZATION_FAILURE = '40001';
+const DEADLOCK = '40P01';
+const INVALID_REGEX = '2201B';
+const MAX_ATTEMPTS = 3;
+
+
+export class SqlStore implements Store {
+  /** Tenants seen to exist; tenants are never dropped while a process runs. */
+  private readonly knownTenants = new Set<string>(['']);
+  /** Rows written since the planner statistics were last refreshed (embedded store only, see refreshStatistics). */
+  private writesSinceAnalyze = 0;
+  private analyzing = false;
+
+  constructor(private readonly db: SqlDriver) {}
+
+  get driver(): 'postgres' | 'embedded' {
+    return this.db.kind;
+  }
+
+  async tenantExists(tenant: string): Promise<boolean> {
+    if (this.knownTenants.has(tenant)) return true;
+    const rows = await this.run(this.db, 'SELECT 1 FROM tenants WHERE name = $1', [tenant]);
+    if (rows.length > 0) this.knownTenants.add(tenant);
+    return rows.length > 0;
+  }
+
+  async getEntity(tenant: string, id: string): Promise<StoredEntity | undefined> {
+    const rows = await this.run<EntityRow>(this.db, `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = $2`, [tenant, id]);
+    return rows[0] ? rowToEntity(rows[0]) : undefined;
+  }
+
+  async mutate<T>(
+    tenant: string,
+    ids: string[],
+    plan: (current: Map<string, StoredEntity>) => WritePlan<T>,
+    options: MutateOptions = {},
+  ): Promise<MutationOutcome<T>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction((tx) => this.mutateIn(tx, tenant, ids, plan, options));
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (attempt < MAX_ATTEMPTS && (code === SERIALIZATION_FAILURE || code === DEADLOCK)) continue;
+        throw this.translate(e);
+      }
+    }
+  }
+
+  private async mutateIn<T>(
+    tx: SqlExecutor,
+    tenant: string,
+    ids: string[],
+    plan: (current: Map<string, StoredEntity>) => WritePlan<T>,
+    options: MutateOptions,
+  ): Promise<MutationOutcome<T>> {
+    await this.checkTenant(tx, tenant, options.createTenant ?? false);
+    const current = new Map<string, StoredEntity>();
+    if (ids.length > 0) {
+      // Sorted, so that concurrent batches lock rows in the same order and cannot deadlock each other.
+      const rows = await tx.query<EntityRow>(
+        `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE`,
+        [tenant, ids],
+      );
+      for (const row of rows) current.set(row.id, rowToEntity(row));
+    }
+    const { inserts = [], upserts = [], deletes = [], result } = plan(current);
+    let conflicts: string[] = [];
+    if (inserts.length > 0) {
+      const written = await tx.query<{ id: string }>(
+        `INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, attrs)
+         SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.attrs FROM ${RECORDSET}
+         ON CONFLICT (tenant, id) DO NOTHING RETURNING id`,
+        [tenant, entitiesParam(inserts)],
+      );
+      const ok = new Set(written.map((r) => r.id));
+      conflicts = inserts.map((e) => e.id).filter((id) => !ok.has(id));
+    }
+    if (upserts.length > 0) {
+      await tx.query(
+        `INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, attrs)
+         SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.attrs FROM ${RECORDSET}
+         ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, scope = excluded.scope,
+           created_at = excluded.created_at, modified_at = excluded.modified_at, attrs = excluded.attrs`,
+        [tenant, entitiesParam(upserts)],
+      );
+    }
+    if (deletes.length > 0) {
+      await tx.query(`DELETE FROM entities WHERE tenant = $1 AND id = ANY($2::text[])`, [tenant, deletes]);
+    }
+    await this.syncIndexes(tx, tenant, inserts.filter((e) => !conflicts.includes(e.id)), upserts);
+    this.refreshStatistics(inserts.length + upserts.length + deletes.length);
+    return { result, conflicts };
+  }
+
+  /**
+   * PGlite has no autovacuum, so the embedded store would keep planning
+   * with the statistics of an empty database; after every 5,000 written rows
+   * it refreshes them, in the background and one run at a time.
+   */
+  private refreshStatistics(written: number): void {
+    if (this.db.kind !== 'embedded') return;
+    this.writesSinceAnalyze += written;
+    if (this.writesSinceAnalyze < 5_000 || this.analyzing) return;
+    this.writesSinceAnalyze = 0;
+    this.analyzing = true;
+    this.db
+      .query('ANALYZE entities, entity_values, entity_geo')
+      .catch((e) => console.error('Refreshing planner statistics failed', e))
+      .finally(() => (this.analyzing = false));
+  }
+
+  /**
+   * Keeps entity_geo and entity_values in step with the written entities,
+   * computing them in SQL from the rows just written (deletes cascade).
+   */
+  private async syncIndexes(tx: SqlExecutor, tenant: string, inserted: StoredEntity[], upserted: StoredEntity[]): Promise<void> {
+    const written = [...inserted, ...upserted].map((e) => e.id);
+    if (upserted.length > 0) {
+      const ids = upserted.map((e) => e.id);
+      await tx.query(`DELETE FROM entity_geo WHERE tenant = $1 AND entity_id = ANY($2::text[])`, [tenant, ids]);
+      await tx.query(`DELETE FROM entity_values WHERE tenant = $1 AND entity_id = ANY($2::text[])`, [tenant, ids]);
+    }
+    if (written.length > 0) {
+      await tx.query(`${INSERT_VALUES} FROM entities e ${VALUE_SOURCE} AND e.tenant = $1 AND e.id = ANY($2::text[])`, [tenant, written]);
+    }
+    const withGeometry = [...inserted, ...upserted].filter(hasGeoProperty).map((e) => e.id);
+    if (withGeometry.length === 0) return;
+    await tx.query(
+      `INSERT INTO entity_geo (tenant, entity_id, attr, geom)
+       SELECT e.tenant, e.id, a.key, ST_SetSRID(ST_GeomFromGeoJSON(i ->> 'value'), 4326)
+       FROM entities e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
+       WHERE e.tenant = $1 AND e.id = ANY($2::text[]) AND i ->> 'type' = 'GeoProperty'`,
+      [tenant, withGeometry],
+    );
+  }
+
+  private async checkTenant(tx: SqlExecutor, tenant: string, create: boolean): Promise<void> {
+    if (this.knownTenants.has(tenant)) return;
+    if (create) {
+      await tx.query('INSERT INTO tenants (name) VALUES ($1) ON CONFLICT DO NOTHING', [tenant]);
+      // Known only once the transaction that created it has committed.
+      return;
+    }
+    // Through the transaction: PGlite has one connection, and a query beside the open transaction would wait for it forever.
+    const rows = await tx.query('SELECT 1 FROM tenants WHERE name = $1', [tenant]);
+    if (rows.length === 0) throw new NgsiError('NonexistentTenant', `Tenant ${tenant} does not exist`);
+    this.knownTenants.add(tenant);
+  }
+
+  async queryEntities(tenant: string, query: EntityQuery): Promise<QueryResult> {
+    const { filter, params } = compileEntityFilter(tenant, query);
+    // The sort keys add parameters of their own, which the count statement must not carry.
+    const pageParams = [...params];
+    const order = compileOrder(query, pageParams);
+    const [rows, count] = await Promise.all([
+      query.limit > 0
+        ? this.run<EntityRow>(
+            this.db,
+            `SELECT ${ENTITY_COLUMNS} FROM entities WHERE ${filter} ORDER BY ${order} LIMIT ${Number(query.limit)} OFFSET ${Number(query.offset)}`,
+            pageParams,
+          )
+        : Promise.resolve([]),
+      query.count ? this.run<{ n: string }>(this.db, `SELECT count(*) AS n FROM entities WHERE ${filter}`, params) : Promise.resolve(undefined),
+    ]);
+    const result: QueryResult = { entities: rows.map(rowToEntity) };
+    if (count) result.count = Number(count[0].n);
+    return result;
+  }
+
+  /** The plan PostgreSQL picks for a query's page (diagnostics: is it index-bound?). */
+  async explainQuery(tenant: string, query: EntityQuery): Promise<string> {
+    const { filter, params } = compileEntityFilter(tenant, query);
+    const order = compileOrder(query, params);
+    const rows = await this.run<{ 'QUERY PLAN': string }>(
+      this.db,
+      `EXPLAIN SELECT ${ENTITY_COLUMNS} FROM entities WHERE ${filter} ORDER BY ${order} LIMIT ${Number(query.limit)} OFFSET ${Number(query.offset)}`,
+      params,
+    );
+    return rows.map((r) => r['QUERY PLAN']).join('\n');
+  }
+
+  async listTypes(tenant: string): Promise<TypeSummary[]> {
+    const rows = await this.run<{ type: string; attributes: string[] | null }>(
+      this.db,
+      `SELECT t AS type, array_agg(DISTINCT k) FILTER (WHERE k IS NOT NULL) AS attributes
+       FROM entities CROSS JOIN LATERAL unnest(types) AS t LEFT JOIN LATERAL jsonb_object_keys(attrs) AS k ON true
+       WHERE tenant = $1 GROUP BY t ORDER BY t`,
+      [tenant],
+    );
+    return rows.map((r) => ({ type: r.type, attributes: r.attributes ?? [] }));
+  }
+
+  async typeDetails(tenant: string, type: string): Promise<TypeDetails | undefined> {
+    const [count, attrs] = await Promise.all([
+      this.run<{ n: string }>(this.db, 'SELECT count(*) AS n FROM entities WHERE tenant = $1 AND $2 = ANY(types)', [tenant, type]),
+      this.run<{ name: string; attribute_types: string[] }>(
+        this.db,
+        `SELECT a.key AS name, array_agg(DISTINCT i->>'type') AS attribute_types
+         FROM entities CROSS JOIN LATERAL jsonb_each(attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
+         WHERE tenant = $1 AND $2 = ANY(types) GROUP BY a.key ORDER BY a.key`,
+        [tenant, type],
+      ),
+    ]);
+    const entityCount = Number(count[0].n);
+    if (entityCount === 0) return undefined;
+    return { entityCount, attributes: attrs.map((r) => ({ name: r.name, attributeTypes: r.attribute_types })) };
+  }
+
+  async listAttributes(tenant: string): Promise<AttributeSummary[]> {
+    const rows = await this.run<{ name: string; type_names: string[] }>(
+      this.db,
+      `SELECT k AS name, array_agg(DISTINCT t) AS type_names
+       FROM entities CROSS JOIN LATERAL jsonb_object_keys(attrs) AS k CROSS JOIN LATERAL unnest(types) AS t
+       WHERE tenant = $1 GROUP BY k ORDER BY k`,
+      [tenant],
+    );
+    return rows.map((r) => ({ name: r.name, typeNames: r.type_names }));
+  }
+
+  async attributeDetails(tenant: string, name: string): Promise<AttributeDetails | undefined> {
+    const rows = await this.run<{ n: string; attribute_types: string[] | null; type_names: string[] | null }>(
+      this.db,
+      `SELECT count(i) AS n, array_agg(DISTINCT i->>'type') AS attribute_types,
+              (SELECT array_agg(DISTINCT t) FROM entities e2 CROSS JOIN LATERAL unnest(e2.types) AS t WHERE e2.tenant = $1 AND e2.attrs ? $2) AS type_names
+       FROM entities CROSS JOIN LATERAL jsonb_array_elements(attrs -> $2) AS i
+       WHERE tenant = $1 AND attrs ? $2`,
+      [tenant, name],
+    );
+    const count = Number(rows[0]?.n ?? 0);
+    if (count === 0) return undefined;
+    return { name, attributeCount: count, attributeTypes: rows[0].attribute_types ?? [], typeNames: rows[0].type_names ?? [] };
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  private async run<R>(db: SqlExecutor, sql: string, params: unknown[]): Promise<R[]> {
+    try {
+      return await db.query<R>(sql, params);
+    } catch (e) {
+      throw this.translate(e);
+    }
+  }
+
+  /** Database errors become NGSI-LD errors; the SQL stays in the log, never in a response. */
+  private translate(e: unknown): unknown {
+    if (e instanceof NgsiError) return e;
+    const code = (e as { code?: string }).code;
+    if (code === INVALID_REGEX) return badRequest(`Invalid regular expression: ${(e as Error).message}`);
+    console.error('Store error', e);
+    return new NgsiError('InternalError', 'The store failed to complete the operation');
+  }
+}
+
+function hasGeoProperty(e: StoredEntity): boolean {
+  return Object.values(e.attrs).some((instances) => instances.some((i) => i.type === 'GeoProperty'));
+}

@@ -1,0 +1,138 @@
+import type { GeoQuery, QExpression, StoredEntity } from '@civitas/core';
+
+/** The tenant used when a request names none; it always exists. */
+export const DEFAULT_TENANT = '';
+
+/**
+ * What a mutation decided to write. The store applies it in the same
+ * transaction that read the entities, with one statement per kind of write
+ * whatever the number of entities.
+ */
+export interface WritePlan<T> {
+  /** Entities to insert, only where no entity with that id exists; the ids that already existed are reported in `conflicts`. */
+  inserts?: StoredEntity[];
+  /** Entities to write whole, replacing any stored version. */
+  upserts?: StoredEntity[];
+  /** Ids of entities to delete. */
+  deletes?: string[];
+  /** Handed back to the caller of `mutate`, with the insert conflicts. */
+  result: T;
+}
+
+export interface MutationOutcome<T> {
+  result: T;
+  /** Ids of `inserts` that were not written because the entity already existed. */
+  conflicts: string[];
+}
+
+export interface MutateOptions {
+  /** Create the tenant when it does not exist yet (create operations); otherwise an unknown tenant fails with NonexistentTenant. */
+  createTenant?: boolean;
+}
+
+/**
+ * One sort key: an entity member, or an attribute (expanded IRI) followed by
+ * sub-attribute IRIs and possibly a metadata member (observedAt, createdAt, ...).
+ */
+export type OrderKey =
+  | { member: 'id' | 'type' | 'createdAt' | 'modifiedAt'; descending: boolean }
+  | { attribute: string; path: string[]; descending: boolean };
+
+/** Selection for GET /entities; every member narrows the result (AND). */
+export interface EntityQuery {
+  /** Entity ids (OR). */
+  ids?: string[];
+  /** POSIX regular expression on the id. */
+  idPattern?: string;
+  /** Expanded type IRIs as an OR of ANDs ([[A, B], [C]]: both A and B, or C). */
+  types?: string[][];
+  /** `type=*` (4.17): every type; selects nothing more than no type would, but names the query's target. */
+  anyType?: boolean;
+  /** Entity selectors of a Query body (5.7.2 via POST); an entity matches when it matches any of them. */
+  anyOf?: Array<{ id?: string; idPattern?: string; types?: string[][] }>;
+  /** Expanded attribute IRIs; an entity matches when it has any of them. */
+  attrs?: string[];
+  /** A parsed q expression (4.9) and the expansion of the names it uses (the request's @context). */
+  q?: { expression: QExpression; expand: (name: string) => string };
+  /** scopeQ (4.19) as an OR of ANDs of regular expressions, each matching some scope of the entity. */
+  scopes?: string[][];
+  /** A geo-query on one GeoProperty (expanded IRI). */
+  geo?: GeoQuery & { propertyIri: string };
+  /** orderBy (4.23); the entity id always breaks ties. */
+  orderBy?: OrderKey[];
+  limit: number;
+  offset: number;
+  /** Also count every match (ignoring limit / offset). */
+  count?: boolean;
+}
+
+export interface QueryResult {
+  entities: StoredEntity[];
+  /** Total number of matches; set when the query asked for a count. */
+  count?: number;
+}
+
+/** One entity type as discovery reports it (5.7.5, 5.7.6): expanded IRIs. */
+export interface TypeSummary {
+  type: string;
+  attributes: string[];
+}
+
+export interface TypeDetails {
+  entityCount: number;
+  /** Each attribute with the attribute types (Property, Relationship, ...) its instances have. */
+  attributes: Array<{ name: string; attributeTypes: string[] }>;
+}
+
+/** One attribute as discovery reports it (5.7.8, 5.7.9). */
+export interface AttributeSummary {
+  name: string;
+  /** Entity types having the attribute. */
+  typeNames: string[];
+}
+
+export interface AttributeDetails extends AttributeSummary {
+  /** Number of attribute instances with this name. */
+  attributeCount: number;
+  attributeTypes: string[];
+}
+
+/**
+ * The persistence boundary of the broker. One SQL implementation serves both
+ * PostgreSQL (pg) and the embedded PGlite; entities are stored expanded.
+ */
+export interface Store {
+  /** Which driver runs underneath, for logs and /health. */
+  readonly driver: 'postgres' | 'embedded';
+
+  tenantExists(tenant: string): Promise<boolean>;
+
+  getEntity(tenant: string, id: string): Promise<StoredEntity | undefined>;
+
+  /**
+   * Reads the entities with the given ids (those that exist) under a row
+   * lock, hands them to `plan`, and applies the returned writes, all in one
+   * transaction. `plan` must be synchronous and pure: it may run again if the
+   * transaction is retried.
+   *
+   * Throws NgsiError('NonexistentTenant') for an unknown tenant unless
+   * `createTenant` is set.
+   */
+  mutate<T>(
+    tenant: string,
+    ids: string[],
+    plan: (current: Map<string, StoredEntity>) => WritePlan<T>,
+    options?: MutateOptions,
+  ): Promise<MutationOutcome<T>>;
+
+  queryEntities(tenant: string, query: EntityQuery): Promise<QueryResult>;
+
+  /** Every entity type in the tenant with the attributes its entities have, ordered by type. */
+  listTypes(tenant: string): Promise<TypeSummary[]>;
+  typeDetails(tenant: string, type: string): Promise<TypeDetails | undefined>;
+  /** Every attribute in the tenant with the entity types having it, ordered by name. */
+  listAttributes(tenant: string): Promise<AttributeSummary[]>;
+  attributeDetails(tenant: string, name: string): Promise<AttributeDetails | undefined>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,200 @@
+/** The SQL store on each driver: embedded PGlite always, PostgreSQL when DATABASE_URL is set. */
+import { randomBytes } from 'node:crypto';
+import { NgsiError, StoredEntity } from '@civitas/core';
+import type { SqlDriver } from '../src/driver';
+import { migrate } from '../src/migrations';
+import { openPgDriver } from '../src/pgDriver';
+import { openPgliteDriver } from '../src/pgliteDriver';
+import { SqlStore } from '../src/sqlStore';
+import { dropSchema, freshSchemaName } from '../../../test/support/schemas';
+
+interface Kind {
+  name: string;
+  open(): Promise<{ driver: SqlDriver; cleanup(): Promise<void>; schema?: string }>;
+}
+
+const url = process.env.DATABASE_URL;
+const kinds: Kind[] = [
+  { name: 'embedded', open: async () => ({ driver: await openPgliteDriver(), cleanup: async () => undefined }) },
+];
+if (url) {
+  kinds.push({
+    name: 'postgres',
+    open: async () => {
+      const schema = freshSchemaName('store');
+      return { driver: await openPgDriver(url, schema), schema, cleanup: () => dropSchema(url, schema) };
+    },
+  });
+}
+
+/** Counts the statements a store sends, to prove batches are not written entity by entity. */
+function counting(driver: SqlDriver): SqlDriver & { statements: number } {
+  const counted = {
+    statements: 0,
+    kind: driver.kind,
+    query: (sql: string, params?: unknown[]) => {
+      counted.statements += 1;
+      return driver.query(sql, params);
+    },
+    transaction: <T>(fn: (tx: { query: SqlDriver['query'] }) => Promise<T>) =>
+      driver.transaction((tx) =>
+        fn({
+          query: (sql, params) => {
+            counted.statements += 1;
+            return tx.query(sql, params);
+          },
+        }),
+      ),
+    close: () => driver.close(),
+  };
+  return counted as SqlDriver & { statements: number };
+}
+
+const T0 = '2026-11-25T10:00:00.123456Z';
+
+function entity(id: string, extra: Partial<StoredEntity> = {}): StoredEntity {
+  return {
+    id,
+    types: ['https://example.org/Thing'],
+    createdAt: T0,
+    modifiedAt: T0,
+    attrs: {
+      'https://example.org/speed': [
+        { type: 'Property', value: 1, createdAt: T0, modifiedAt: T0 },
+        { type: 'Property', value: 2, datasetId: 'urn:ngsi-ld:Dataset:b', observedAt: '2026-01-01T00:00:00Z' },
+      ],
+      'https://example.org/owner': [{ type: 'Relationship', object: 'urn:ngsi-ld:Person:1', sub: { 'https://example.org/since': { type: 'Property', value: { y: 2020 } } } }],
+      'https://uri.etsi.org/ngsi-ld/location': [{ type: 'GeoProperty', value: { type: 'Point', coordinates: [2.1, 41.4] } }],
+      'https://example.org/name': [{ type: 'LanguageProperty', languageMap: { en: 'x', es: ['y', 'z'] } }],
+      'https://example.org/raw': [{ type: 'JsonProperty', json: { a: [null, true] } }],
+      'https://example.org/list': [{ type: 'ListProperty', valueList: [1, 'a'] }],
+      'https://example.org/refs': [{ type: 'ListRelationship', objectList: ['urn:a:1', 'urn:a:2'] }],
+      'https://example.org/cat': [{ type: 'VocabProperty', vocab: 'https://example.org/urban' }],
+    },
+    ...extra,
+  };
+}
+
+for (const kind of kinds) {
+  describe(`SqlStore [${kind.name}]`, () => {
+    let store: SqlStore;
+    let driver: SqlDriver & { statements: number };
+    let cleanup: () => Promise<void>;
+
+    beforeAll(async () => {
+      const opened = await kind.open();
+      cleanup = opened.cleanup;
+      await migrate(opened.driver);
+      driver = counting(opened.driver);
+      store = new SqlStore(driver);
+    });
+    afterAll(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    test('an entity round-trips exactly, timestamps included', async () => {
+      const e = entity('urn:ngsi-ld:Thing:rt', { scope: ['/a/b'] });
+      await store.mutate('', [], () => ({ inserts: [e], result: undefined }));
+      expect(await store.getEntity('', e.id)).toEqual(e);
+    });
+
+    test('inserts report the ids that already existed and leave them untouched', async () => {
+      const a = entity('urn:ngsi-ld:Thing:c1');
+      await store.mutate('', [], () => ({ inserts: [a], result: undefined }));
+      const changed = { ...a, types: ['https://example.org/Other'] };
+      const outcome = await store.mutate('', [], () => ({ inserts: [changed, entity('urn:ngsi-ld:Thing:c2')], result: 'r' }));
+      expect(outcome).toEqual({ result: 'r', conflicts: [a.id] });
+      expect((await store.getEntity('', a.id))!.types).toEqual(a.types);
+      expect(await store.getEntity('', 'urn:ngsi-ld:Thing:c2')).toBeDefined();
+    });
+
+    test('the plan sees the current state; upserts and deletes apply', async () => {
+      const a = entity('urn:ngsi-ld:Thing:u1');
+      const b = entity('urn:ngsi-ld:Thing:u2');
+      await store.mutate('', [], () => ({ inserts: [a, b], result: undefined }));
+      await store.mutate('', [a.id, b.id, 'urn:ngsi-ld:Thing:none'], (current) => {
+        expect([...current.keys()].sort()).toEqual([a.id, b.id]);
+        return { upserts: [{ ...current.get(a.id)!, modifiedAt: '2026-11-25T11:00:00.000001Z' }], deletes: [b.id], result: undefined };
+      });
+      expect((await store.getEntity('', a.id))!.modifiedAt).toBe('2026-11-25T11:00:00.000001Z');
+      expect(await store.getEntity('', b.id)).toBeUndefined();
+    });
+
+    test('a plan that throws writes nothing', async () => {
+      await expect(
+        store.mutate('', [], () => {
+          throw new NgsiError('BadRequestData', 'no');
+        }),
+      ).rejects.toMatchObject({ type: 'BadRequestData' });
+      const id = 'urn:ngsi-ld:Thing:never';
+      await expect(store.mutate('', [], () => ({ inserts: [{ ...entity(id), createdAt: 'not a date' }], result: undefined }))).rejects.toBeInstanceOf(NgsiError);
+      expect(await store.getEntity('', id)).toBeUndefined();
+    });
+
+    test('tenants: unknown ones fail unless created, and they are isolated', async () => {
+      const tenant = `t${randomBytes(3).toString('hex')}`;
+      expect(await store.tenantExists(tenant)).toBe(false);
+      await expect(store.mutate(tenant, [], () => ({ result: undefined }))).rejects.toMatchObject({ type: 'NonexistentTenant' });
+      const e = entity('urn:ngsi-ld:Thing:tenanted');
+      await store.mutate(tenant, [], () => ({ inserts: [e], result: undefined }), { createTenant: true });
+      expect(await store.tenantExists(tenant)).toBe(true);
+      expect(await store.getEntity(tenant, e.id)).toEqual(e);
+      expect(await store.getEntity('', e.id)).toBeUndefined();
+    });
+
+    test('a batch of 1000 entities takes a constant number of statements', async () => {
+      const many = Array.from({ length: 1000 }, (_, i) => entity(`urn:ngsi-ld:Bulk:${String(i).padStart(4, '0')}`));
+      const before = driver.statements;
+      await store.mutate('', many.map((e) => e.id), () => ({ upserts: many, result: undefined }));
+      // SELECT ... FOR UPDATE, one INSERT ... ON CONFLICT, and the geometry and value index refresh (two DELETEs, two INSERTs).
+      expect(driver.statements - before).toBeLessThanOrEqual(6);
+      const again = driver.statements;
+      await store.mutate('', many.map((e) => e.id), (current) => ({ upserts: [...current.values()].map((e) => ({ ...e, modifiedAt: T0 })), deletes: [], result: undefined }));
+      expect(driver.statements - again).toBeLessThanOrEqual(6);
+    });
+
+    test('queries: ids, idPattern, types, attrs, ordering, pagination and counts', async () => {
+      const ids = ['urn:ngsi-ld:Q:3', 'urn:ngsi-ld:Q:1', 'urn:ngsi-ld:Q:2'];
+      await store.mutate('', [], () => ({
+        inserts: ids.map((id, i): StoredEntity => ({
+          ...entity(id),
+          types: [i === 0 ? 'https://example.org/Q3' : 'https://example.org/Q'],
+          attrs: i === 2 ? { 'https://example.org/only2': [{ type: 'Property', value: 2 }] } : {},
+        })),
+        result: undefined,
+      }));
+      const byType = await store.queryEntities('', { types: [['https://example.org/Q'], ['https://example.org/Q3']], limit: 10, offset: 0, count: true });
+      expect(byType.entities.map((e) => e.id)).toEqual(['urn:ngsi-ld:Q:1', 'urn:ngsi-ld:Q:2', 'urn:ngsi-ld:Q:3']);
+      expect(byType.count).toBe(3);
+      const paged = await store.queryEntities('', { types: [['https://example.org/Q'], ['https://example.org/Q3']], limit: 1, offset: 1 });
+      expect(paged.entities.map((e) => e.id)).toEqual(['urn:ngsi-ld:Q:2']);
+      expect(paged.count).toBeUndefined();
+      const onlyCount = await store.queryEntities('', { idPattern: '^urn:ngsi-ld:Q:', limit: 0, offset: 0, count: true });
+      expect(onlyCount).toEqual({ entities: [], count: 3 });
+      const byAttr = await store.queryEntities('', { attrs: ['https://example.org/only2'], limit: 10, offset: 0 });
+      expect(byAttr.entities.map((e) => e.id)).toEqual(['urn:ngsi-ld:Q:2']);
+      const byId = await store.queryEntities('', { ids: ['urn:ngsi-ld:Q:3', 'urn:ngsi-ld:Q:9'], limit: 10, offset: 0 });
+      expect(byId.entities.map((e) => e.id)).toEqual(['urn:ngsi-ld:Q:3']);
+    });
+
+    test('an invalid idPattern is BadRequestData, not an internal error', async () => {
+      await expect(store.queryEntities('', { idPattern: '(unclosed', limit: 1, offset: 0 })).rejects.toMatchObject({ type: 'BadRequestData' });
+    });
+  });
+}
+
+if (url) {
+  test('several processes migrating one fresh schema at once all succeed', async () => {
+    const schema = freshSchemaName('store');
+    const drivers = await Promise.all([1, 2, 3].map(() => openPgDriver(url, schema)));
+    try {
+      await Promise.all(drivers.map((d) => migrate(d)));
+      const rows = await drivers[0].query<{ n: string }>('SELECT count(*) AS n FROM civitas_migrations');
+      expect(Number(rows[0].n)).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(drivers.map((d) => d.close()));
+      await dropSchema(url, schema);
+    }
+  });
+}
