@@ -1,0 +1,80 @@
+/**
+ * POST /entityOperations/query (5.7.2 with a Query body, 5.2.23): the same
+ * query as GET /entities, its selectors in the body, paging and
+ * representation in the URL.
+ */
+import { badRequest, isUri, parseGeoQuery, parseQ, parseScopeQuery, parseTypeExpression, scopePattern } from '@civitas/core';
+import type { EntityQuery } from '@civitas/store';
+import type { BrokerDeps } from '../deps';
+import { ngsiHandler, NgsiRequest } from '../http/pipeline';
+import { allowOnly, page, renderOptions } from '../http/params';
+import { answerQuery, requireNarrowing } from '../entities/queryEntities';
+
+type Body = Record<string, unknown>;
+
+export const queryHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, { body: true, geo: true }, async (ngsi, req, res) => {
+    allowOnly(req, ['limit', 'offset', 'count', 'options', 'format', 'lang', 'geometryProperty', 'local']);
+    const body = ngsi.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('The body must be a Query object');
+    const q = body as Body;
+    if (q.type !== 'Query') throw badRequest('A Query body has "type": "Query"');
+    const query: EntityQuery = { ...selection(q, ngsi), ...page(req.query, deps.config.defaultLimit, deps.config.maxLimit) };
+    requireNarrowing(query);
+    // pick, omit and lang may travel in the body; they shape the answer like their URL forms.
+    const projection: Record<string, unknown> = { ...req.query };
+    for (const key of ['pick', 'omit', 'lang'] as const) {
+      const v = q[key];
+      if (v === undefined) continue;
+      if (typeof v === 'string') projection[key] = v;
+      else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) projection[key] = v.join(',');
+      else throw badRequest(`${key} must be a string or a non-empty array of strings`);
+    }
+    if (q.attrs !== undefined) projection.attrs = (query.attrs ?? []).map((a) => ngsi.ctx.compactIri(a)).join(',');
+    await answerQuery(deps, ngsi, req, res, query, renderOptions(projection, ngsi.ctx, ngsi.accept));
+  });
+
+function selection(q: Body, ngsi: NgsiRequest): Omit<EntityQuery, 'limit' | 'offset'> {
+  const out: Omit<EntityQuery, 'limit' | 'offset'> = {};
+  if (q.entities !== undefined) {
+    if (!Array.isArray(q.entities) || q.entities.length === 0) throw badRequest('entities must be a non-empty array of entity selectors');
+    out.anyOf = q.entities.map((raw) => {
+      if (typeof raw !== 'object' || raw === null) throw badRequest('Every entity selector must be an object');
+      const { id, idPattern, type } = raw as Body;
+      if (id !== undefined && !isUri(id)) throw badRequest('An entity selector id must be a URI');
+      if (idPattern !== undefined && typeof idPattern !== 'string') throw badRequest('idPattern must be a string');
+      if (type !== undefined && typeof type !== 'string') throw badRequest('An entity selector type must be a string');
+      return {
+        id: id as string | undefined,
+        idPattern: idPattern as string | undefined,
+        types: type === undefined ? undefined : parseTypeExpression(type as string).map((all) => all.map((t) => ngsi.ctx.expandTerm(t))),
+      };
+    });
+  }
+  if (q.attrs !== undefined) {
+    if (!Array.isArray(q.attrs) || q.attrs.length === 0 || !q.attrs.every((a) => typeof a === 'string')) {
+      throw badRequest('attrs must be a non-empty array of attribute names');
+    }
+    out.attrs = (q.attrs as string[]).map((a) => ngsi.ctx.expandTerm(a));
+  }
+  if (q.q !== undefined) {
+    if (typeof q.q !== 'string') throw badRequest('q must be a string');
+    out.q = { expression: parseQ(q.q), expand: (name) => ngsi.ctx.expandTerm(name) };
+  }
+  if (q.scopeQ !== undefined) {
+    if (typeof q.scopeQ !== 'string') throw badRequest('scopeQ must be a string');
+    out.scopes = parseScopeQuery(q.scopeQ).map((all) => all.map(scopePattern));
+  }
+  if (q.geoQ !== undefined) {
+    if (typeof q.geoQ !== 'object' || q.geoQ === null) throw badRequest('geoQ must be an object');
+    const g = q.geoQ as Body;
+    const geo = parseGeoQuery({
+      georel: g.georel as string | undefined,
+      geometry: g.geometry as string | undefined,
+      coordinates: g.coordinates as string | unknown[] | undefined,
+      geoproperty: g.geoproperty as string | undefined,
+    });
+    if (geo) out.geo = { ...geo, propertyIri: ngsi.ctx.expandTerm(geo.property) };
+  }
+  return out;
+}

@@ -1,0 +1,53 @@
+/**
+ * The broker's configuration, read from the environment (the contract in
+ * the README). Everything has a default that runs on one machine with no
+ * other service.
+ */
+export interface BrokerConfig {
+  port: number;
+  host: string;
+  /** postgres://... selects the server store; unset selects the embedded one. */
+  databaseUrl?: string;
+  /** Server store: the schema that holds Civitas' tables (default: the connection's search path). */
+  databaseSchema?: string;
+  dataDir: string;
+  /** Largest request body accepted, in bytes (413 above). */
+  maxBodyBytes: number;
+  /** Deepest JSON nesting accepted in a request body. */
+  maxBodyDepth: number;
+  /** Longest query string accepted, in characters. */
+  maxQueryLength: number;
+  defaultLimit: number;
+  maxLimit: number;
+  /** The core @context URL the broker emits. */
+  coreContextUrl: string;
+  /** 503 (up to V1.8) or 504 (V1.9.1) for an unreachable remote @context. */
+  contextUnavailableStatus: number;
+  /** Public base URL used in links to stored @contexts; derived from the request when unset. */
+  publicUrl?: string;
+}
+
+const int = (value: string | undefined, fallback: number): number => {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`Expected a non-negative integer, got ${JSON.stringify(value)}`);
+  return n;
+};
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
+  return {
+    port: int(env.CIVITAS_PORT, 1026),
+    host: env.CIVITAS_HOST || '0.0.0.0',
+    databaseUrl: env.DATABASE_URL || undefined,
+    databaseSchema: env.CIVITAS_DB_SCHEMA || undefined,
+    dataDir: env.CIVITAS_DATA_DIR || './data',
+    maxBodyBytes: int(env.CIVITAS_MAX_BODY_BYTES, 2 * 1024 * 1024),
+    maxBodyDepth: int(env.CIVITAS_MAX_BODY_DEPTH, 32),
+    maxQueryLength: int(env.CIVITAS_MAX_QUERY_LENGTH, 8192),
+    defaultLimit: int(env.CIVITAS_DEFAULT_LIMIT, 20),
+    maxLimit: int(env.CIVITAS_MAX_LIMIT, 1000),
+    coreContextUrl: env.CIVITAS_CORE_CONTEXT || 'https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld',
+    contextUnavailableStatus: int(env.CIVITAS_CONTEXT_UNAVAILABLE_STATUS, 503),
+    publicUrl: env.CIVITAS_PUBLIC_URL || undefined,
+  };
+}

@@ -1,0 +1,25 @@
+import type { ActiveContext, ContextSource } from '@civitas/core';
+import type { Store } from '@civitas/store';
+import type { BrokerConfig } from './config';
+
+/** Resolves request @contexts; implemented over core's ContextResolver. */
+export interface ContextService {
+  resolve(userContext: ContextSource | undefined): Promise<ActiveContext>;
+  /** The JSON-LD context URL of a Link header, if it has one. */
+  parseLink(header: string | undefined): string | undefined;
+  /** A context the broker serves itself (an inline one a response links to). */
+  stored(id: string): unknown | undefined;
+}
+
+export interface Logger {
+  info(message: string): void;
+  error(error: unknown): void;
+}
+
+/** What the HTTP handlers need; built once at start-up. */
+export interface BrokerDeps {
+  store: Store;
+  contexts: ContextService;
+  config: BrokerConfig;
+  log: Logger;
+}

@@ -1,0 +1,138 @@
+/** GET /entities (5.7.2): the basic selectors; the q and geo languages come with the query engine. */
+import type { Request, Response } from 'express';
+import {
+  ATTRIBUTE_METADATA,
+  badRequest,
+  EntityRenderer,
+  isUri,
+  isValidName,
+  parseGeoQuery,
+  parseQ,
+  parseScopeQuery,
+  parseTypeExpression,
+  RenderOptions,
+  scopePattern,
+  toFeature,
+} from '@civitas/core';
+import type { EntityQuery, OrderKey } from '@civitas/store';
+import type { BrokerDeps } from '../deps';
+import { GEO_JSON } from '../http/mediaTypes';
+import { NgsiRequest, ngsiHandler } from '../http/pipeline';
+import { allowOnly, list, page, param, renderOptions } from '../http/params';
+import { addLink, sendRepresentation } from '../http/respond';
+import { RETRIEVE_PARAMS } from './retrieveEntity';
+import { tenantNotFound } from './shared';
+
+const QUERY_PARAMS = [...RETRIEVE_PARAMS, 'id', 'idPattern', 'q', 'scopeQ', 'orderBy', 'georel', 'geometry', 'coordinates', 'geoproperty', 'limit', 'offset', 'count'];
+
+export const queryEntitiesHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, { geo: true }, async (ngsi, req, res) => {
+    allowOnly(req, QUERY_PARAMS);
+    const query = compileQuery(req.query, ngsi, deps);
+    const options = renderOptions(req.query, ngsi.ctx, ngsi.accept);
+    await answerQuery(deps, ngsi, req, res, query, options);
+  });
+
+/** Runs a query and sends the page: count header, pagination links, the representation asked for. */
+export async function answerQuery(
+  deps: BrokerDeps,
+  ngsi: NgsiRequest,
+  req: Request,
+  res: Response,
+  query: EntityQuery,
+  options: RenderOptions & { geometryProperty?: string },
+): Promise<void> {
+  if (!(await deps.store.tenantExists(ngsi.tenant))) throw tenantNotFound(ngsi.tenant);
+  // One row beyond the page tells whether a next page exists without a count.
+  const result = await deps.store.queryEntities(ngsi.tenant, { ...query, limit: query.limit > 0 ? query.limit + 1 : 0 });
+  const hasMore = result.entities.length > query.limit;
+  if (hasMore) result.entities.length = query.limit;
+  if (query.count) res.setHeader('NGSILD-Results-Count', String(result.count ?? 0));
+  paginationLinks(req, res, ngsi, query, hasMore);
+  const renderer = new EntityRenderer(ngsi.ctx, options);
+  const rendered = result.entities.map((e) => renderer.entity(e));
+  if (ngsi.accept === GEO_JSON) {
+    const geometryIri = ngsi.ctx.expandTerm(options.geometryProperty ?? 'location');
+    const features = rendered.map((r, i) => toFeature(r, result.entities[i], geometryIri));
+    sendRepresentation(req, res, ngsi, { type: 'FeatureCollection', features });
+  } else {
+    sendRepresentation(req, res, ngsi, rendered);
+  }
+}
+
+function compileQuery(q: Request['query'], ngsi: NgsiRequest, deps: BrokerDeps): EntityQuery {
+  const query: EntityQuery = { ...selectors(q, ngsi), ...page(q, deps.config.defaultLimit, deps.config.maxLimit) };
+  requireNarrowing(query);
+  return query;
+}
+
+/**
+ * 5.7.2.4: a query must name a type, attributes, a q, scopeQ or geo-query;
+ * ids alone are too wide a net, as the conformance suite reads it.
+ */
+export function requireNarrowing(query: EntityQuery): void {
+  if (!query.types && !query.anyType && !query.attrs && !query.q && !query.geo && !query.anyOf && !query.scopes) {
+    throw badRequest('A query needs at least one of type, attrs, q, scopeQ or geoQ');
+  }
+}
+
+/** The entity selectors shared by query and purge: id, idPattern, type and attrs. */
+export function selectors(q: Request['query'], ngsi: NgsiRequest): Omit<EntityQuery, 'limit' | 'offset'> {
+  const query: Omit<EntityQuery, 'limit' | 'offset'> = {};
+  const ids = list(q, 'id');
+  if (ids) {
+    for (const id of ids) if (!isUri(id)) throw badRequest(`id ${JSON.stringify(id)} is not a URI`);
+    query.ids = ids;
+  }
+  const idPattern = param(q, 'idPattern');
+  if (idPattern !== undefined) query.idPattern = idPattern;
+  const type = param(q, 'type');
+  if (type === '*') query.anyType = true;
+  else if (type !== undefined) query.types = parseTypeExpression(type).map((all) => all.map((t) => ngsi.ctx.expandTerm(t)));
+  const attrs = list(q, 'attrs');
+  if (attrs) {
+    query.attrs = attrs.map((a) => {
+      const iri = ngsi.ctx.expandTerm(a);
+      // id and type are entity members, not attributes.
+      if (!isValidName(a) || iri.startsWith('@')) throw badRequest(`attrs: ${JSON.stringify(a)} is not an attribute name`);
+      return iri;
+    });
+  }
+  const geo = parseGeoQuery({ georel: param(q, 'georel'), geometry: param(q, 'geometry'), coordinates: param(q, 'coordinates'), geoproperty: param(q, 'geoproperty') });
+  if (geo) query.geo = { ...geo, propertyIri: ngsi.ctx.expandTerm(geo.property) };
+  const orderBy = list(q, 'orderBy');
+  if (orderBy) query.orderBy = orderBy.map((item) => orderKey(item, ngsi));
+  const scopeQ = param(q, 'scopeQ');
+  if (scopeQ !== undefined) query.scopes = parseScopeQuery(scopeQ).map((all) => all.map(scopePattern));
+  const qText = param(q, 'q');
+  if (qText !== undefined) query.q = { expression: parseQ(qText), expand: (name) => ngsi.ctx.expandTerm(name) };
+  return query;
+}
+
+const ENTITY_MEMBERS = new Set(['id', 'type', 'createdAt', 'modifiedAt']);
+
+/** One orderBy item (4.23): `path[;asc|;desc]`, the path an entity member or attribute[.sub...][.metadata]. */
+function orderKey(item: string, ngsi: NgsiRequest): OrderKey {
+  const [path, direction, ...rest] = item.split(';');
+  if (rest.length > 0 || (direction !== undefined && direction !== 'asc' && direction !== 'desc')) {
+    throw badRequest(`orderBy: ${JSON.stringify(item)} is not path, path;asc or path;desc`);
+  }
+  const descending = direction === 'desc';
+  if (ENTITY_MEMBERS.has(path)) return { member: path as 'id' | 'type' | 'createdAt' | 'modifiedAt', descending };
+  const [attribute, ...members] = path.split('.');
+  if (!isValidName(attribute) || members.some((m) => !isValidName(m))) throw badRequest(`orderBy: ${JSON.stringify(path)} is not an attribute path`);
+  const expanded = members.map((m, i) => (i === members.length - 1 && ATTRIBUTE_METADATA.has(m) ? m : ngsi.ctx.expandTerm(m)));
+  return { attribute: ngsi.ctx.expandTerm(attribute), path: expanded, descending };
+}
+
+/** rel="prev" / rel="next" link-values (5.5.9), with the original parameters kept and limit / offset last. */
+function paginationLinks(req: Request, res: Response, ngsi: NgsiRequest, query: EntityQuery, hasMore: boolean): void {
+  const base = Object.entries(req.query)
+    .filter(([k]) => k !== 'limit' && k !== 'offset')
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  const link = (offset: number, rel: string) =>
+    `<${req.originalUrl.split('?')[0]}?${[...base, `limit=${query.limit}`, `offset=${offset}`].join('&')}>;rel="${rel}";type="${ngsi.accept}"`;
+  if (query.offset > 0 && query.limit > 0) addLink(res, link(Math.max(0, query.offset - query.limit), 'prev'));
+  if (hasMore) addLink(res, link(query.offset + query.limit, 'next'));
+}

@@ -1,0 +1,30 @@
+/** GET /entities/{entityId} (5.7.1). */
+import { EntityRenderer, notFound, RenderOptions, toFeature } from '@civitas/core';
+import type { BrokerDeps } from '../deps';
+import { GEO_JSON } from '../http/mediaTypes';
+import { ngsiHandler } from '../http/pipeline';
+import { allowOnly, renderOptions } from '../http/params';
+import { sendRepresentation } from '../http/respond';
+import { entityIdParam, hasAnyType, loadEntity, typeSelector } from './shared';
+
+export const RETRIEVE_PARAMS = ['attrs', 'pick', 'omit', 'options', 'format', 'lang', 'geometryProperty', 'datasetId', 'type', 'local', 'join', 'joinLevel', 'containedBy', 'entityMap', 'via'] as const;
+
+export const retrieveEntityHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, { geo: true }, async (ngsi, req, res) => {
+    allowOnly(req, RETRIEVE_PARAMS);
+    const id = entityIdParam(req);
+    const options = renderOptions(req.query, ngsi.ctx, ngsi.accept);
+    const entity = await loadEntity(deps, ngsi.tenant, id);
+    if (!hasAnyType(entity, typeSelector(req, ngsi))) throw notFound(`Entity ${id} does not exist`);
+    const rendered = new EntityRenderer(ngsi.ctx, options).entity(entity);
+    if (projectsNothing(rendered, options)) throw notFound(`Entity ${id} has none of the requested attributes`);
+    const body = ngsi.accept === GEO_JSON ? toFeature(rendered, entity, ngsi.ctx.expandTerm(options.geometryProperty ?? 'location')) : rendered;
+    sendRepresentation(req, res, ngsi, body);
+  });
+
+/** 5.7.1: asking for attributes (attrs, pick) none of which exist, or omitting everything, finds nothing. */
+function projectsNothing(rendered: Record<string, unknown>, options: RenderOptions): boolean {
+  if (Object.keys(rendered).length === 0) return true;
+  if (!options.keep || options.keep.size === 0) return false;
+  return !Object.keys(rendered).some((k) => k !== 'id' && k !== 'type' && k !== 'scope' && k !== 'createdAt' && k !== 'modifiedAt');
+}

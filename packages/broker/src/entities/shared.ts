@@ -1,0 +1,67 @@
+/** Pieces every entity operation uses: the id from the URL, and a read-modify-write of one entity. */
+import type { Request } from 'express';
+import { badRequest, isUri, isValidName, NgsiError, notFound, StoredEntity } from '@civitas/core';
+import type { BrokerDeps } from '../deps';
+import type { NgsiRequest } from '../http/pipeline';
+import { list } from '../http/params';
+
+export function entityIdParam(req: Request): string {
+  const id = req.params.entityId;
+  if (!isUri(id)) throw badRequest(`Entity id ${JSON.stringify(id)} is not a URI`);
+  return id;
+}
+
+/**
+ * Applies `change` to the stored entity in one transaction; 404 when it does
+ * not exist, or when `types` (the `type` selector, 1.9) names none of its types.
+ */
+export async function changeEntity<T>(
+  deps: BrokerDeps,
+  ngsi: NgsiRequest,
+  id: string,
+  change: (current: StoredEntity) => { entity: StoredEntity; result: T },
+  types?: string[],
+): Promise<T> {
+  const outcome = await deps.store.mutate(ngsi.tenant, [id], (current) => {
+    const entity = current.get(id);
+    if (!entity || !hasAnyType(entity, types)) throw notFound(`Entity ${id} does not exist`);
+    const { entity: next, result } = change(entity);
+    return { upserts: next === entity ? [] : [next], result };
+  });
+  return outcome.result;
+}
+
+export async function loadEntity(deps: BrokerDeps, tenant: string, id: string): Promise<StoredEntity> {
+  if (!(await deps.store.tenantExists(tenant))) throw tenantNotFound(tenant);
+  const entity = await deps.store.getEntity(tenant, id);
+  if (!entity) throw notFound(`Entity ${id} does not exist`);
+  return entity;
+}
+
+export function tenantNotFound(tenant: string): NgsiError {
+  return new NgsiError('NonexistentTenant', `Tenant ${tenant} does not exist`);
+}
+
+export function attrIdParam(req: Request): string {
+  const name = req.params.attrId;
+  if (!isValidName(name)) throw badRequest(`Invalid attribute name ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** Whether the entity passes the `type` selector (absent: every entity does). */
+export function hasAnyType(entity: StoredEntity, types: string[] | undefined): boolean {
+  return !types || types.some((t) => entity.types.includes(t));
+}
+
+/** The `type` selector of the single-entity operations, expanded. */
+export function typeSelector(req: Request, ngsi: NgsiRequest): string[] | undefined {
+  return list(req.query, 'type')?.map((t) => ngsi.ctx.expandTerm(t));
+}
+
+/** An entity body sent to /entities/{id}/...: an id in it must be that id. */
+export function checkBodyId(fragmentId: string | undefined, id: string): void {
+  if (fragmentId !== undefined && fragmentId !== id) throw badRequest('The id in the body differs from the id in the URL');
+}
+
+/** `scope` is an entity member, not an attribute (4.18). */
+export const SCOPE_NAME = 'scope';

@@ -1,0 +1,138 @@
+/**
+ * URL parameters shared by the entity operations: representation options
+ * (4.5, 4.21), language (4.15) and pagination (5.5.9).
+ */
+import type { Request } from 'express';
+import { ActiveContext, badRequest, Format, invalidRequest, isValidName, RenderOptions } from '@civitas/core';
+import { GEO_JSON, ResponseType } from './mediaTypes';
+
+type Query = Record<string, unknown>;
+
+/** One string parameter; repeated parameters are an error rather than silently merged. */
+export function param(query: Query, name: string): string | undefined {
+  const v = query[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw invalidRequest(`Parameter ${name} is given more than once or malformed`);
+  return v;
+}
+
+/** 6.3.20: an unknown parameter is an InvalidRequest. */
+export function allowOnly(req: Request, names: readonly string[]): void {
+  for (const name of Object.keys(req.query)) {
+    if (!names.includes(name)) throw invalidRequest(`Unknown URL parameter ${name}`);
+  }
+}
+
+export function list(query: Query, name: string, separator: RegExp = /,/): string[] | undefined {
+  const v = param(query, name);
+  if (v === undefined) return undefined;
+  const items = v.split(separator).map((s) => s.trim());
+  if (items.some((s) => s.length === 0)) throw badRequest(`Parameter ${name} has an empty member`);
+  return items;
+}
+
+/** pick / omit (4.21): attribute names separated by `,` or `|`; linked-entity projections need join, which is not offered. */
+function projection(query: Query, name: string): string[] | undefined {
+  const items = list(query, name, /[,|]/);
+  for (const item of items ?? []) {
+    if (/[{}]/.test(item)) throw badRequest(`${name}: projections into linked entities need join, which this broker does not offer`);
+    if (!isValidName(item)) throw badRequest(`${name}: ${JSON.stringify(item)} is not an attribute name`);
+  }
+  return items;
+}
+
+/** `lang` (4.15): tags in order of preference, honouring q weights. */
+function languages(query: Query): string[] | undefined {
+  const items = list(query, 'lang');
+  if (!items) return undefined;
+  return items
+    .map((item, index) => {
+      const [tag, ...params] = item.split(';').map((s) => s.trim());
+      const q = params.find((p) => p.startsWith('q='));
+      return { tag, q: q ? Number(q.slice(2)) : 1, index };
+    })
+    .sort((a, b) => b.q - a.q || a.index - b.index)
+    .map((l) => l.tag);
+}
+
+export function flag(query: Query, name: string): boolean {
+  const v = param(query, name);
+  if (v === undefined) return false;
+  if (v !== 'true' && v !== 'false') throw badRequest(`Parameter ${name} must be true or false`);
+  return v === 'true';
+}
+
+export function options(query: Query): Set<string> {
+  return new Set(list(query, 'options') ?? []);
+}
+
+const FORMATS: Record<string, Format> = { normalized: 'normalized', concise: 'concise', keyValues: 'keyValues', simplified: 'keyValues' };
+const OPTION_WORDS = new Set(['normalized', 'concise', 'keyValues', 'simplified', 'sysAttrs', 'noOverwrite', 'replace', 'update']);
+
+/** The representation a GET asks for: `format` wins over the deprecated `options` form. */
+export function renderOptions(query: Query, ctx: ActiveContext, accept: ResponseType): RenderOptions & { geometryProperty?: string } {
+  const opts = options(query);
+  for (const o of opts) if (!OPTION_WORDS.has(o)) throw invalidRequest(`Unknown option ${o}`);
+  const formatParam = param(query, 'format');
+  let format: Format = 'normalized';
+  if (formatParam !== undefined) {
+    if (!FORMATS[formatParam]) throw invalidRequest(`Unknown format ${formatParam}`);
+    format = FORMATS[formatParam];
+  } else if (opts.has('keyValues') || opts.has('simplified')) {
+    format = 'keyValues';
+  } else if (opts.has('concise')) {
+    format = 'concise';
+  }
+  const out: RenderOptions & { geometryProperty?: string } = { format, sysAttrs: opts.has('sysAttrs') };
+  const attrs = list(query, 'attrs');
+  const pick = projection(query, 'pick');
+  const omit = projection(query, 'omit');
+  if (pick && omit) throw badRequest('pick and omit cannot be used together');
+  if (attrs && (pick || omit)) throw badRequest('attrs cannot be combined with pick or omit');
+  const expand = (names: string[]) => new Set(names.filter((n) => n !== 'id' && n !== 'type').map((n) => ctx.expandTerm(n)));
+  if (attrs || pick) {
+    const keep = new Set([...(attrs ? expand(attrs) : []), ...(pick ? expand(pick) : [])]);
+    out.keep = keep;
+  }
+  if (pick) {
+    out.hideId = !pick.includes('id');
+    out.hideType = !pick.includes('type');
+  }
+  if (omit) {
+    out.drop = expand(omit);
+    out.hideId = omit.includes('id');
+    out.hideType = omit.includes('type');
+  }
+  const lang = languages(query);
+  if (lang) out.lang = lang;
+  const geometryProperty = param(query, 'geometryProperty');
+  if (geometryProperty !== undefined) {
+    if (accept !== GEO_JSON) throw badRequest('geometryProperty is only allowed with Accept: application/geo+json');
+    out.geometryProperty = geometryProperty;
+  }
+  const datasetId = list(query, 'datasetId');
+  if (datasetId) out.datasetIds = new Set(datasetId);
+  return out;
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+  count: boolean;
+}
+
+export function page(query: Query, defaultLimit: number, maxLimit: number): Page {
+  const count = flag(query, 'count');
+  const limit = nonNegative(query, 'limit') ?? defaultLimit;
+  const offset = nonNegative(query, 'offset') ?? 0;
+  if (limit === 0 && !count) throw badRequest('limit=0 is only allowed together with count=true');
+  if (limit > maxLimit) throw badRequest(`limit must not exceed ${maxLimit}`);
+  return { limit, offset, count };
+}
+
+function nonNegative(query: Query, name: string): number | undefined {
+  const v = param(query, name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw badRequest(`${name} must be a non-negative integer`);
+  return Number(v);
+}

@@ -1,0 +1,30 @@
+/**
+ * Errors as NGSI-LD ProblemDetails (5.5.3, 6.3.6): always application/json,
+ * never with a context Link, and some HTTP-level statuses without a body.
+ */
+import type { Response } from 'express';
+import { NgsiError } from '@civitas/core';
+
+/** 6.3.4: these answer with no body at all. */
+const BODYLESS = new Set(['UnsupportedMediaType']);
+
+export function sendError(res: Response, error: unknown, log: (e: unknown) => void): void {
+  const ngsi = toNgsiError(error, log);
+  if (res.headersSent) return;
+  res.removeHeader('Link');
+  if (BODYLESS.has(ngsi.type) || ngsi.status === 411) {
+    res.status(ngsi.status).end();
+    return;
+  }
+  res.status(ngsi.status).type('application/json').send(JSON.stringify(ngsi.toProblem()));
+}
+
+export function toNgsiError(error: unknown, log: (e: unknown) => void): NgsiError {
+  if (error instanceof NgsiError) return error;
+  const e = error as { type?: string; status?: number } | undefined;
+  // express.raw's own errors
+  if (e?.type === 'entity.too.large') return new NgsiError('PayloadTooLarge', 'The request body is larger than the configured limit');
+  if (e?.type === 'request.aborted') return new NgsiError('InvalidRequest', 'The request was aborted');
+  log(error);
+  return new NgsiError('InternalError', 'An unexpected error occurred; it has been logged');
+}

@@ -1,0 +1,45 @@
+/**
+ * Writing NGSI-LD representations: the body in the negotiated media type,
+ * the @context in the body (ld+json, geo+json) or in a Link header (json).
+ */
+import type { Request, Response } from 'express';
+import { ActiveContext, formatContextLink } from '@civitas/core';
+import { GEO_JSON, JSON_TYPE, LD_JSON } from './mediaTypes';
+import type { NgsiRequest } from './pipeline';
+
+/** The context Link; a context the broker serves itself is linked on the host the client used. */
+export function contextLink(req: Request, ctx: ActiveContext): string {
+  const url = ctx.linkUrl.startsWith('/') ? `${req.protocol}://${req.get('host')}${ctx.linkUrl}` : ctx.linkUrl;
+  return formatContextLink(url);
+}
+
+/** Appends a link-value to the Link header (pagination and context share it). */
+export function addLink(res: Response, value: string): void {
+  const current = res.getHeader('Link');
+  res.setHeader('Link', current ? `${String(current)}, ${value}` : value);
+}
+
+/**
+ * Sends a representation. For ld+json (and geo+json unless `Prefer:
+ * body=json`) the context goes in the body: inside each element of an array
+ * answer, on the FeatureCollection for GeoJSON.
+ */
+export function sendRepresentation(req: Request, res: Response, ngsi: NgsiRequest, body: unknown, status = 200): void {
+  const { accept, ctx } = ngsi;
+  const contextInBody = accept === LD_JSON || (accept === GEO_JSON && !/body=json/i.test(String(req.headers.prefer ?? '')));
+  let payload = body;
+  if (contextInBody) {
+    const withContext = (o: unknown) => (typeof o === 'object' && o !== null ? { ...(o as object), '@context': ctx.responseContext } : o);
+    payload = Array.isArray(body) ? body.map(withContext) : withContext(body);
+  } else {
+    addLink(res, contextLink(req, ctx));
+  }
+  res.status(status).setHeader('Content-Type', accept === JSON_TYPE ? JSON_TYPE : accept);
+  res.send(JSON.stringify(payload));
+}
+
+/** 204: no body, no Content-Length, no context Link (6.3.6). */
+export function sendNoContent(res: Response): void {
+  res.removeHeader('Link');
+  res.status(204).end();
+}
