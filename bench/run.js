@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: Civitas under load over real HTTP, each figure next to a
+ * baseline measured in the same run on the same machine.
+ *
+ *   npm run bench                      PostgreSQL (DATABASE_URL), 100k and 1M entities
+ *   npm run bench -- --quick           a run under two minutes (10k and 100k entities)
+ *   npm run bench -- --store embedded  the embedded store
+ *
+ * Civitas and the bare-HTTP baseline run as child processes; autocannon
+ * drives them from this process. Results go to bench/results.json.
+ */
+'use strict';
+const { spawn } = require('node:child_process');
+const { readFileSync, writeFileSync, mkdtempSync, rmSync } = require('node:fs');
+const { tmpdir, cpus } = require('node:os');
+const { join } = require('node:path');
+const autocannon = require('autocannon');
+const { Client } = require('pg');
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const store = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'postgres';
+const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const SIZES = quick ? [10_000, 100_000] : [100_000, 1_000_000];
+const DURATION = quick ? 4 : 10;
+const CONNECTIONS = 32;
+const CORE = 'https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld';
+
+/** A Smart Data Models-shaped entity; i spreads them over a 10 km square around Madrid. */
+function entity(i, prefix = 'urn:ngsi-ld:Bench') {
+  const types = ['ParkingSpot', 'AirQualityObserved', 'WasteContainer', 'Streetlight'];
+  return {
+    id: `${prefix}:${i}`,
+    type: types[i % 4],
+    fillingLevel: { type: 'Property', value: (i * 7919) % 100, observedAt: '2026-11-25T08:00:00Z' },
+    status: { type: 'Property', value: i % 10 === 0 ? 'occupied' : 'free' },
+    location: { type: 'GeoProperty', value: { type: 'Point', coordinates: [-3.75 + (i % 317) * 0.0003, 40.38 + Math.floor(i / 317) * 0.0003] } },
+  };
+}
+
+function startProcess(command, argv, env, ready) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}: ${out}`)));
+  });
+}
+
+/** Peak resident memory of a process, sampled while a scenario runs. */
+function rssSampler(pid) {
+  let peak = 0;
+  const read = () => {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+  };
+  read();
+  const timer = setInterval(read, 100);
+  return { stop: () => (clearInterval(timer), read(), peak) };
+}
+
+async function load(url, requests, { connections = CONNECTIONS, duration = DURATION } = {}) {
+  const result = await autocannon({ url, connections, duration, requests, pipelining: 1 });
+  return {
+    requestsPerSecond: result.requests.average,
+    latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
+    errors: result.errors + result.timeouts + result.non2xx,
+    total: result.requests.total,
+  };
+}
+
+async function post(base, path, body) {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+}
+
+/** Loads entities up to `count` with batch upserts of 1,000, several requests at a time. */
+async function fill(base, from, count) {
+  const batch = 1000;
+  const starts = [];
+  for (let i = from; i < count; i += batch) starts.push(i);
+  for (let k = 0; k < starts.length; k += 4) {
+    await Promise.all(
+      starts.slice(k, k + 4).map((s) => post(base, '/ngsi-ld/v1/entityOperations/upsert', Array.from({ length: Math.min(batch, count - s) }, (_, j) => entity(s + j)))),
+    );
+  }
+}
+
+/** What autovacuum would do a minute after a bulk load: fresh planner statistics. */
+async function analyze(schema) {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query(`ANALYZE ${schema}.entities, ${schema}.entity_values, ${schema}.entity_geo`);
+  await client.end();
+}
+
+/** The database ceiling: plain pg multi-row INSERTs of the same documents, 100 per statement. */
+async function insertBaseline(seconds) {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query('CREATE TEMP TABLE bench_baseline (id text PRIMARY KEY, doc jsonb NOT NULL)');
+  const deadline = Date.now() + seconds * 1000;
+  let rows = 0;
+  const started = Date.now();
+  while (Date.now() < deadline) {
+    const docs = Array.from({ length: 100 }, (_, j) => entity(rows + j, 'urn:ngsi-ld:Baseline'));
+    const values = docs.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(',');
+    await client.query(`INSERT INTO bench_baseline (id, doc) VALUES ${values}`, docs.flatMap((d) => [d.id, JSON.stringify(d)]));
+    rows += 100;
+  }
+  const rate = rows / ((Date.now() - started) / 1000);
+  await client.end();
+  return rate;
+}
+
+async function main() {
+  const results = { date: new Date().toISOString(), cores: cpus().length, store, quick, scenarios: [] };
+  const bare = await startProcess(process.execPath, [join(__dirname, 'bareServer.js')], {}, /listening on (\d+)/);
+  const dataDir = mkdtempSync(join(tmpdir(), 'civitas-bench-'));
+  const schema = `bench_${Date.now().toString(36)}`;
+  const civitasEnv = { CIVITAS_PORT: '0', CIVITAS_HOST: '127.0.0.1', CIVITAS_DATA_DIR: dataDir, DATABASE_URL: '', CIVITAS_MAX_BODY_BYTES: String(16 * 1024 * 1024) };
+  if (store === 'postgres') Object.assign(civitasEnv, { DATABASE_URL: databaseUrl, CIVITAS_DB_SCHEMA: schema });
+  const civitas = await startProcess(process.execPath, [join(__dirname, '../packages/cli/dist/main.js')], civitasEnv, /listening on [^:]+:(\d+)/);
+  const base = `http://127.0.0.1:${civitas.port}`;
+  const record = (name, figure, baseline, rss) => {
+    const row = { name, ...figure, baseline, ratio: baseline ? figure.rate / baseline : undefined, peakRssMb: Math.round(rss / 1048576) };
+    results.scenarios.push(row);
+    console.log(
+      `${name.padEnd(36)} ${String(Math.round(figure.rate)).padStart(8)} ${figure.unit.padEnd(9)} p50 ${String(figure.latencyMs?.p50 ?? '-').padStart(4)} ms  p99 ${String(figure.latencyMs?.p99 ?? '-').padStart(5)} ms  errors ${figure.errors ?? 0}  ${baseline ? `${(100 * row.ratio).toFixed(1)}% of baseline` : ''}  rss ${row.peakRssMb} MB`,
+    );
+  };
+
+  try {
+    console.log(`Civitas bench: ${store} store, ${cpus().length} cores, ${quick ? 'quick' : 'full'} run\n`);
+    const bareFigure = await load(`http://127.0.0.1:${bare.port}/`, undefined);
+    record('baseline: bare node:http', { rate: bareFigure.requestsPerSecond, unit: 'req/s', ...bareFigure }, undefined, 0);
+    const insertRate = store === 'postgres' ? await insertBaseline(DURATION) : undefined;
+    if (insertRate) record('baseline: pg multi-row INSERT', { rate: insertRate, unit: 'rows/s' }, undefined, 0);
+
+    let counter = 0;
+    let sampler = rssSampler(civitas.child.pid);
+    const created = await load(`${base}/ngsi-ld/v1/entities`, [
+      { method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (r) => ({ ...r, body: JSON.stringify(entity(counter++, 'urn:ngsi-ld:Created')) }) },
+    ]);
+    record('create single entities', { rate: created.requestsPerSecond, unit: 'req/s', ...created }, bareFigure.requestsPerSecond, sampler.stop());
+
+    sampler = rssSampler(civitas.child.pid);
+    let batchNo = 0;
+    const upserts = await load(`${base}/ngsi-ld/v1/entityOperations/upsert`, [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (r) => ({ ...r, body: JSON.stringify(Array.from({ length: 100 }, (_, j) => entity((batchNo++ % 50) * 100 + j, 'urn:ngsi-ld:Upserted'))) }),
+      },
+    ], { connections: 8 });
+    record('batch upsert (100 per request)', { rate: upserts.requestsPerSecond * 100, unit: 'rows/s', ...upserts }, insertRate, sampler.stop());
+
+    let loaded = 0;
+    const perSize = {};
+    for (const size of SIZES) {
+      const t0 = Date.now();
+      await fill(base, loaded, size);
+      loaded = size;
+      if (store === 'postgres') await analyze(schema);
+      console.log(`\n${size.toLocaleString('en')} entities loaded (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      const scenarios = {
+        'retrieve by id': () => `${base}/ngsi-ld/v1/entities/urn:ngsi-ld:Bench:${Math.floor(Math.random() * size)}`,
+        'query type + q': () => `${base}/ngsi-ld/v1/entities?type=WasteContainer&q=fillingLevel>97;status=="free"&limit=20`,
+        'geo near (about 100 results)': () => `${base}/ngsi-ld/v1/entities?georel=near;maxDistance==150&geometry=Point&coordinates=[-3.70,40.40]&limit=200`,
+      };
+      for (const [name, path] of Object.entries(scenarios)) {
+        sampler = rssSampler(civitas.child.pid);
+        const figure = await load(base, [{ method: 'GET', setupRequest: (r) => ({ ...r, path: new URL(path()).pathname + new URL(path()).search }) }]);
+        perSize[`${name}@${size}`] = figure;
+        record(`${name} @ ${size / 1000}k`, { rate: figure.requestsPerSecond, unit: 'req/s', ...figure }, bareFigure.requestsPerSecond, sampler.stop());
+      }
+    }
+    console.log('');
+    for (const name of ['retrieve by id', 'query type + q', 'geo near (about 100 results)']) {
+      const small = perSize[`${name}@${SIZES[0]}`];
+      const large = perSize[`${name}@${SIZES[1]}`];
+      const ratio = small.latencyMs.p50 > 0 ? large.latencyMs.p50 / small.latencyMs.p50 : undefined;
+      results.scenarios.push({ name: `${name}: p50 latency ${SIZES[1] / 1000}k vs ${SIZES[0] / 1000}k`, ratio });
+      console.log(`${name.padEnd(36)} p50 at ${SIZES[1] / 1000}k / at ${SIZES[0] / 1000}k = ${ratio === undefined ? 'n/a' : ratio.toFixed(2)}`);
+    }
+    console.log('\nnot yet measured (features not built): notification latency, IoT ingest, temporal lastN / aggregation');
+  } finally {
+    // Stopped before its schema is dropped, so that no request of its runs against missing tables.
+    await new Promise((resolve) => {
+      civitas.child.once('exit', resolve);
+      civitas.child.kill('SIGTERM');
+    });
+    bare.child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+    if (store === 'postgres') {
+      const c = new Client({ connectionString: databaseUrl });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    }
+  }
+  writeFileSync(join(__dirname, 'results.json'), JSON.stringify(results, null, 2));
+  console.log('\nwritten to bench/results.json');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

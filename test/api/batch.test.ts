@@ -1,0 +1,118 @@
+/** Batch entity operations (5.6.7 - 5.6.10, 5.6.20): 201 / 204 / 207 and per-entity isolation. */
+import { describeEachStore, uniqueId } from '../support/broker';
+
+const ERR = 'https://uri.etsi.org/ngsi-ld/errors/';
+
+describeEachStore('batch operations', (h) => {
+  test('create: 201 with the ids; an existing or invalid one fails alone (207)', async () => {
+    const [a, b, c] = [uniqueId(), uniqueId(), uniqueId()];
+    const ok = await h().client.post('/entityOperations/create', [{ id: a, type: 'T', v: 1 }, { id: b, type: 'T', v: 2 }]);
+    expect(ok.status).toBe(201);
+    expect(ok.body).toEqual([a, b]);
+
+    const mixed = await h().client.post('/entityOperations/create', [
+      { id: a, type: 'T', v: 9 },
+      { id: c, type: 'T', v: 3 },
+      { id: 'not a uri', type: 'T' },
+      { id: uniqueId(), type: 'T', bad: { type: 'Relationship', object: 42 } },
+    ]);
+    expect(mixed.status).toBe(207);
+    expect(mixed.body.success).toEqual([c]);
+    expect(mixed.body.errors.map((e: { error: { type: string } }) => e.error.type)).toEqual([
+      `${ERR}AlreadyExists`,
+      `${ERR}BadRequestData`,
+      `${ERR}BadRequestData`,
+    ]);
+    expect(mixed.body.errors[0].entityId).toBe(a);
+    // The failed create left the existing entity untouched.
+    expect((await h().client.get(`/entities/${a}?options=keyValues`)).body.v).toBe(1);
+    expect((await h().client.get(`/entities/${c}?options=keyValues`)).body.v).toBe(3);
+  });
+
+  test('upsert replace (default): creates (201 with new ids) and replaces (204 when nothing new)', async () => {
+    const [a, b] = [uniqueId(), uniqueId()];
+    await h().client.post('/entities', { id: a, type: 'T', x: 1, y: 1 });
+    const first = await h().client.post('/entityOperations/upsert', [{ id: a, type: 'T', x: 2 }, { id: b, type: 'T', x: 3 }]);
+    expect(first.status).toBe(201);
+    expect(first.body).toEqual([b]);
+    expect((await h().client.get(`/entities/${a}?options=keyValues`)).body).toEqual({ id: a, type: 'T', x: 2 });
+    const again = await h().client.post('/entityOperations/upsert', [{ id: a, type: 'T', x: 4 }]);
+    expect(again.status).toBe(204);
+  });
+
+  test('upsert update: keeps the attributes not given', async () => {
+    const a = uniqueId();
+    await h().client.post('/entities', { id: a, type: 'T', x: 1, y: 1 });
+    const res = await h().client.post('/entityOperations/upsert?options=update', [{ id: a, type: 'T', x: 2 }]);
+    expect(res.status).toBe(204);
+    expect((await h().client.get(`/entities/${a}?options=keyValues`)).body).toEqual({ id: a, type: 'T', x: 2, y: 1 });
+  });
+
+  test('update: overwrites, or not with noOverwrite; unknown entities fail alone', async () => {
+    const [a, missing] = [uniqueId(), uniqueId()];
+    await h().client.post('/entities', { id: a, type: 'T', x: 1 });
+    const res = await h().client.post('/entityOperations/update?options=noOverwrite', [{ id: a, type: 'T', x: 5, z: 1 }, { id: missing, type: 'T', x: 1 }]);
+    expect(res.status).toBe(207);
+    // The kept attribute is reported against its entity; what could be appended was written.
+    expect(res.body.success).toEqual([]);
+    expect(res.body.errors).toEqual([
+      { entityId: a, error: expect.objectContaining({ type: `${ERR}BadRequestData`, detail: expect.stringContaining('x') }) },
+      { entityId: missing, error: expect.objectContaining({ type: `${ERR}ResourceNotFound` }) },
+    ]);
+    expect((await h().client.get(`/entities/${a}?options=keyValues`)).body).toEqual({ id: a, type: 'T', x: 1, z: 1 });
+    const fresh = await h().client.post('/entityOperations/update?options=noOverwrite', [{ id: a, type: 'T', w: 2 }]);
+    expect(fresh.status).toBe(204);
+    const overwrite = await h().client.post('/entityOperations/update', [{ id: a, type: 'T', x: 5 }]);
+    expect(overwrite.status).toBe(204);
+    expect((await h().client.get(`/entities/${a}?options=keyValues`)).body.x).toBe(5);
+  });
+
+  test('merge: merge-patch per entity', async () => {
+    const a = uniqueId();
+    await h().client.post('/entities', { id: a, type: 'T', x: 1, y: 2 });
+    const res = await h().client.post('/entityOperations/merge', [{ id: a, type: 'T', y: 'urn:ngsi-ld:null', z: 3 }]);
+    expect(res.status).toBe(204);
+    expect((await h().client.get(`/entities/${a}?options=keyValues`)).body).toEqual({ id: a, type: 'T', x: 1, z: 3 });
+  });
+
+  test('delete: 204, or 207 naming the unknown ids', async () => {
+    const [a, b] = [uniqueId(), uniqueId()];
+    await h().client.post('/entityOperations/create', [{ id: a, type: 'T' }, { id: b, type: 'T' }]);
+    expect((await h().client.post('/entityOperations/delete', [a])).status).toBe(204);
+    const res = await h().client.post('/entityOperations/delete', [a, b]);
+    expect(res.status).toBe(207);
+    expect(res.body.success).toEqual([b]);
+    expect(res.body.errors[0].entityId).toBe(a);
+  });
+
+  test('ld+json: each element is expanded with its own @context; an unreachable one fails that element alone', async () => {
+    const [a, b] = [uniqueId(), uniqueId()];
+    const res = await h().client.post(
+      '/entityOperations/create',
+      [
+        { id: a, type: 'Car', speed: 1, '@context': { Car: 'http://example.org/Car', speed: 'http://example.org/speed' } },
+        { id: b, type: 'Car', speed: 2, '@context': 'http://127.0.0.1:1/unreachable.jsonld' },
+      ],
+      { headers: { 'Content-Type': 'application/ld+json' } },
+    );
+    expect(res.status).toBe(207);
+    expect(res.body.success).toEqual([a]);
+    expect(res.body.errors[0]).toMatchObject({ entityId: b, error: { type: `${ERR}LdContextNotAvailable` } });
+    expect((await h().store.getEntity('', a))!.types).toEqual(['http://example.org/Car']);
+  });
+
+  test('a batch is not an array: 400 and nothing written', async () => {
+    const res = await h().client.post('/entityOperations/create', { id: uniqueId(), type: 'T' });
+    expect(res.status).toBe(400);
+    expect(res.body.type).toBe(`${ERR}BadRequestData`);
+  });
+
+  test('a large batch is written with a constant number of store statements', async () => {
+    const entities = Array.from({ length: 300 }, () => ({ id: uniqueId('Bulk'), type: 'Bulk', n: 1 }));
+    const res = await h().client.post('/entityOperations/upsert', entities);
+    expect(res.status).toBe(201);
+    expect(res.body).toHaveLength(300);
+    const q = await h().client.get('/entities?type=Bulk&count=true&limit=1');
+    expect(Number(q.headers.get('ngsild-results-count'))).toBeGreaterThanOrEqual(300);
+  });
+});

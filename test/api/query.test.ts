@@ -1,0 +1,158 @@
+/** GET /entities with the basic selectors, counting and pagination (5.7.2, 5.5.9). */
+import { describeEachStore, uniqueId } from '../support/broker';
+
+describeEachStore('query entities', (h) => {
+  const type = `Parking${Date.now().toString(36)}`;
+  const ids: string[] = [];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 5; i++) ids.push(`urn:ngsi-ld:${type}:${i}`);
+    const entities = ids.map((id, i) => ({ id, type, free: i, ...(i % 2 === 0 ? { even: true } : {}) }));
+    const res = await h().client.post('/entityOperations/create', entities);
+    expect(res.status).toBe(201);
+  });
+
+  test('by type, in id order, with count', async () => {
+    const res = await h().client.get(`/entities?type=${type}&count=true`);
+    expect(res.status).toBe(200);
+    expect(res.body.map((e: { id: string }) => e.id)).toEqual(ids);
+    expect(res.headers.get('ngsild-results-count')).toBe('5');
+  });
+
+  test('type expressions: , and | for either, ; for both, parentheses', async () => {
+    const other = `${type}Other`;
+    const both = `urn:ngsi-ld:${type}:both`;
+    expect((await h().client.post('/entities', { id: both, type: [type, other] })).status).toBe(201);
+    try {
+      const names = async (expr: string) => (await h().client.get(`/entities?type=${encodeURIComponent(expr)}&limit=100`)).body.map((e: { id: string }) => e.id);
+      expect(await names(`${type};${other}`)).toEqual([both]);
+      expect(await names(`${other}|${type}Nothing`)).toEqual([both]);
+      expect(await names(`(${other};${type})|${type}Nothing`)).toEqual([both]);
+      expect((await names(`${type},${other}`)).length).toBe(6);
+      const all = (await h().client.get('/entities?type=*&count=true&limit=1')).headers.get('ngsild-results-count');
+      expect(Number(all)).toBeGreaterThanOrEqual(6);
+      const bad = await h().client.get(`/entities?type=${encodeURIComponent(`(${type}`)}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.detail).toMatch(/position/);
+    } finally {
+      await h().client.delete(`/entities/${both}`);
+    }
+  });
+
+  test('by id list and idPattern', async () => {
+    const byId = await h().client.get(`/entities?type=${type}&id=${ids[1]},${ids[3]}`);
+    expect(byId.body.map((e: { id: string }) => e.id)).toEqual([ids[1], ids[3]]);
+    const byPattern = await h().client.get(`/entities?type=${type}&idPattern=${encodeURIComponent('.*:[34]$')}`);
+    expect(byPattern.body.map((e: { id: string }) => e.id)).toEqual([ids[3], ids[4]]);
+  });
+
+  test('attrs selects entities having the attribute and projects it', async () => {
+    const res = await h().client.get(`/entities?type=${type}&attrs=even&options=keyValues`);
+    expect(res.body).toEqual([0, 2, 4].map((i) => ({ id: ids[i], type, even: true })));
+  });
+
+  test('pagination: limit / offset with prev and next links', async () => {
+    const first = await h().client.get(`/entities?type=${type}&limit=2`);
+    expect(first.body).toHaveLength(2);
+    const link = first.headers.get('link') ?? '';
+    expect(link).toContain(`</ngsi-ld/v1/entities?type=${type}&limit=2&offset=2>;rel="next";type="application/json"`);
+    expect(link).not.toContain('rel="prev"');
+    const middle = await h().client.get(`/entities?type=${type}&limit=2&offset=2`);
+    expect(middle.body.map((e: { id: string }) => e.id)).toEqual([ids[2], ids[3]]);
+    expect(middle.headers.get('link')).toContain('offset=0>;rel="prev"');
+    expect(middle.headers.get('link')).toContain('offset=4>;rel="next"');
+    const last = await h().client.get(`/entities?type=${type}&limit=2&offset=4`);
+    expect(last.body).toHaveLength(1);
+    expect(last.headers.get('link')).not.toContain('rel="next"');
+  });
+
+  test('limit=0 with count returns only the count; without count it is 400', async () => {
+    const counted = await h().client.get(`/entities?type=${type}&limit=0&count=true`);
+    expect(counted.body).toEqual([]);
+    expect(counted.headers.get('ngsild-results-count')).toBe('5');
+    expect((await h().client.get(`/entities?type=${type}&limit=0`)).status).toBe(400);
+  });
+
+  test('limit above the maximum, a negative offset, a too wide query: 400', async () => {
+    for (const qs of [`type=${type}&limit=5000`, `type=${type}&offset=-1`, '', `id=${ids[0]}`, `type=${type}&attrs=id,type`]) {
+      const res = await h().client.get(`/entities?${qs}`);
+      expect(res.status).toBe(400);
+      expect(res.body.type).toBe('https://uri.etsi.org/ngsi-ld/errors/BadRequestData');
+    }
+  });
+
+  test('GeoJSON answers a FeatureCollection', async () => {
+    const id = uniqueId('Spot');
+    await h().client.post('/entities', { id, type: `${type}Geo`, location: { type: 'Point', coordinates: [2, 41] } });
+    const res = await h().client.get(`/entities?type=${type}Geo`, { headers: { Accept: 'application/geo+json' } });
+    expect(res.body.type).toBe('FeatureCollection');
+    expect(res.body.features[0]).toMatchObject({ id, type: 'Feature', geometry: { type: 'Point', coordinates: [2, 41] } });
+  });
+});
+
+describeEachStore('purge entities', (h) => {
+  const type = `Purge${Date.now().toString(36)}`;
+  const seed = async () => {
+    const entities = [1, 2, 3].map((i) => ({ id: `urn:ngsi-ld:${type}:${i}`, type, a: i, b: i }));
+    expect((await h().client.post('/entityOperations/upsert', entities)).status).toBeLessThan(300);
+  };
+
+  test('a purge must be narrowed by type, attrs, q or local; keep and drop exclude each other', async () => {
+    await seed();
+    for (const qs of ['', `id=urn:ngsi-ld:${type}:1`, 'idPattern=.*', 'attrs=createdAt', `type=${type}&keep=a&drop=b`]) {
+      const res = await h().client.delete(`/entities?${qs}`);
+      expect(res.status).toBe(400);
+      expect(res.body.type).toBe('https://uri.etsi.org/ngsi-ld/errors/BadRequestData');
+    }
+    expect((await h().client.get(`/entities?type=${type}&count=true&limit=0`)).headers.get('ngsild-results-count')).toBe('3');
+  });
+
+  test('drop and keep remove attributes; a plain purge deletes the entities', async () => {
+    await seed();
+    expect((await h().client.delete(`/entities?type=${type}&drop=a`)).status).toBe(204);
+    expect((await h().client.get(`/entities?type=${type}&options=keyValues`)).body.map((e: Record<string, unknown>) => Object.keys(e).sort())).toEqual([
+      ['b', 'id', 'type'],
+      ['b', 'id', 'type'],
+      ['b', 'id', 'type'],
+    ]);
+    await seed();
+    expect((await h().client.delete(`/entities?type=${type}&keep=a`)).status).toBe(204);
+    expect((await h().client.get(`/entities?type=${type}&options=keyValues&limit=1`)).body).toEqual([{ id: `urn:ngsi-ld:${type}:1`, type, a: 1 }]);
+    expect((await h().client.delete(`/entities?type=${type}&idPattern=${encodeURIComponent(':[12]$')}`)).status).toBe(204);
+    expect((await h().client.get(`/entities?type=${type}`)).body.map((e: { id: string }) => e.id)).toEqual([`urn:ngsi-ld:${type}:3`]);
+  });
+});
+
+describeEachStore('orderBy', (h) => {
+  const type = `Ordered${Date.now().toString(36)}`;
+  const id = (n: number) => `urn:ngsi-ld:${type}:${n}`;
+
+  beforeAll(async () => {
+    // Created one by one, so that createdAt orders them 2, 1, 3.
+    for (const [n, name, sub] of [[2, 'B', 2], [1, 'A', 1], [3, 'C', 3]] as const) {
+      const res = await h().client.post('/entities', { id: id(n), type, name: { type: 'Property', value: name, rank: sub } });
+      expect(res.status).toBe(201);
+    }
+  });
+
+  const order = async (orderBy: string) =>
+    (await h().client.get(`/entities?type=${type}&orderBy=${encodeURIComponent(orderBy)}`)).body.map((e: { id: string }) => Number(e.id.split(':').pop()));
+
+  test('by attribute, id, createdAt, sub-attribute and metadata, ascending or descending', async () => {
+    expect(await order('name')).toEqual([1, 2, 3]);
+    expect(await order('name;desc')).toEqual([3, 2, 1]);
+    expect(await order('id;desc')).toEqual([3, 2, 1]);
+    expect(await order('createdAt')).toEqual([2, 1, 3]);
+    expect(await order('name.createdAt')).toEqual([2, 1, 3]);
+    expect(await order('name.rank;desc')).toEqual([3, 2, 1]);
+    expect(await order('type;asc,name;desc')).toEqual([3, 2, 1]);
+    const counted = await h().client.get(`/entities?type=${type}&orderBy=name.rank&count=true&limit=1`);
+    expect(counted.headers.get('ngsild-results-count')).toBe('3');
+    expect(counted.body[0].id).toBe(id(1));
+  });
+
+  test('a malformed orderBy is 400', async () => {
+    const res = await h().client.get(`/entities?type=${type}&orderBy=${encodeURIComponent('name;sideways')}`);
+    expect(res.status).toBe(400);
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * The README's start command, as a user runs it: the built `civitas`
+ * process on the embedded store, answering /health, keeping its data across
+ * a restart.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const MAIN = join(__dirname, '../../packages/cli/dist/main.js');
+
+function start(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, DATABASE_URL: '', CIVITAS_PORT: '0', CIVITAS_HOST: '127.0.0.1', CIVITAS_DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on [^:]+:(\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`civitas exited with ${code}: ${out}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+}
+
+test('starts on the embedded store, serves /health, and keeps entities across a restart', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'civitas-e2e-'));
+  try {
+    const first = await start(dataDir);
+    const base = `http://127.0.0.1:${first.port}`;
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', store: 'embedded' });
+    const created = await fetch(`${base}/ngsi-ld/v1/entities`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ id: 'urn:ngsi-ld:Streetlight:1', type: 'Streetlight', powerState: 'on' }),
+    });
+    expect(created.status).toBe(201);
+    expect(await stop(first.child)).toBe(0);
+
+    const second = await start(dataDir);
+    const res = await fetch(`http://127.0.0.1:${second.port}/ngsi-ld/v1/entities/urn:ngsi-ld:Streetlight:1?options=keyValues`);
+    expect(await res.json()).toEqual({ id: 'urn:ngsi-ld:Streetlight:1', type: 'Streetlight', powerState: 'on' });
+    expect(await stop(second.child)).toBe(0);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 120_000);

@@ -1,0 +1,133 @@
+/**
+ * Runs API tests against a real broker over real HTTP, once per store: the
+ * embedded PGlite always, PostgreSQL too when DATABASE_URL is set (each test
+ * file in a schema of its own, dropped afterwards).
+ */
+import { configFromEnv, RunningBroker, startBroker } from '@civitas/broker';
+import { openStore, Store } from '@civitas/store';
+import { dropSchema, freshSchemaName } from './schemas';
+
+export interface StoreKind {
+  name: 'embedded' | 'postgres';
+  open(): Promise<{ store: Store; cleanup(): Promise<void> }>;
+}
+
+export function storeKinds(): StoreKind[] {
+  const kinds: StoreKind[] = [
+    {
+      name: 'embedded',
+      open: async () => {
+        const store = await openStore({});
+        return { store, cleanup: () => store.close() };
+      },
+    },
+  ];
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    kinds.push({
+      name: 'postgres',
+      open: async () => {
+        const schema = freshSchemaName('test');
+        const store = await openStore({ databaseUrl: url, schema });
+        return {
+          store,
+          cleanup: async () => {
+            await store.close();
+            await dropSchema(url, schema);
+          },
+        };
+      },
+    });
+  }
+  return kinds;
+}
+
+export interface Response {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed body, or undefined when there is none. */
+  body: any;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as is (for malformed bodies). */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export class Client {
+  constructor(readonly base: string) {}
+
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    let body: string | undefined = options.rawBody;
+    if (options.body !== undefined) body = JSON.stringify(options.body);
+    if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+      headers['Content-Type'] = 'application/json';
+    }
+    const res = await fetch(`${this.base}/ngsi-ld/v1${path}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, body: parsed };
+  }
+
+  get = (path: string, options?: RequestOptions) => this.request('GET', path, options);
+  post = (path: string, body: unknown, options?: RequestOptions) => this.request('POST', path, { ...options, body });
+  patch = (path: string, body: unknown, options?: RequestOptions) => this.request('PATCH', path, { ...options, body });
+  put = (path: string, body: unknown, options?: RequestOptions) => this.request('PUT', path, { ...options, body });
+  delete = (path: string, options?: RequestOptions) => this.request('DELETE', path, options);
+}
+
+export interface BrokerHarness {
+  broker: RunningBroker;
+  client: Client;
+  store: Store;
+}
+
+/**
+ * Declares `suite` once per store kind, with a broker on a free port that
+ * lives for the whole describe block.
+ */
+export function describeEachStore(title: string, suite: (h: () => BrokerHarness) => void, env: Record<string, string> = {}): void {
+  for (const kind of storeKinds()) {
+    describe(`${title} [${kind.name}]`, () => {
+      let harness: BrokerHarness | undefined;
+      let cleanup: (() => Promise<void>) | undefined;
+      beforeAll(async () => {
+        const opened = await kind.open();
+        cleanup = opened.cleanup;
+        const config = { ...configFromEnv({ ...env }), port: 0, host: '127.0.0.1' };
+        const broker = await startBroker(config, { store: opened.store, log: quietLogger });
+        harness = { broker, client: new Client(broker.url), store: opened.store };
+      });
+      afterAll(async () => {
+        await harness?.broker.close();
+        await cleanup?.();
+      });
+      suite(() => {
+        if (!harness) throw new Error('The broker did not start');
+        return harness;
+      });
+    });
+  }
+}
+
+/** Start-up chatter is dropped; unexpected errors are still printed, since a test that hits one should show why. */
+const quietLogger = {
+  info: () => undefined,
+  error: (e: unknown) => console.error(e),
+};
+
+let counter = 0;
+/** A fresh entity id per call, so tests in one file do not collide. */
+export function uniqueId(type = 'Thing'): string {
+  counter += 1;
+  return `urn:ngsi-ld:${type}:${Date.now().toString(36)}-${counter}`;
+}
