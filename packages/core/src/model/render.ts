@@ -60,7 +60,8 @@ export class EntityRenderer {
       // 4.5.4: several instances simplify to a map keyed by datasetId.
       return { dataset: Object.fromEntries(instances.map((i) => [i.datasetId ?? '@none', this.attribute(i)])) };
     }
-    return instances.map((i) => this.attribute(i));
+    // Inside an array every instance keeps its content member: a bare value there would read back as part of an array value.
+    return instances.map((i) => this.attribute(i, true));
   }
 
   typeValue(types: string[]): string | string[] {
@@ -68,11 +69,11 @@ export class EntityRenderer {
     return compact.length === 1 ? compact[0] : compact;
   }
 
-  private attribute(a: AttributeInstance): unknown {
+  private attribute(a: AttributeInstance, inArray = false): unknown {
     if (this.options.format === 'keyValues') return this.simplified(a);
     const { member, value } = this.content(a);
     const hasDetail =
-      a.datasetId !== undefined || a.observedAt !== undefined || a.unitCode !== undefined || a.sub !== undefined ||
+      inArray || a.datasetId !== undefined || a.observedAt !== undefined || a.unitCode !== undefined || a.sub !== undefined ||
       this.options.sysAttrs || member === 'lang';
     const out: Out = {};
     if (this.options.format === 'normalized') {

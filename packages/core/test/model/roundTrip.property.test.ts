@@ -50,6 +50,16 @@ const entity = fc.tuple(uri, fc.constantFrom('Vehicle', 'Building', 'ex:Custom')
   },
 );
 
+/** Found by this property: a concise default instance beside a datasetId instance once rendered as a bare geometry. */
+const multiInstanceGeometry = {
+  id: 'urn:ngsi-ld:Thing:a',
+  type: 'Vehicle',
+  xa: [
+    { type: 'GeoProperty', value: { type: 'Point', coordinates: [0, 0] } },
+    { type: 'ListRelationship', objectList: [{ object: 'urn:ngsi-ld:Thing:a' }], datasetId: 'urn:ngsi-ld:Dataset:two' },
+  ],
+};
+
 let ctx: ActiveContext;
 beforeAll(async () => {
   ctx = await new ContextResolver().resolve({ ex: 'http://example.org/ns#' });
@@ -65,7 +75,7 @@ test.each<Format>(['normalized', 'concise'])('parse(render(%s)) is the entity th
       const withoutStamps = createEntity(reparsed, stored.createdAt);
       expect(withoutStamps).toEqual(stored);
     }),
-    { numRuns: 300 },
+    { numRuns: 300, examples: [[multiInstanceGeometry]] },
   );
 });
 
