@@ -24,6 +24,11 @@ import { listTypesHandler } from './discovery/listTypes';
 import { typeInfoHandler } from './discovery/typeInfo';
 import { listAttributesHandler } from './discovery/listAttributes';
 import { attributeInfoHandler } from './discovery/attributeInfo';
+import { createSubscriptionHandler } from './subscriptions/createSubscription';
+import { querySubscriptionsHandler } from './subscriptions/querySubscriptions';
+import { retrieveSubscriptionHandler } from './subscriptions/retrieveSubscription';
+import { updateSubscriptionHandler } from './subscriptions/updateSubscription';
+import { deleteSubscriptionHandler } from './subscriptions/deleteSubscription';
 import { batchCreateHandler, batchDeleteHandler, batchMergeHandler, batchUpdateHandler, batchUpsertHandler } from './batch/handlers';
 
 export const API_BASE = '/ngsi-ld/v1';
@@ -79,6 +84,12 @@ export function createApp(deps: BrokerDeps): express.Express {
     '/entityOperations/delete': { post: batchDeleteHandler(deps) },
     '/entityOperations/merge': { post: batchMergeHandler(deps) },
     '/entityOperations/query': { post: queryHandler(deps) },
+    '/subscriptions': { get: querySubscriptionsHandler(deps), post: createSubscriptionHandler(deps) },
+    '/subscriptions/:subscriptionId': {
+      get: retrieveSubscriptionHandler(deps),
+      patch: updateSubscriptionHandler(deps),
+      delete: deleteSubscriptionHandler(deps),
+    },
     '/types': { get: listTypesHandler(deps) },
     '/types/:type': { get: typeInfoHandler(deps) },
     '/attributes': { get: listAttributesHandler(deps) },

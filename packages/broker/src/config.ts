@@ -3,6 +3,8 @@
  * the README). Everything has a default that runs on one machine with no
  * other service.
  */
+import { DEFAULT_NOTIFIER_CONFIG, NotifierConfig } from '@civitas/notifier';
+
 export interface BrokerConfig {
   port: number;
   host: string;
@@ -25,6 +27,9 @@ export interface BrokerConfig {
   contextUnavailableStatus: number;
   /** Public base URL used in links to stored @contexts; derived from the request when unset. */
   publicUrl?: string;
+  /** Send the entities that already match when a subscription is created (not in the specification; off by default). */
+  initialNotification: boolean;
+  notifier: Partial<NotifierConfig>;
 }
 
 const int = (value: string | undefined, fallback: number): number => {
@@ -49,5 +54,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     coreContextUrl: env.CIVITAS_CORE_CONTEXT || 'https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld',
     contextUnavailableStatus: int(env.CIVITAS_CONTEXT_UNAVAILABLE_STATUS, 503),
     publicUrl: env.CIVITAS_PUBLIC_URL || undefined,
+    initialNotification: env.CIVITAS_INITIAL_NOTIFICATION === 'true',
+    notifier: {
+      timeoutMs: int(env.CIVITAS_NOTIFY_TIMEOUT_MS, DEFAULT_NOTIFIER_CONFIG.timeoutMs),
+      leaseMs: int(env.CIVITAS_NOTIFY_LEASE_MS, DEFAULT_NOTIFIER_CONFIG.leaseMs),
+      retryBaseMs: int(env.CIVITAS_NOTIFY_RETRY_MS, DEFAULT_NOTIFIER_CONFIG.retryBaseMs),
+      retryMaxMs: int(env.CIVITAS_NOTIFY_RETRY_MAX_MS, DEFAULT_NOTIFIER_CONFIG.retryMaxMs),
+      maxAgeMs: int(env.CIVITAS_NOTIFY_MAX_AGE_MS, DEFAULT_NOTIFIER_CONFIG.maxAgeMs),
+      pollMs: int(env.CIVITAS_NOTIFY_POLL_MS, DEFAULT_NOTIFIER_CONFIG.pollMs),
+    },
   };
 }

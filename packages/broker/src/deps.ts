@@ -1,4 +1,5 @@
 import type { ActiveContext, ContextSource } from '@civitas/core';
+import type { Notifier } from '@civitas/notifier';
 import type { Store } from '@civitas/store';
 import type { BrokerConfig } from './config';
 
@@ -19,6 +20,7 @@ export interface Logger {
 /** What the HTTP handlers need; built once at start-up. */
 export interface BrokerDeps {
   store: Store;
+  notifier: Notifier;
   contexts: ContextService;
   config: BrokerConfig;
   log: Logger;

@@ -2,7 +2,10 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { openStore, Store } from '@civitas/store';
+import { hostname } from 'node:os';
+import { Notifier } from '@civitas/notifier';
 import { createApp } from './app';
+import { attachWebSocketServer, WEBSOCKET_PATH } from './subscriptions/webSocketServer';
 import type { BrokerConfig } from './config';
 import { createContextService } from './contextService';
 import type { Logger } from './deps';
@@ -11,6 +14,7 @@ export interface RunningBroker {
   port: number;
   url: string;
   store: Store;
+  notifier: Notifier;
   close(): Promise<void>;
 }
 
@@ -24,23 +28,40 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
   const log = options.log ?? consoleLogger;
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, dataDir: config.dataDir }));
   const contexts = createContextService(config);
-  const app = createApp({ store, contexts, config, log });
+  let baseUrl = config.publicUrl;
+  const notifier = new Notifier(
+    {
+      store,
+      resolveContext: (source) => contexts.resolve(source),
+      // Contexts the broker serves itself are linked on its public URL.
+      absoluteUrl: (url) => (url.startsWith('/') ? `${baseUrl}${url}` : url),
+      log,
+    },
+    config.notifier,
+  );
+  const app = createApp({ store, notifier, contexts, config, log });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
   server.keepAliveTimeout = 65_000;
   const port = (server.address() as AddressInfo).port;
-  log.info(`Civitas NGSI-LD API listening on ${config.host}:${port} (store: ${store.driver})`);
+  baseUrl ??= `http://${config.host === '0.0.0.0' || config.host === '::' ? hostname() : config.host}:${port}`;
+  const wss = attachWebSocketServer(server, { store, notifier, contexts, config, log });
+  await notifier.start();
+  log.info(`Civitas NGSI-LD API listening on ${config.host}:${port} (store: ${store.driver}); WebSocket notifications on ${WEBSOCKET_PATH}`);
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     store,
+    notifier,
     close: async () => {
+      wss.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await notifier.stop();
       if (!options.store) await store.close();
     },
   };

@@ -10,3 +10,7 @@ export * from './jsonld';
 export * from './query/q';
 export * from './query/geoQuery';
 export * from './query/typeExpression';
+export * from './subscription/subscription';
+export * from './subscription/parse';
+export * from './subscription/render';
+export * from './query/filters';

@@ -10,5 +10,7 @@ export interface SqlDriver extends SqlExecutor {
   readonly kind: 'postgres' | 'embedded';
   /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Calls `fn` on every NOTIFY on `channel` from any connection (servers only: the embedded store has one process). */
+  listen?(channel: string, fn: () => void): Promise<void>;
   close(): Promise<void>;
 }

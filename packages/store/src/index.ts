@@ -1,3 +1,4 @@
 export * from './store';
 export { openStore, type StoreOptions } from './openStore';
 export type { SqlDriver, SqlExecutor } from './driver';
+export * from './notifications';

@@ -86,6 +86,54 @@ const MIGRATIONS: string[] = [
   CREATE INDEX entity_values_txt ON entity_values (tenant, attr, txt) WHERE txt IS NOT NULL;
   ${INSERT_VALUES} FROM entities e ${VALUE_SOURCE}
   `,
+  // 4: subscriptions, the change outbox, and the notifications waiting for delivery.
+  // A change row is written in the transaction of the entity change it records;
+  // the notifier turns it into deliveries and deletes it in one transaction.
+  `
+  CREATE TABLE subscriptions (
+    tenant text NOT NULL REFERENCES tenants (name),
+    id text NOT NULL,
+    definition jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    times_sent bigint NOT NULL DEFAULT 0,
+    times_failed bigint NOT NULL DEFAULT 0,
+    last_notification timestamptz,
+    last_success timestamptz,
+    last_failure timestamptz,
+    delivery_status text,
+    throttled_until timestamptz,
+    next_periodic timestamptz,
+    PRIMARY KEY (tenant, id)
+  );
+  CREATE INDEX subscriptions_periodic ON subscriptions (next_periodic) WHERE next_periodic IS NOT NULL;
+  CREATE TABLE subscription_revision (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    revision bigint NOT NULL
+  );
+  INSERT INTO subscription_revision VALUES (true, 0);
+  CREATE TABLE outbox (
+    seq bigserial PRIMARY KEY,
+    tenant text NOT NULL,
+    entity_id text NOT NULL,
+    before jsonb,
+    after jsonb,
+    changed_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE TABLE deliveries (
+    id bigserial PRIMARY KEY,
+    tenant text NOT NULL,
+    subscription_id text NOT NULL,
+    notification jsonb NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    owner text,
+    locked_until timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    FOREIGN KEY (tenant, subscription_id) REFERENCES subscriptions (tenant, id) ON DELETE CASCADE
+  );
+  CREATE INDEX deliveries_due ON deliveries (locked_until);
+  CREATE INDEX deliveries_subscription ON deliveries (tenant, subscription_id);
+  CREATE INDEX deliveries_owner ON deliveries (owner)
+  `,
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */

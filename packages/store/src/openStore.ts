@@ -4,6 +4,8 @@ import { migrate } from './migrations';
 import { openPgDriver } from './pgDriver';
 import { openPgliteDriver } from './pgliteDriver';
 import { SqlStore } from './sqlStore';
+import { ChangeSignals, CHANGES_CHANNEL } from './changeSignals';
+import { SqlNotificationStore } from './sqlNotificationStore';
 import type { Store } from './store';
 
 export interface StoreOptions {
@@ -21,9 +23,16 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     : await openPgliteDriver(options.dataDir);
   try {
     await migrate(driver);
+    return await storeOn(driver);
   } catch (e) {
     await driver.close();
     throw e;
   }
-  return new SqlStore(driver);
+}
+
+/** The store over a migrated database. */
+export async function storeOn(driver: SqlDriver): Promise<SqlStore> {
+  const signals = new ChangeSignals();
+  await driver.listen?.(CHANGES_CHANNEL, () => signals.emit());
+  return new SqlStore(driver, signals, new SqlNotificationStore(driver, signals));
 }

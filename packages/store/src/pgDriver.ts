@@ -1,5 +1,5 @@
 /** The PostgreSQL server driver: a pg connection pool, optionally confined to one schema. */
-import { Pool, PoolClient } from 'pg';
+import { Client, Pool, PoolClient } from 'pg';
 import type { SqlDriver, SqlExecutor } from './driver';
 
 const executor = (client: Pool | PoolClient): SqlExecutor => ({
@@ -15,6 +15,7 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   });
   pool.on('error', (e) => console.error('PostgreSQL connection error', e));
   const base = executor(pool);
+  const listeners: Client[] = [];
   const driver: SqlDriver = {
     kind: 'postgres',
     query: base.query,
@@ -32,7 +33,19 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
         client.release();
       }
     },
-    close: () => pool.end(),
+    async listen(channel, fn) {
+      // LISTEN holds its connection for good: a client of its own, outside the pool.
+      const client = new Client({ connectionString: url });
+      client.on('error', (e) => console.error('PostgreSQL listener error', e));
+      client.on('notification', fn);
+      await client.connect();
+      await client.query(`LISTEN ${channel}`);
+      listeners.push(client);
+    },
+    async close() {
+      await Promise.all(listeners.map((c) => c.end().catch(() => undefined)));
+      await pool.end();
+    },
   };
   if (schema) {
     try {

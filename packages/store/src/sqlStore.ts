@@ -4,6 +4,8 @@ import type { SqlDriver, SqlExecutor } from './driver';
 import { ENTITY_COLUMNS, EntityRow, entitiesParam, RECORDSET, rowToEntity } from './entityRows';
 import { compileEntityFilter, compileOrder } from './entityQuerySql';
 import { INSERT_VALUES, VALUE_SOURCE } from './migrations';
+import { ChangeSignals, CHANGES_CHANNEL } from './changeSignals';
+import type { NotificationStore } from './notifications';
 import type {
   AttributeDetails,
   AttributeSummary,
@@ -31,7 +33,11 @@ export class SqlStore implements Store {
   private writesSinceAnalyze = 0;
   private analyzing = false;
 
-  constructor(private readonly db: SqlDriver) {}
+  constructor(
+    private readonly db: SqlDriver,
+    private readonly signals: ChangeSignals,
+    readonly notifications: NotificationStore,
+  ) {}
 
   get driver(): 'postgres' | 'embedded' {
     return this.db.kind;
@@ -57,7 +63,10 @@ export class SqlStore implements Store {
   ): Promise<MutationOutcome<T>> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction((tx) => this.mutateIn(tx, tenant, ids, plan, options));
+        const { changed, ...outcome } = await this.db.transaction((tx) => this.mutateIn(tx, tenant, ids, plan, options));
+        // Committed: the notifier of this process may claim the changes now.
+        if (changed) this.signals.emit();
+        return outcome;
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (attempt < MAX_ATTEMPTS && (code === SERIALIZATION_FAILURE || code === DEADLOCK)) continue;
@@ -72,7 +81,7 @@ export class SqlStore implements Store {
     ids: string[],
     plan: (current: Map<string, StoredEntity>) => WritePlan<T>,
     options: MutateOptions,
-  ): Promise<MutationOutcome<T>> {
+  ): Promise<MutationOutcome<T> & { changed: boolean }> {
     await this.checkTenant(tx, tenant, options.createTenant ?? false);
     const current = new Map<string, StoredEntity>();
     if (ids.length > 0) {
@@ -107,9 +116,43 @@ export class SqlStore implements Store {
     if (deletes.length > 0) {
       await tx.query(`DELETE FROM entities WHERE tenant = $1 AND id = ANY($2::text[])`, [tenant, deletes]);
     }
-    await this.syncIndexes(tx, tenant, inserts.filter((e) => !conflicts.includes(e.id)), upserts);
+    const inserted = inserts.filter((e) => !conflicts.includes(e.id));
+    await this.syncIndexes(tx, tenant, inserted, upserts);
+    const changed = await this.recordChanges(tx, tenant, current, inserted, upserts, deletes);
     this.refreshStatistics(inserts.length + upserts.length + deletes.length);
-    return { result, conflicts };
+    return { result, conflicts, changed };
+  }
+
+  /**
+   * The outbox (DESIGN.md): one change row per written entity, with its state
+   * before and after, in the transaction of the change itself, so that no
+   * committed change can miss its notifications. Tenants without
+   * subscriptions skip it inside the same statement.
+   */
+  private async recordChanges(
+    tx: SqlExecutor,
+    tenant: string,
+    before: Map<string, StoredEntity>,
+    inserted: StoredEntity[],
+    upserted: StoredEntity[],
+    deleted: string[],
+  ): Promise<boolean> {
+    const changes = [
+      ...[...inserted, ...upserted].map((e) => ({ id: e.id, before: before.get(e.id) ?? null, after: e })),
+      ...deleted.filter((id) => before.has(id)).map((id) => ({ id, before: before.get(id), after: null })),
+    ];
+    if (changes.length === 0) return false;
+    const rows = await tx.query<{ n: number }>(
+      `WITH written AS (
+         INSERT INTO outbox (tenant, entity_id, before, after)
+         SELECT $1, x.id, x.before, x.after FROM jsonb_to_recordset($2::jsonb) AS x(id text, before jsonb, after jsonb)
+         WHERE EXISTS (SELECT 1 FROM subscriptions WHERE tenant = $1)
+         RETURNING 1
+       ), woken AS (SELECT pg_notify('${CHANGES_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM written))
+       SELECT (SELECT count(*) FROM written)::int AS n, (SELECT count(*) FROM woken) AS _`,
+      [tenant, JSON.stringify(changes)],
+    );
+    return Number(rows[0].n) > 0;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { GeoQuery, QExpression, StoredEntity } from '@civitas/core';
+import type { NotificationStore } from './notifications';
 
 /** The tenant used when a request names none; it always exists. */
 export const DEFAULT_TENANT = '';
@@ -104,6 +105,8 @@ export interface AttributeDetails extends AttributeSummary {
 export interface Store {
   /** Which driver runs underneath, for logs and /health. */
   readonly driver: 'postgres' | 'embedded';
+  /** Subscriptions, the change outbox and the delivery queue, in the same database. */
+  readonly notifications: NotificationStore;
 
   tenantExists(tenant: string): Promise<boolean>;
 

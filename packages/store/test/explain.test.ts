@@ -8,7 +8,8 @@ import { INSERT_VALUES, migrate, VALUE_SOURCE } from '../src/migrations';
 import { openPgDriver } from '../src/pgDriver';
 import { openPgliteDriver } from '../src/pgliteDriver';
 import type { SqlDriver } from '../src/driver';
-import { SqlStore } from '../src/sqlStore';
+import type { SqlStore } from '../src/sqlStore';
+import { storeOn } from '../src/openStore';
 import { dropSchema, freshSchemaName } from '../../../test/support/schemas';
 
 const N = 100_000;
@@ -63,7 +64,7 @@ for (const kind of kinds) {
       cleanup = opened.cleanup;
       await migrate(opened.driver);
       await load(opened.driver);
-      store = new SqlStore(opened.driver);
+      store = await storeOn(opened.driver);
     }, 180_000);
     afterAll(async () => {
       await store.close();

@@ -3,7 +3,7 @@
  * query as GET /entities, its selectors in the body, paging and
  * representation in the URL.
  */
-import { badRequest, isUri, parseGeoQuery, parseQ, parseScopeQuery, parseTypeExpression, scopePattern } from '@civitas/core';
+import { badRequest, compileFilters, GeoQueryInput, isUri, parseTypeExpression } from '@civitas/core';
 import type { EntityQuery } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler, NgsiRequest } from '../http/pipeline';
@@ -57,24 +57,19 @@ function selection(q: Body, ngsi: NgsiRequest): Omit<EntityQuery, 'limit' | 'off
     }
     out.attrs = (q.attrs as string[]).map((a) => ngsi.ctx.expandTerm(a));
   }
-  if (q.q !== undefined) {
-    if (typeof q.q !== 'string') throw badRequest('q must be a string');
-    out.q = { expression: parseQ(q.q), expand: (name) => ngsi.ctx.expandTerm(name) };
-  }
-  if (q.scopeQ !== undefined) {
-    if (typeof q.scopeQ !== 'string') throw badRequest('scopeQ must be a string');
-    out.scopes = parseScopeQuery(q.scopeQ).map((all) => all.map(scopePattern));
-  }
+  if (q.q !== undefined && typeof q.q !== 'string') throw badRequest('q must be a string');
+  if (q.scopeQ !== undefined && typeof q.scopeQ !== 'string') throw badRequest('scopeQ must be a string');
+  let geoQ: GeoQueryInput | undefined;
   if (q.geoQ !== undefined) {
     if (typeof q.geoQ !== 'object' || q.geoQ === null) throw badRequest('geoQ must be an object');
     const g = q.geoQ as Body;
-    const geo = parseGeoQuery({
+    geoQ = {
       georel: g.georel as string | undefined,
       geometry: g.geometry as string | undefined,
       coordinates: g.coordinates as string | unknown[] | undefined,
       geoproperty: g.geoproperty as string | undefined,
-    });
-    if (geo) out.geo = { ...geo, propertyIri: ngsi.ctx.expandTerm(geo.property) };
+    };
   }
+  Object.assign(out, compileFilters({ q: q.q as string | undefined, scopeQ: q.scopeQ as string | undefined, geoQ }, ngsi.ctx));
   return out;
 }

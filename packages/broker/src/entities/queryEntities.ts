@@ -5,13 +5,10 @@ import {
   badRequest,
   EntityRenderer,
   isUri,
+  compileFilters,
   isValidName,
-  parseGeoQuery,
-  parseQ,
-  parseScopeQuery,
   parseTypeExpression,
   RenderOptions,
-  scopePattern,
   toFeature,
 } from '@civitas/core';
 import type { EntityQuery, OrderKey } from '@civitas/store';
@@ -19,7 +16,7 @@ import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { NgsiRequest, ngsiHandler } from '../http/pipeline';
 import { allowOnly, list, page, param, renderOptions } from '../http/params';
-import { addLink, sendRepresentation } from '../http/respond';
+import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
 import { tenantNotFound } from './shared';
 
@@ -48,7 +45,7 @@ export async function answerQuery(
   const hasMore = result.entities.length > query.limit;
   if (hasMore) result.entities.length = query.limit;
   if (query.count) res.setHeader('NGSILD-Results-Count', String(result.count ?? 0));
-  paginationLinks(req, res, ngsi, query, hasMore);
+  paginationLinks(req, res, ngsi.accept, query, hasMore);
   const renderer = new EntityRenderer(ngsi.ctx, options);
   const rendered = result.entities.map((e) => renderer.entity(e));
   if (ngsi.accept === GEO_JSON) {
@@ -98,14 +95,10 @@ export function selectors(q: Request['query'], ngsi: NgsiRequest): Omit<EntityQu
       return iri;
     });
   }
-  const geo = parseGeoQuery({ georel: param(q, 'georel'), geometry: param(q, 'geometry'), coordinates: param(q, 'coordinates'), geoproperty: param(q, 'geoproperty') });
-  if (geo) query.geo = { ...geo, propertyIri: ngsi.ctx.expandTerm(geo.property) };
+  const geoQ = { georel: param(q, 'georel'), geometry: param(q, 'geometry'), coordinates: param(q, 'coordinates'), geoproperty: param(q, 'geoproperty') };
+  Object.assign(query, compileFilters({ q: param(q, 'q'), scopeQ: param(q, 'scopeQ'), geoQ }, ngsi.ctx));
   const orderBy = list(q, 'orderBy');
   if (orderBy) query.orderBy = orderBy.map((item) => orderKey(item, ngsi));
-  const scopeQ = param(q, 'scopeQ');
-  if (scopeQ !== undefined) query.scopes = parseScopeQuery(scopeQ).map((all) => all.map(scopePattern));
-  const qText = param(q, 'q');
-  if (qText !== undefined) query.q = { expression: parseQ(qText), expand: (name) => ngsi.ctx.expandTerm(name) };
   return query;
 }
 
@@ -125,14 +118,3 @@ function orderKey(item: string, ngsi: NgsiRequest): OrderKey {
   return { attribute: ngsi.ctx.expandTerm(attribute), path: expanded, descending };
 }
 
-/** rel="prev" / rel="next" link-values (5.5.9), with the original parameters kept and limit / offset last. */
-function paginationLinks(req: Request, res: Response, ngsi: NgsiRequest, query: EntityQuery, hasMore: boolean): void {
-  const base = Object.entries(req.query)
-    .filter(([k]) => k !== 'limit' && k !== 'offset')
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
-  const link = (offset: number, rel: string) =>
-    `<${req.originalUrl.split('?')[0]}?${[...base, `limit=${query.limit}`, `offset=${offset}`].join('&')}>;rel="${rel}";type="${ngsi.accept}"`;
-  if (query.offset > 0 && query.limit > 0) addLink(res, link(Math.max(0, query.offset - query.limit), 'prev'));
-  if (hasMore) addLink(res, link(query.offset + query.limit, 'next'));
-}

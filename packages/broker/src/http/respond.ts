@@ -43,3 +43,15 @@ export function sendNoContent(res: Response): void {
   res.removeHeader('Link');
   res.status(204).end();
 }
+
+/** rel="prev" / rel="next" link-values (5.5.9), with the original parameters kept and limit / offset last. */
+export function paginationLinks(req: Request, res: Response, accept: string, query: { limit: number; offset: number }, hasMore: boolean): void {
+  const base = Object.entries(req.query)
+    .filter(([k]) => k !== 'limit' && k !== 'offset')
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  const link = (offset: number, rel: string) =>
+    `<${req.originalUrl.split('?')[0]}?${[...base, `limit=${query.limit}`, `offset=${offset}`].join('&')}>;rel="${rel}";type="${accept}"`;
+  if (query.offset > 0 && query.limit > 0) addLink(res, link(Math.max(0, query.offset - query.limit), 'prev'));
+  if (hasMore) addLink(res, link(query.offset + query.limit, 'next'));
+}

@@ -1,0 +1,19 @@
+/** POST /subscriptions (5.8.1). */
+import { nowIso, parseSubscription } from '@civitas/core';
+import type { BrokerDeps } from '../deps';
+import { ngsiHandler } from '../http/pipeline';
+import { allowOnly } from '../http/params';
+import { checkJsonldContext } from './shared';
+
+export const createSubscriptionHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
+    allowOnly(req, []);
+    const subscription = parseSubscription(ngsi.body, ngsi.ctx, nowIso());
+    await checkJsonldContext(deps, subscription.jsonldContext);
+    await deps.store.notifications.createSubscription(ngsi.tenant, subscription);
+    if (deps.config.initialNotification) {
+      deps.notifier.notifyCurrentState(ngsi.tenant, subscription.id).catch((e) => deps.log.error(e));
+    }
+    res.status(201).setHeader('Location', encodeURI(`${req.baseUrl}/subscriptions/${subscription.id}`));
+    res.end();
+  });

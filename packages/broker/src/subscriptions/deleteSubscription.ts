@@ -1,0 +1,16 @@
+/** DELETE /subscriptions/{subscriptionId} (5.8.5); notifications still queued for it go with it. */
+import { notFound } from '@civitas/core';
+import type { BrokerDeps } from '../deps';
+import { ngsiHandler } from '../http/pipeline';
+import { allowOnly } from '../http/params';
+import { sendNoContent } from '../http/respond';
+import { requireTenant, subscriptionIdParam } from './shared';
+
+export const deleteSubscriptionHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, { produces: false }, async (ngsi, req, res) => {
+    allowOnly(req, []);
+    const id = subscriptionIdParam(req);
+    await requireTenant(deps, ngsi.tenant);
+    if (!(await deps.store.notifications.deleteSubscription(ngsi.tenant, id))) throw notFound(`Subscription ${id} does not exist`);
+    sendNoContent(res);
+  });

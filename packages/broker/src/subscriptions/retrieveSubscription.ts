@@ -1,0 +1,15 @@
+/** GET /subscriptions/{subscriptionId} (5.8.3). */
+import { renderSubscription } from '@civitas/core';
+import type { BrokerDeps } from '../deps';
+import { ngsiHandler } from '../http/pipeline';
+import { allowOnly, options } from '../http/params';
+import { sendRepresentation } from '../http/respond';
+import { loadSubscription, subscriptionIdParam } from './shared';
+
+export const retrieveSubscriptionHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, {}, async (ngsi, req, res) => {
+    allowOnly(req, ['options']);
+    const { subscription, delivery } = await loadSubscription(deps, ngsi.tenant, subscriptionIdParam(req));
+    const sysAttrs = options(req.query).has('sysAttrs');
+    sendRepresentation(req, res, ngsi, renderSubscription(subscription, delivery, ngsi.ctx, { sysAttrs }));
+  });

@@ -1,0 +1,307 @@
+/**
+ * The notifier of one broker process. It claims outbox changes, turns them
+ * into notifications in the same transaction (so that a change is either
+ * still in the outbox or queued as notifications, never lost), and delivers
+ * them, one queue per subscription so that a slow or failing endpoint holds
+ * up only itself. Several processes on one database share the work: rows
+ * are claimed with SKIP LOCKED and leased, so each notification is sent by
+ * one process, and a process that dies leaves its leases to expire and be
+ * taken over.
+ */
+import { randomUUID } from 'node:crypto';
+import { ActiveContext, ContextSource, Subscription, subscriptionState, WEBSOCKET_ENDPOINT } from '@civitas/core';
+import type { Delivery, DeliveryOutcome, EntityQuery, Store } from '@civitas/store';
+import { changeRouter, filtersOf } from './matching/router';
+import { IndexedSubscription, SubscriptionIndex } from './matching/subscriptionIndex';
+import { EntityNotice, notificationBody } from './payload';
+import { HttpTransport } from './transports/http';
+import { MqttTransport } from './transports/mqtt';
+import type { Transport } from './transports/transport';
+import { WebSocketHub } from './transports/webSocketHub';
+
+export interface NotifierConfig {
+  /** How long a claimed notification stays with its process before others may take it over. */
+  leaseMs: number;
+  /** Outbox changes claimed per transaction. */
+  batchSize: number;
+  /** How often to look for work nobody signalled (retries due, other processes' leftovers, periodic subscriptions). */
+  pollMs: number;
+  /** Time allowed to an endpoint when the subscription sets none. */
+  timeoutMs: number;
+  /** First retry delay; it doubles with each failure up to retryMaxMs. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** A notification still failing after this long is dropped (logged and counted). */
+  maxAgeMs: number;
+  /** Most entities in one initial or periodic notification. */
+  maxEntitiesPerNotification: number;
+}
+
+export const DEFAULT_NOTIFIER_CONFIG: NotifierConfig = {
+  leaseMs: 30_000,
+  batchSize: 500,
+  pollMs: 500,
+  timeoutMs: 10_000,
+  retryBaseMs: 1_000,
+  retryMaxMs: 300_000,
+  maxAgeMs: 24 * 3_600_000,
+  maxEntitiesPerNotification: 1_000,
+};
+
+export interface NotifierDeps {
+  store: Store;
+  resolveContext: (source: ContextSource | undefined) => Promise<ActiveContext>;
+  /** Makes a context URL the broker serves (relative) absolute, for Link headers. */
+  absoluteUrl: (url: string) => string;
+  log: { info(message: string): void; error(error: unknown): void };
+}
+
+export interface NotifierStats {
+  sent: number;
+  failed: number;
+  /** Notifications given up after maxAgeMs, or whose subscription disappeared. */
+  dropped: number;
+}
+
+interface Queue {
+  items: Delivery[];
+  running: boolean;
+}
+
+export class Notifier {
+  readonly hub = new WebSocketHub();
+  readonly stats: NotifierStats = { sent: 0, failed: 0, dropped: 0 };
+  private readonly owner = randomUUID();
+  private readonly config: NotifierConfig;
+  private readonly http: HttpTransport;
+  private readonly mqtt: MqttTransport;
+  private index = new SubscriptionIndex();
+  private revision = -1;
+  private readonly queues = new Map<string, Queue>();
+  private outcomes: DeliveryOutcome[] = [];
+  private flushing = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe?: () => void;
+  private stopped = false;
+  /** Deliveries in flight or queued here, so that a stop can wait for them. */
+  private inFlight = 0;
+
+  constructor(
+    private readonly deps: NotifierDeps,
+    config: Partial<NotifierConfig> = {},
+  ) {
+    this.config = { ...DEFAULT_NOTIFIER_CONFIG, ...config };
+    this.http = new HttpTransport(deps.absoluteUrl);
+    this.mqtt = new MqttTransport(deps.absoluteUrl);
+    this.hub.onAttach(() => this.poll());
+  }
+
+  async start(): Promise<void> {
+    await this.refreshIndex();
+    this.unsubscribe = this.deps.store.notifications.onChanges(() => this.pump());
+    this.timers.push(setInterval(() => this.poll(), this.config.pollMs));
+    this.timers.push(setInterval(() => this.renewLeases(), Math.max(1000, this.config.leaseMs / 3)));
+    this.poll();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    for (const t of this.timers) clearInterval(t);
+    const deadline = Date.now() + 5_000;
+    while ((this.inFlight > 0 || this.pumping || this.flushing) && Date.now() < deadline) await sleep(20);
+    await this.flush();
+    await Promise.all([this.http.close(), this.mqtt.close(), this.hub.close()]);
+  }
+
+  /** Sends the entities that match a subscription now (5.8.1: on creation; 5.2.12: each timeInterval). */
+  async notifyCurrentState(tenant: string, subscriptionId: string): Promise<void> {
+    await this.refreshIndex();
+    const s = this.index.get(tenant, subscriptionId);
+    if (!s || subscriptionState(s.subscription) !== 'active') return;
+    const entities = await this.deps.store.notifications.matchingEntities(tenant, this.currentStateQuery(s));
+    if (entities.length === 0) return;
+    const notices: EntityNotice[] = entities.map((entity) => ({ entity }));
+    const queued = await this.deps.store.notifications.enqueue(
+      [{ tenant, subscriptionId, notification: notificationBody(s, notices) }],
+      this.owner,
+      this.config.leaseMs,
+    );
+    this.dispatch(queued);
+  }
+
+  private currentStateQuery(s: IndexedSubscription): EntityQuery {
+    const sub = s.subscription;
+    const query: EntityQuery = { ...filtersOf(s), limit: this.config.maxEntitiesPerNotification, offset: 0 };
+    if (sub.entities) query.anyOf = sub.entities.map(({ id, idPattern, types }) => ({ id, idPattern, types }));
+    if (sub.watchedAttributes) query.attrs = sub.watchedAttributes;
+    return query;
+  }
+
+  /** Called when outbox changes may be waiting. Runs one drain at a time; a call during one makes it go round again. */
+  pump(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void (async () => {
+      try {
+        do {
+          this.pumpAgain = false;
+          await this.refreshIndex();
+          const route = changeRouter(() => this.index);
+          for (;;) {
+            const { claimed, queued } = await this.deps.store.notifications.processChanges(this.config.batchSize, this.owner, this.config.leaseMs, route);
+            this.dispatch(queued);
+            if (claimed < this.config.batchSize) break;
+          }
+        } while (this.pumpAgain && !this.stopped);
+      } catch (e) {
+        this.deps.log.error(e);
+      } finally {
+        this.pumping = false;
+      }
+    })();
+  }
+
+  /** Periodic work: the outbox (in case a signal was missed), retries that are due, leftovers of dead processes, timeInterval subscriptions. */
+  private poll(): void {
+    if (this.stopped) return;
+    this.pump();
+    void (async () => {
+      try {
+        const due = await this.deps.store.notifications.claimDue(this.config.batchSize, this.owner, this.config.leaseMs);
+        this.dispatch(due);
+        const periodic = await this.deps.store.notifications.claimPeriodic(new Date());
+        for (const p of periodic) await this.notifyCurrentState(p.tenant, p.subscription.id);
+      } catch (e) {
+        if (!this.stopped) this.deps.log.error(e);
+      }
+    })();
+  }
+
+  private async renewLeases(): Promise<void> {
+    try {
+      await this.deps.store.notifications.renewLeases(this.owner, this.config.leaseMs);
+    } catch (e) {
+      this.deps.log.error(e);
+    }
+  }
+
+  /** Reloads the subscriptions when any changed (in this process or another). */
+  private async refreshIndex(): Promise<void> {
+    const revision = await this.deps.store.notifications.subscriptionRevision();
+    if (revision === this.revision) return;
+    const loaded = await this.deps.store.notifications.loadSubscriptions();
+    this.index = await SubscriptionIndex.build(loaded.all, (s) => this.contextOf(s), (e) => this.deps.log.error(e));
+    this.revision = loaded.revision;
+  }
+
+  private contextOf(s: Subscription): Promise<ActiveContext> {
+    return this.deps.resolveContext(s.jsonldContext ?? s.context);
+  }
+
+  private dispatch(deliveries: Delivery[]): void {
+    for (const d of deliveries) {
+      const k = `${d.tenant}\u0000${d.subscriptionId}`;
+      let queue = this.queues.get(k);
+      if (!queue) {
+        queue = { items: [], running: false };
+        this.queues.set(k, queue);
+      }
+      queue.items.push(d);
+      this.inFlight += 1;
+      if (!queue.running) void this.drain(k, queue);
+    }
+  }
+
+  /** Sends a subscription's notifications one after the other, in the order they were queued. */
+  private async drain(k: string, queue: Queue): Promise<void> {
+    queue.running = true;
+    while (queue.items.length > 0) {
+      const d = queue.items.shift()!;
+      try {
+        await this.deliver(d);
+      } finally {
+        this.inFlight -= 1;
+      }
+    }
+    queue.running = false;
+    this.queues.delete(k);
+  }
+
+  private async deliver(d: Delivery): Promise<void> {
+    if (this.index.get(d.tenant, d.subscriptionId) === undefined) await this.refreshIndex().catch((e) => this.deps.log.error(e));
+    const s = this.index.get(d.tenant, d.subscriptionId);
+    if (!s) {
+      // Deleted (its queued notifications went with it) or its context cannot be loaded.
+      this.stats.dropped += 1;
+      this.record({ delivery: d, ok: false, at: new Date().toISOString() });
+      return;
+    }
+    const endpoint = s.subscription.notification.endpoint;
+    const target = { tenant: d.tenant, subscription: s.subscription, ctx: s.ctx };
+    let ok = true;
+    try {
+      await this.transportFor(endpoint.uri).send(target, d.notification, endpoint.timeout ?? this.config.timeoutMs);
+    } catch (e) {
+      ok = false;
+      this.deps.log.info(`Notification ${String(d.notification.id)} of ${d.subscriptionId} to ${endpoint.uri} failed: ${(e as Error).message}`);
+    }
+    if (endpoint.uri !== WEBSOCKET_ENDPOINT) await this.hub.mirror(d.tenant, d.subscriptionId, d.notification);
+    const at = new Date();
+    const outcome: DeliveryOutcome = { delivery: d, ok, at: at.toISOString() };
+    if (ok) this.stats.sent += 1;
+    else {
+      this.stats.failed += 1;
+      const delay = Math.min(this.config.retryBaseMs * 2 ** d.attempts, this.config.retryMaxMs, endpoint.cooldown ?? Infinity);
+      if (at.getTime() - Date.parse(d.createdAt) + delay <= this.config.maxAgeMs) outcome.retryAt = new Date(at.getTime() + Math.max(delay, 1));
+      else {
+        this.stats.dropped += 1;
+        this.deps.log.error(new Error(`Notification ${String(d.notification.id)} of ${d.subscriptionId} dropped after ${d.attempts + 1} attempts`));
+      }
+    }
+    this.record(outcome);
+  }
+
+  private transportFor(uri: string): Transport {
+    if (uri === WEBSOCKET_ENDPOINT) return this.hub;
+    return /^mqtts?:/i.test(uri) ? this.mqtt : this.http;
+  }
+
+  /** Outcomes are written in batches: whatever accumulated while the previous batch was being written. */
+  private record(outcome: DeliveryOutcome): void {
+    this.outcomes.push(outcome);
+    if (!this.flushing) void this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.outcomes.length > 0) {
+        const batch = this.outcomes;
+        this.outcomes = [];
+        try {
+          await this.deps.store.notifications.recordOutcomes(batch);
+        } catch (e) {
+          // Kept for the next attempt: until recorded, the deliveries stay leased to this process.
+          this.outcomes.unshift(...batch);
+          this.deps.log.error(e);
+          if (this.stopped) break;
+          await sleep(1000);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,135 @@
+/**
+ * Notification bodies (5.3.1): entities rendered the way the subscription
+ * asks (attributes, pick / omit, format, sysAttrs, lang, GeoJSON), with the
+ * previous values of what changed (showChanges) and deleted attributes
+ * marked with the NGSI-LD null.
+ */
+import { randomUUID } from 'node:crypto';
+import { EntityRenderer, NGSI_NULL, nowIso, RenderOptions, StoredEntity, toFeature } from '@civitas/core';
+import type { AttributeChanges } from './matching/changes';
+import type { IndexedSubscription } from './matching/subscriptionIndex';
+
+type Out = Record<string, unknown>;
+
+/** The member holding an attribute's content in its rendered form, and its `previous...` counterpart (5.2.12 showChanges). */
+const PREVIOUS: Record<string, string> = {
+  value: 'previousValue',
+  object: 'previousObject',
+  languageMap: 'previousLanguageMap',
+  vocab: 'previousVocab',
+  json: 'previousJson',
+  valueList: 'previousValueList',
+  objectList: 'previousObjectList',
+};
+
+export interface EntityNotice {
+  entity: StoredEntity;
+  /** The state before the change, and what changed: for showChanges and deleted attributes. */
+  before?: StoredEntity;
+  changes?: AttributeChanges;
+  /** The entity was deleted at this time. */
+  deletedAt?: string;
+}
+
+export function notificationBody(s: IndexedSubscription, notices: EntityNotice[]): Out {
+  const renderer = new EntityRenderer(s.ctx, renderOptions(s));
+  const rendered = notices.map((n) => renderNotice(s, renderer, n));
+  const geo = s.subscription.notification.endpoint.accept === 'application/geo+json';
+  const data = geo
+    ? { type: 'FeatureCollection', features: rendered.map((r, i) => toFeature(r, notices[i].entity, s.ctx.expandTerm('location'))) }
+    : rendered;
+  return {
+    id: `urn:ngsi-ld:Notification:${randomUUID()}`,
+    type: 'Notification',
+    subscriptionId: s.subscription.id,
+    notifiedAt: nowIso(),
+    data,
+  };
+}
+
+function renderOptions(s: IndexedSubscription): RenderOptions {
+  const n = s.subscription.notification;
+  const options: RenderOptions = { format: n.format, sysAttrs: n.sysAttrs };
+  const keep = n.pick ?? n.attributes;
+  if (keep && keep.length > 0) {
+    options.keep = new Set(keep.filter((k) => k !== 'id' && k !== 'type'));
+    if (n.pick) {
+      options.hideId = !n.pick.includes('id');
+      options.hideType = !n.pick.includes('type');
+    }
+  }
+  if (n.omit) {
+    options.drop = new Set(n.omit);
+    options.hideId = n.omit.includes('id');
+    options.hideType = n.omit.includes('type');
+  }
+  if (s.subscription.lang !== undefined) options.lang = s.subscription.lang.split(',').map((t) => t.trim());
+  return options;
+}
+
+function renderNotice(s: IndexedSubscription, renderer: EntityRenderer, notice: EntityNotice): Out {
+  if (notice.deletedAt !== undefined) {
+    // 5.8.6: a deleted entity is only its deletedAt (and its other system attributes with sysAttrs).
+    const { entity } = notice;
+    const out: Out = { id: entity.id, type: renderer.typeValue(entity.types), deletedAt: notice.deletedAt };
+    if (s.subscription.notification.sysAttrs) Object.assign(out, { createdAt: entity.createdAt, modifiedAt: entity.modifiedAt });
+    return out;
+  }
+  const out = renderer.entity(notice.entity);
+  const { before, changes } = notice;
+  if (!before || !changes) return out;
+  const n = s.subscription.notification;
+  const wanted = (iri: string) => (n.pick ?? n.attributes ?? [iri]).includes(iri) && !(n.omit ?? []).includes(iri);
+  const previous = renderer.entity(before);
+  if (n.showChanges && n.format !== 'keyValues') {
+    for (const iri of changes.updated) {
+      const name = s.ctx.compactIri(iri);
+      if (!wanted(iri) || !(name in out)) continue;
+      out[name] = withPrevious(out[name], previous[name]);
+    }
+  }
+  for (const iri of changes.deleted) {
+    if (!wanted(iri)) continue;
+    const name = s.ctx.compactIri(iri);
+    out[name] = deletedAttribute(previous[name], n.sysAttrs, n.showChanges, n.format === 'normalized', notice.entity.modifiedAt);
+  }
+  return out;
+}
+
+/** Adds previousValue (or previousObject, ...) to a rendered attribute; a concise bare value becomes an object for it. */
+function withPrevious(current: unknown, before: unknown): unknown {
+  if (Array.isArray(current)) return current; // several instances: which one was before is ambiguous
+  const now: Out = isObject(current) && contentMember(current) ? { ...current } : { value: current };
+  const was: Out = isObject(before) && contentMember(before) ? before : { value: before };
+  const member = contentMember(now)!;
+  const wasMember = contentMember(was);
+  if (wasMember) now[PREVIOUS[member]] = was[wasMember];
+  return now;
+}
+
+/**
+ * 5.8.6: a deleted attribute is its name with the NGSI-LD null, or an object
+ * holding that null when there is more to say (datasetId, sysAttrs, the
+ * previous value).
+ */
+function deletedAttribute(before: unknown, sysAttrs: boolean, showChanges: boolean, normalized: boolean, deletedAt: string): unknown {
+  const was: Out = isObject(before) ? before : { value: before };
+  if (!showChanges && !sysAttrs && was.datasetId === undefined) return NGSI_NULL;
+  const member = contentMember(was) ?? 'value';
+  const out: Out = {};
+  if (normalized) out.type = was.type ?? 'Property';
+  if (member === 'languageMap') out.languageMap = { '@none': NGSI_NULL };
+  else out[member === 'object' || member === 'objectList' ? 'object' : 'value'] = NGSI_NULL;
+  if (was.datasetId !== undefined) out.datasetId = was.datasetId;
+  if (sysAttrs) out.deletedAt = deletedAt;
+  if (showChanges) out[PREVIOUS[member]] = was[member];
+  return out;
+}
+
+function contentMember(o: Out): string | undefined {
+  return Object.keys(PREVIOUS).find((m) => m in o);
+}
+
+function isObject(v: unknown): v is Out {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,19 @@
+/**
+ * Wakes the notifier when changes reach the outbox: at once for changes this
+ * process committed, through LISTEN/NOTIFY for those of other processes on
+ * the same database. A missed signal only delays: the notifier also polls.
+ */
+export const CHANGES_CHANNEL = 'civitas_changes';
+
+export class ChangeSignals {
+  private readonly listeners = new Set<() => void>();
+
+  on(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(): void {
+    for (const listener of this.listeners) listener();
+  }
+}

@@ -1,0 +1,294 @@
+/** NotificationStore on SQL: the same statements on PostgreSQL and on PGlite. */
+import { NgsiError, StoredEntity, Subscription } from '@civitas/core';
+import type { ChangeSignals } from './changeSignals';
+import type { SqlDriver, SqlExecutor } from './driver';
+import { ENTITY_COLUMNS, EntityRow, rowToEntity } from './entityRows';
+import { compileEntityFilter } from './entityQuerySql';
+import type {
+  ChangeRouter,
+  Delivery,
+  DeliveryOutcome,
+  EntityChange,
+  EntityFilter,
+  NewDelivery,
+  NotificationStore,
+  StoredSubscription,
+  ThrottleGate,
+} from './notifications';
+import type { EntityQuery } from './store';
+
+/** A timestamptz as NGSI-LD writes date-times. */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+const SUBSCRIPTION_COLUMNS = `tenant, definition, times_sent, times_failed,
+  ${iso('last_notification')} AS last_notification, ${iso('last_success')} AS last_success,
+  ${iso('last_failure')} AS last_failure, delivery_status`;
+
+interface SubscriptionRow {
+  tenant: string;
+  definition: Subscription | string;
+  times_sent: string | number;
+  times_failed: string | number;
+  last_notification: string | null;
+  last_success: string | null;
+  last_failure: string | null;
+  delivery_status: 'ok' | 'failed' | null;
+}
+
+const DELIVERY_COLUMNS = `id::text AS id, tenant, subscription_id, notification, attempts, ${iso('created_at')} AS created_at`;
+
+interface DeliveryRow {
+  id: string;
+  tenant: string;
+  subscription_id: string;
+  notification: Record<string, unknown> | string;
+  attempts: number;
+  created_at: string;
+}
+
+const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+
+function toStored(row: SubscriptionRow): StoredSubscription {
+  const delivery: StoredSubscription['delivery'] = { timesSent: Number(row.times_sent), timesFailed: Number(row.times_failed) };
+  if (row.last_notification) delivery.lastNotification = row.last_notification;
+  if (row.last_success) delivery.lastSuccess = row.last_success;
+  if (row.last_failure) delivery.lastFailure = row.last_failure;
+  if (row.delivery_status) delivery.status = row.delivery_status;
+  return { tenant: row.tenant, subscription: json(row.definition), delivery };
+}
+
+function toDelivery(row: DeliveryRow): Delivery {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    subscriptionId: row.subscription_id,
+    notification: json(row.notification),
+    attempts: row.attempts,
+    createdAt: row.created_at,
+  };
+}
+
+/** The first periodic notification is due one interval after the subscription is written. */
+const nextPeriodic = (s: Subscription) => (s.timeInterval !== undefined ? new Date(Date.now() + s.timeInterval * 1000).toISOString() : null);
+
+/** A periodic subscription's timeInterval, as an SQL interval. */
+const EVERY = `make_interval(secs => (definition ->> 'timeInterval')::double precision)`;
+
+const BUMP_REVISION = 'UPDATE subscription_revision SET revision = revision + 1';
+
+export class SqlNotificationStore implements NotificationStore {
+  constructor(
+    private readonly db: SqlDriver,
+    private readonly signals: ChangeSignals,
+  ) {}
+
+  async createSubscription(tenant: string, s: Subscription): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO tenants (name) VALUES ($1) ON CONFLICT DO NOTHING', [tenant]);
+      const rows = await tx.query(
+        `INSERT INTO subscriptions (tenant, id, definition, next_periodic) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant, id) DO NOTHING RETURNING 1`,
+        [tenant, s.id, JSON.stringify(s), nextPeriodic(s)],
+      );
+      if (rows.length === 0) throw new NgsiError('AlreadyExists', `Subscription ${s.id} already exists`);
+      await tx.query(BUMP_REVISION);
+    });
+  }
+
+  async getSubscription(tenant: string, id: string): Promise<StoredSubscription | undefined> {
+    const rows = await this.db.query<SubscriptionRow>(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE tenant = $1 AND id = $2`, [tenant, id]);
+    return rows[0] ? toStored(rows[0]) : undefined;
+  }
+
+  async listSubscriptions(tenant: string, limit: number, offset: number): Promise<{ items: StoredSubscription[]; count: number }> {
+    const [rows, count] = await Promise.all([
+      this.db.query<SubscriptionRow>(
+        `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE tenant = $1 ORDER BY created_at, id LIMIT ${Number(limit)} OFFSET ${Number(offset)}`,
+        [tenant],
+      ),
+      this.db.query<{ n: string }>('SELECT count(*) AS n FROM subscriptions WHERE tenant = $1', [tenant]),
+    ]);
+    return { items: rows.map(toStored), count: Number(count[0].n) };
+  }
+
+  async updateSubscription(tenant: string, id: string, change: (current: Subscription) => Subscription): Promise<Subscription | undefined> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ definition: Subscription | string }>('SELECT definition FROM subscriptions WHERE tenant = $1 AND id = $2 FOR UPDATE', [tenant, id]);
+      if (rows.length === 0) return undefined;
+      const current = json(rows[0].definition);
+      const next = change(current);
+      // A new interval starts counting now; throttling restarts with the new definition.
+      await tx.query(
+        `UPDATE subscriptions SET definition = $3,
+           next_periodic = CASE WHEN $4::timestamptz IS NULL THEN NULL WHEN $5 THEN $4::timestamptz ELSE next_periodic END,
+           throttled_until = NULL
+         WHERE tenant = $1 AND id = $2`,
+        [tenant, id, JSON.stringify(next), nextPeriodic(next), next.timeInterval !== current.timeInterval],
+      );
+      await tx.query(BUMP_REVISION);
+      return next;
+    });
+  }
+
+  async deleteSubscription(tenant: string, id: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query('DELETE FROM subscriptions WHERE tenant = $1 AND id = $2 RETURNING 1', [tenant, id]);
+      if (rows.length > 0) await tx.query(BUMP_REVISION);
+      return rows.length > 0;
+    });
+  }
+
+  async loadSubscriptions(): Promise<{ revision: number; all: StoredSubscription[] }> {
+    // One transaction, so that the revision describes exactly the rows read.
+    return this.db.transaction(async (tx) => {
+      const revision = await this.revisionIn(tx);
+      const rows = await tx.query<SubscriptionRow>(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY tenant, id`);
+      return { revision, all: rows.map(toStored) };
+    });
+  }
+
+  subscriptionRevision(): Promise<number> {
+    return this.revisionIn(this.db);
+  }
+
+  private async revisionIn(db: SqlExecutor): Promise<number> {
+    const rows = await db.query<{ revision: string }>('SELECT revision FROM subscription_revision');
+    return Number(rows[0].revision);
+  }
+
+  async processChanges(limit: number, owner: string, leaseMs: number, route: ChangeRouter): Promise<{ claimed: number; queued: Delivery[] }> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ seq: string; tenant: string; entity_id: string; before: unknown; after: unknown; changed_at: string }>(
+        `SELECT seq, tenant, entity_id, before, after, ${iso('changed_at')} AS changed_at FROM outbox
+         ORDER BY seq LIMIT ${Number(limit)} FOR UPDATE SKIP LOCKED`,
+      );
+      if (rows.length === 0) return { claimed: 0, queued: [] };
+      const changes: EntityChange[] = rows.map((r) => {
+        const change: EntityChange = { seq: Number(r.seq), tenant: r.tenant, entityId: r.entity_id, changedAt: r.changed_at };
+        if (r.before) change.before = json(r.before as StoredEntity);
+        if (r.after) change.after = json(r.after as StoredEntity);
+        return change;
+      });
+      const filter: EntityFilter = async (tenant, ids, query) => {
+        const { filter: where, params } = compileEntityFilter(tenant, { ...query, ids, limit: ids.length, offset: 0 });
+        const found = await tx.query<{ id: string }>(`SELECT id FROM entities WHERE ${where}`, params);
+        return new Set(found.map((r) => r.id));
+      };
+      const throttle: ThrottleGate = async (tenant, id, seconds, now) => {
+        const granted = await tx.query(
+          `UPDATE subscriptions SET throttled_until = $3::timestamptz + make_interval(secs => $4)
+           WHERE tenant = $1 AND id = $2 AND (throttled_until IS NULL OR throttled_until <= $3::timestamptz) RETURNING 1`,
+          [tenant, id, now.toISOString(), seconds],
+        );
+        return granted.length > 0;
+      };
+      const deliveries = await route(changes, { filter, throttle });
+      const queued = await this.insertDeliveries(tx, deliveries, owner, leaseMs);
+      await tx.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
+      return { claimed: rows.length, queued };
+    });
+  }
+
+  enqueue(deliveries: NewDelivery[], owner: string, leaseMs: number): Promise<Delivery[]> {
+    return this.insertDeliveries(this.db, deliveries, owner, leaseMs);
+  }
+
+  private async insertDeliveries(db: SqlExecutor, deliveries: NewDelivery[], owner: string, leaseMs: number): Promise<Delivery[]> {
+    if (deliveries.length === 0) return [];
+    // The subscription may have been deleted meanwhile: its notifications go with it.
+    const rows = await db.query<DeliveryRow>(
+      `INSERT INTO deliveries (tenant, subscription_id, notification, owner, locked_until)
+       SELECT x.doc ->> 'tenant', x.doc ->> 'subscription_id', x.doc -> 'notification', $2, now() + make_interval(secs => $3)
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(doc, n)
+       WHERE EXISTS (SELECT 1 FROM subscriptions s WHERE s.tenant = x.doc ->> 'tenant' AND s.id = x.doc ->> 'subscription_id')
+       ORDER BY x.n
+       RETURNING ${DELIVERY_COLUMNS}`,
+      [JSON.stringify(deliveries.map((d) => ({ tenant: d.tenant, subscription_id: d.subscriptionId, notification: d.notification }))), owner, leaseMs / 1000],
+    );
+    return rows.map(toDelivery).sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  async claimDue(limit: number, owner: string, leaseMs: number): Promise<Delivery[]> {
+    const rows = await this.db.query<DeliveryRow>(
+      `UPDATE deliveries SET owner = $1, locked_until = now() + make_interval(secs => $2)
+       WHERE id IN (SELECT id FROM deliveries WHERE locked_until <= now() ORDER BY id LIMIT ${Number(limit)} FOR UPDATE SKIP LOCKED)
+       RETURNING ${DELIVERY_COLUMNS}`,
+      [owner, leaseMs / 1000],
+    );
+    return rows.map(toDelivery).sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  async renewLeases(owner: string, leaseMs: number): Promise<void> {
+    await this.db.query(
+      `UPDATE deliveries SET locked_until = now() + make_interval(secs => $2) WHERE owner = $1 AND locked_until > now()`,
+      [owner, leaseMs / 1000],
+    );
+  }
+
+  async recordOutcomes(outcomes: DeliveryOutcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    const done = outcomes.filter((o) => o.ok || !o.retryAt).map((o) => o.delivery.id);
+    const retries = outcomes
+      .filter((o) => !o.ok && o.retryAt)
+      .map((o) => ({ id: o.delivery.id, attempts: o.delivery.attempts + 1, retry_at: o.retryAt!.toISOString() }));
+    const status = new Map<string, { tenant: string; id: string; sent: number; failed: number; last: string; last_success: string | null; last_failure: string | null; ok: boolean }>();
+    for (const o of outcomes) {
+      const key = `${o.delivery.tenant}\u0000${o.delivery.subscriptionId}`;
+      const s = status.get(key) ?? { tenant: o.delivery.tenant, id: o.delivery.subscriptionId, sent: 0, failed: 0, last: o.at, last_success: null, last_failure: null, ok: o.ok };
+      s.sent += 1;
+      if (!o.ok) s.failed += 1;
+      if (o.at >= s.last) {
+        s.last = o.at;
+        s.ok = o.ok;
+      }
+      if (o.ok && (s.last_success === null || o.at > s.last_success)) s.last_success = o.at;
+      if (!o.ok && (s.last_failure === null || o.at > s.last_failure)) s.last_failure = o.at;
+      status.set(key, s);
+    }
+    await this.db.transaction(async (tx) => {
+      if (done.length > 0) await tx.query('DELETE FROM deliveries WHERE id = ANY($1::bigint[])', [done]);
+      if (retries.length > 0) {
+        await tx.query(
+          `UPDATE deliveries d SET attempts = x.attempts, locked_until = x.retry_at, owner = NULL
+           FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, attempts integer, retry_at timestamptz) WHERE d.id = x.id`,
+          [JSON.stringify(retries)],
+        );
+      }
+      await tx.query(
+        `UPDATE subscriptions s SET times_sent = s.times_sent + x.sent, times_failed = s.times_failed + x.failed,
+           last_notification = greatest(s.last_notification, x.last),
+           last_success = greatest(s.last_success, x.last_success),
+           last_failure = greatest(s.last_failure, x.last_failure),
+           delivery_status = CASE WHEN s.last_notification IS NULL OR x.last >= s.last_notification THEN CASE WHEN x.ok THEN 'ok' ELSE 'failed' END ELSE s.delivery_status END
+         FROM jsonb_to_recordset($1::jsonb) AS x(tenant text, id text, sent integer, failed integer, last timestamptz, last_success timestamptz, last_failure timestamptz, ok boolean)
+         WHERE s.tenant = x.tenant AND s.id = x.id`,
+        [JSON.stringify([...status.values()])],
+      );
+    });
+  }
+
+  async claimPeriodic(now: Date): Promise<StoredSubscription[]> {
+    // The next run is counted from the one due, so that intervals do not drift with processing time.
+    const rows = await this.db.query<SubscriptionRow>(
+      `UPDATE subscriptions SET next_periodic = CASE
+         WHEN next_periodic + ${EVERY} > $1::timestamptz THEN next_periodic + ${EVERY} ELSE $1::timestamptz + ${EVERY} END
+       WHERE (tenant, id) IN (SELECT tenant, id FROM subscriptions WHERE next_periodic <= $1::timestamptz FOR UPDATE SKIP LOCKED)
+       RETURNING ${SUBSCRIPTION_COLUMNS}`,
+      [now.toISOString()],
+    );
+    return rows.map(toStored);
+  }
+
+  async matchingEntities(tenant: string, query: EntityQuery): Promise<StoredEntity[]> {
+    const { filter, params } = compileEntityFilter(tenant, query);
+    const rows = await this.db.query<EntityRow>(
+      `SELECT ${ENTITY_COLUMNS} FROM entities WHERE ${filter} ORDER BY id LIMIT ${Number(query.limit)} OFFSET ${Number(query.offset)}`,
+      params,
+    );
+    return rows.map(rowToEntity);
+  }
+
+  onChanges(listener: () => void): () => void {
+    return this.signals.on(listener);
+  }
+}
