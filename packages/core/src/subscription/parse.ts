@@ -255,7 +255,12 @@ class SubscriptionFields {
 
   private check(what: string, raw: unknown, parse: (text: string) => unknown): string {
     const text = this.text(what, raw);
-    parse(text);
+    try {
+      parse(text);
+    } catch (e) {
+      // In a payload a filter that does not parse is bad data, whatever the query parameter would answer (5.8.1.4).
+      throw badRequest(`${what}: ${(e as Error).message}`);
+    }
     return text;
   }
 
