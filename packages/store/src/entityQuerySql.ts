@@ -25,9 +25,15 @@ export function compileOrder(query: EntityQuery, params: unknown[]): string {
   return [...keys, 'id'].join(', ');
 }
 
-export function compileEntityFilter(tenant: string, query: EntityQuery): { filter: string; params: unknown[] } {
+/**
+ * The WHERE clause of a query over stored entities, or with `documentsOnly`
+ * over any rows of the same shape (id, types, scope, attrs) that have no
+ * entries in the side tables of stored entities.
+ */
+export function compileEntityFilter(tenant: string, query: EntityQuery, documentsOnly = false): { filter: string; params: unknown[] } {
   const sql = new SqlParams();
   const tenantParam = sql.add(tenant);
+  const sideTables = documentsOnly ? undefined : tenantParam;
   const where = [`tenant = ${tenantParam}`];
   // A plain text[] parameter: the planner sees the values and can estimate how selective they are.
   const array = (values: string[]) => `${sql.add(values)}::text[]`;
@@ -50,11 +56,11 @@ export function compileEntityFilter(tenant: string, query: EntityQuery): { filte
     where.push(`(${alternatives.join(' OR ')})`);
   }
   if (query.attrs) where.push(`attrs ?| ${array(query.attrs)}`);
-  if (query.q) where.push(compileQ(query.q.expression, query.q.expand, sql, tenantParam));
+  if (query.q) where.push(compileQ(query.q.expression, query.q.expand, sql, sideTables));
   if (query.scopes) {
     const some = (pattern: string) => `EXISTS (SELECT 1 FROM unnest(scope) AS s WHERE s ~ ${sql.add(pattern)})`;
     where.push(`(${query.scopes.map((all) => `(${all.map(some).join(' AND ')})`).join(' OR ')})`);
   }
-  if (query.geo) where.push(compileGeo(query.geo, sql, tenantParam));
+  if (query.geo) where.push(compileGeo(query.geo, sql, sideTables));
   return { filter: where.join(' AND '), params: sql.values };
 }

@@ -15,15 +15,23 @@ const TOPOLOGY: Record<string, string> = {
   overlaps: 'ST_Overlaps',
 };
 
-export function compileGeo(geo: GeoQuery & { propertyIri: string }, params: SqlParams, tenantParam: string): string {
+/**
+ * With `tenantParam` the geometries come from entity_geo and its index;
+ * without it, from the attrs document itself (rows that are not stored
+ * entities, such as the states the outbox recorded).
+ */
+export function compileGeo(geo: GeoQuery & { propertyIri: string }, params: SqlParams, tenantParam: string | undefined): string {
   const shape = `ST_SetSRID(ST_GeomFromGeoJSON(${params.add(JSON.stringify(geo.geometry))}), 4326)`;
-  let predicate: string;
-  if (geo.relation === 'near') {
-    const within = `ST_DWithin(g.geom::geography, ${shape}::geography, ${params.add(geo.maxDistance ?? geo.minDistance)}::float8)`;
-    predicate = geo.maxDistance !== undefined ? within : `NOT ${within}`;
-  } else {
-    predicate = `${TOPOLOGY[geo.relation]}(g.geom, ${shape})`;
-  }
+  const predicate = (geom: string) => {
+    if (geo.relation !== 'near') return `${TOPOLOGY[geo.relation]}(${geom}, ${shape})`;
+    const within = `ST_DWithin(${geom}::geography, ${shape}::geography, ${params.add(geo.maxDistance ?? geo.minDistance)}::float8)`;
+    return geo.maxDistance !== undefined ? within : `NOT ${within}`;
+  };
+  const attr = params.add(geo.propertyIri);
   // One matching instance of the GeoProperty is enough; entities without it never match.
-  return `id IN (SELECT g.entity_id FROM entity_geo g WHERE g.tenant = ${tenantParam} AND g.attr = ${params.add(geo.propertyIri)} AND ${predicate})`;
+  if (tenantParam === undefined) {
+    return `EXISTS (SELECT 1 FROM jsonb_array_elements(attrs -> ${attr}) AS gi WHERE gi ->> 'type' = 'GeoProperty'
+      AND ${predicate(`ST_SetSRID(ST_GeomFromGeoJSON(gi ->> 'value'), 4326)`)})`;
+  }
+  return `id IN (SELECT g.entity_id FROM entity_geo g WHERE g.tenant = ${tenantParam} AND g.attr = ${attr} AND ${predicate('g.geom')})`;
 }

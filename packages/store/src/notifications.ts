@@ -50,8 +50,8 @@ export interface DeliveryOutcome {
   retryAt?: Date;
 }
 
-/** Selects, among the given entities, those that match a subscription's filters (q, geoQ, scopeQ, type). */
-export type EntityFilter = (tenant: string, ids: string[], query: Omit<EntityQuery, 'limit' | 'offset'>) => Promise<Set<string>>;
+/** Which of the given entity states (by position) match a subscription's filters (q, geoQ, scopeQ). */
+export type EntityFilter = (tenant: string, states: StoredEntity[], query: Omit<EntityQuery, 'limit' | 'offset'>) => Promise<Set<number>>;
 
 /** Grants a throttled subscription its next notification, or refuses when its period has not passed. */
 export type ThrottleGate = (tenant: string, subscriptionId: string, seconds: number, now: Date) => Promise<boolean>;

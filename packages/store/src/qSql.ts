@@ -22,7 +22,12 @@ export class SqlParams {
 
 const ORDERING: Record<string, string> = { '>': '>', '>=': '>=', '<': '<', '<=': '<=' };
 
-export function compileQ(expression: QExpression, expand: (name: string) => string, params: SqlParams, tenantParam: string): string {
+/**
+ * `tenantParam` names the tenant for look-ups in entity_values; without it
+ * the condition reads only the attrs document (rows that are not stored
+ * entities, such as the states the outbox recorded).
+ */
+export function compileQ(expression: QExpression, expand: (name: string) => string, params: SqlParams, tenantParam: string | undefined): string {
   switch (expression.kind) {
     case 'and':
       return `(${expression.terms.map((t) => compileQ(t, expand, params, tenantParam)).join(' AND ')})`;
@@ -33,7 +38,7 @@ export function compileQ(expression: QExpression, expand: (name: string) => stri
       return expression.negated ? `NOT ${test}` : test;
     }
     case 'term': {
-      const indexed = valueIndexLookup(expression, expand, params, tenantParam);
+      const indexed = tenantParam === undefined ? undefined : valueIndexLookup(expression, expand, params, tenantParam);
       if (indexed) return indexed;
       const { key, instances, target, isRelationship } = locate(expression.path, expand, params);
       const comparison = compare(target, expression.op, expression.value, params);

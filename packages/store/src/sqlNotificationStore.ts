@@ -169,10 +169,16 @@ export class SqlNotificationStore implements NotificationStore {
         if (r.after) change.after = json(r.after as StoredEntity);
         return change;
       });
-      const filter: EntityFilter = async (tenant, ids, query) => {
-        const { filter: where, params } = compileEntityFilter(tenant, { ...query, ids, limit: ids.length, offset: 0 });
-        const found = await tx.query<{ id: string }>(`SELECT id FROM entities WHERE ${where}`, params);
-        return new Set(found.map((r) => r.id));
+      // Filters see each change's own state, not whatever the entity has become since.
+      const filter: EntityFilter = async (tenant, states, query) => {
+        const { filter: where, params } = compileEntityFilter(tenant, { ...query, limit: states.length, offset: 0 }, true);
+        params.push(JSON.stringify(states.map((e, n) => ({ n, id: e.id, types: e.types, scope: e.scope ?? null, attrs: e.attrs }))));
+        const found = await tx.query<{ n: number }>(
+          `SELECT n FROM (SELECT $1::text AS tenant, x.* FROM jsonb_to_recordset($${params.length}::jsonb) AS x(n integer, id text, types text[], scope text[], attrs jsonb)) AS states
+           WHERE ${where}`,
+          params,
+        );
+        return new Set(found.map((r) => Number(r.n)));
       };
       const throttle: ThrottleGate = async (tenant, id, seconds, now) => {
         const granted = await tx.query(

@@ -78,9 +78,10 @@ async function applyFilters(matches: Match[], filter: Parameters<ChangeRouter>[1
   }
   const rejected = new Set<Match>();
   for (const [s, list] of bySubscription) {
-    const ids = [...new Set(list.map((m) => m.change.entityId))];
-    const passing = await filter(s.tenant, ids, filtersOf(s));
-    for (const m of list) if (!passing.has(m.change.entityId)) rejected.add(m);
+    const passing = await filter(s.tenant, list.map((m) => m.change.after!), filtersOf(s));
+    list.forEach((m, i) => {
+      if (!passing.has(i)) rejected.add(m);
+    });
   }
   return matches.filter((m) => !rejected.has(m));
 }
