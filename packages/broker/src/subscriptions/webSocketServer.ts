@@ -27,11 +27,15 @@ export function attachWebSocketServer(server: Server, deps: BrokerDeps): WebSock
   const wss = new WebSocketServer({ server, path: WEBSOCKET_PATH, maxPayload: deps.config.maxBodyBytes });
   wss.on('connection', (socket, req) => {
     const tenant = tenantOf(req);
+    // One message at a time, so that replies come in the order of the requests.
+    let previous = Promise.resolve();
     socket.on('message', (data) => {
-      void handle(deps, socket, tenant, data.toString()).catch((e) => {
-        const problem = toNgsiError(e, deps.log.error).toProblem();
-        reply(socket, { ...problem, type: 'error', errorType: problem.type });
-      });
+      previous = previous.then(() =>
+        handle(deps, socket, tenant, data.toString()).catch((e) => {
+          const problem = toNgsiError(e, deps.log.error).toProblem();
+          reply(socket, { ...problem, type: 'error', errorType: problem.type });
+        }),
+      );
     });
   });
   return wss;
