@@ -12,7 +12,7 @@ const MAIN = join(__dirname, '../../packages/cli/dist/main.js');
 
 function start(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, DATABASE_URL: '', CIVITAS_PORT: '0', CIVITAS_HOST: '127.0.0.1', CIVITAS_DATA_DIR: dataDir },
+    env: { ...process.env, DATABASE_URL: '', CIVITAS_PORT: '0', CIVITAS_HOST: '127.0.0.1', CIVITAS_DATA_DIR: dataDir, CIVITAS_MQTT_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {
