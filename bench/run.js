@@ -6,6 +6,7 @@
  *   npm run bench                      PostgreSQL (DATABASE_URL), 100k and 1M entities
  *   npm run bench -- --quick           a run under two minutes (10k and 100k entities)
  *   npm run bench -- --store embedded  the embedded store
+ *   npm run bench -- --only notify     the notification scenarios alone
  *
  * Civitas and the bare-HTTP baseline run as child processes; autocannon
  * drives them from this process. Results go to bench/results.json.
@@ -17,10 +18,12 @@ const { tmpdir, cpus } = require('node:os');
 const { join } = require('node:path');
 const autocannon = require('autocannon');
 const { Client } = require('pg');
+const { runNotificationBench } = require('./notifications');
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const store = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'postgres';
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const SIZES = quick ? [10_000, 100_000] : [100_000, 1_000_000];
 const DURATION = quick ? 4 : 10;
@@ -137,6 +140,19 @@ async function main() {
 
   try {
     console.log(`Civitas bench: ${store} store, ${cpus().length} cores, ${quick ? 'quick' : 'full'} run\n`);
+    const notify = () =>
+      runNotificationBench({
+        base,
+        quick,
+        report: (name, figure) => {
+          results.scenarios.push({ name, ...figure });
+          console.log(`${name.padEnd(36)} ${JSON.stringify(figure)}`);
+        },
+      });
+    if (only === 'notify') {
+      await notify();
+      return;
+    }
     const bareFigure = await load(`http://127.0.0.1:${bare.port}/`, undefined);
     record('baseline: bare node:http', { rate: bareFigure.requestsPerSecond, unit: 'req/s', ...bareFigure }, undefined, 0);
     const insertRate = store === 'postgres' ? await insertBaseline(DURATION) : undefined;
@@ -159,6 +175,9 @@ async function main() {
       },
     ], { connections: 8 });
     record('batch upsert (100 per request)', { rate: upserts.requestsPerSecond * 100, unit: 'rows/s', ...upserts }, insertRate, sampler.stop());
+
+    console.log('');
+    await notify();
 
     let loaded = 0;
     const perSize = {};
@@ -188,7 +207,7 @@ async function main() {
       results.scenarios.push({ name: `${name}: p50 latency ${SIZES[1] / 1000}k vs ${SIZES[0] / 1000}k`, ratio });
       console.log(`${name.padEnd(36)} p50 at ${SIZES[1] / 1000}k / at ${SIZES[0] / 1000}k = ${ratio === undefined ? 'n/a' : ratio.toFixed(2)}`);
     }
-    console.log('\nnot yet measured (features not built): notification latency, IoT ingest, temporal lastN / aggregation');
+    console.log('\nnot yet measured (features not built): IoT ingest, temporal lastN / aggregation');
   } finally {
     // Stopped before its schema is dropped, so that no request of its runs against missing tables.
     await new Promise((resolve) => {

@@ -3,8 +3,23 @@
  * same statements run on a PostgreSQL server (pg) and on embedded PGlite.
  */
 export interface SqlExecutor {
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  query<R = Record<string, unknown>>(sql: string | Statement, params?: unknown[]): Promise<R[]>;
 }
+
+/**
+ * A statement the server keeps parsed and planned per connection: for the
+ * fixed statements of hot paths, whose planning costs more than running them.
+ */
+export interface Statement {
+  name: string;
+  text: string;
+}
+
+export function statement(name: string, text: string): Statement {
+  return { name: `civitas_${name}`, text };
+}
+
+export const textOf = (sql: string | Statement): string => (typeof sql === 'string' ? sql : sql.text);
 
 export interface SqlDriver extends SqlExecutor {
   readonly kind: 'postgres' | 'embedded';

@@ -37,4 +37,3 @@ export function entitiesParam(entities: StoredEntity[]): string {
   );
 }
 
-export const RECORDSET = `jsonb_to_recordset($2::jsonb) AS x(id text, types text[], scope text[], created_at timestamptz, modified_at timestamptz, attrs jsonb)`;

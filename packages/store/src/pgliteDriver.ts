@@ -1,13 +1,14 @@
 /** The embedded driver: PostgreSQL with PostGIS compiled to WebAssembly, in-process. */
-import type { SqlDriver, SqlExecutor } from './driver';
+import { SqlDriver, SqlExecutor, Statement, textOf } from './driver';
 
 export async function openPgliteDriver(dataDir?: string): Promise<SqlDriver> {
   // Loaded lazily: the server driver never pays for the WebAssembly build.
   const { PGlite } = await import('@electric-sql/pglite');
   const { postgis } = await import('@electric-sql/pglite-postgis');
   const db = await PGlite.create({ dataDir, extensions: { postgis } });
-  const run = async <R>(target: { query: typeof db.query }, sql: string, params?: unknown[]) =>
-    (await target.query<R>(sql, params)).rows;
+  // One process, one connection, statements already cheap to plan: names are not needed here.
+  const run = async <R>(target: { query: typeof db.query }, sql: string | Statement, params?: unknown[]) =>
+    (await target.query<R>(textOf(sql), params)).rows;
   return {
     kind: 'embedded',
     query: (sql, params) => run(db, sql, params),

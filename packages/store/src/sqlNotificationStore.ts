@@ -1,7 +1,7 @@
 /** NotificationStore on SQL: the same statements on PostgreSQL and on PGlite. */
 import { NgsiError, StoredEntity, Subscription } from '@civitas/core';
 import type { ChangeSignals } from './changeSignals';
-import type { SqlDriver, SqlExecutor } from './driver';
+import { SqlDriver, SqlExecutor, statement } from './driver';
 import { ENTITY_COLUMNS, EntityRow, rowToEntity } from './entityRows';
 import { compileEntityFilter } from './entityQuerySql';
 import type {
@@ -73,6 +73,43 @@ const nextPeriodic = (s: Subscription) => (s.timeInterval !== undefined ? new Da
 
 /** A periodic subscription's timeInterval, as an SQL interval. */
 const EVERY = `make_interval(secs => (definition ->> 'timeInterval')::double precision)`;
+
+const CLAIM_CHANGES = statement(
+  'claim_changes',
+  `SELECT seq, tenant, entity_id, before, after, ${iso('changed_at')} AS changed_at FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+);
+
+/** Queued in the order given; a subscription deleted meanwhile takes its notifications with it. */
+const INSERT_DELIVERIES = statement(
+  'insert_deliveries',
+  `INSERT INTO deliveries (tenant, subscription_id, notification, owner, locked_until)
+   SELECT x.doc ->> 'tenant', x.doc ->> 'subscription_id', x.doc -> 'notification', $2, now() + make_interval(secs => $3)
+   FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(doc, n)
+   WHERE EXISTS (SELECT 1 FROM subscriptions s WHERE s.tenant = x.doc ->> 'tenant' AND s.id = x.doc ->> 'subscription_id')
+   ORDER BY x.n
+   RETURNING ${DELIVERY_COLUMNS}`,
+);
+
+const DELETE_DELIVERED = statement('delete_delivered', 'DELETE FROM deliveries WHERE id = ANY($1::bigint[])');
+
+/** A failed notification waits for its retry, leased to nobody, so that any process may take it then. */
+const SCHEDULE_RETRIES = statement(
+  'schedule_retries',
+  `UPDATE deliveries d SET attempts = x.attempts, locked_until = x.retry_at, owner = NULL
+   FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, attempts integer, retry_at timestamptz) WHERE d.id = x.id`,
+);
+
+/** 5.2.15: counters add up; the last* timestamps and the status follow the latest attempt. */
+const RECORD_STATUS = statement(
+  'record_status',
+  `UPDATE subscriptions s SET times_sent = s.times_sent + x.sent, times_failed = s.times_failed + x.failed,
+     last_notification = greatest(s.last_notification, x.last),
+     last_success = greatest(s.last_success, x.last_success),
+     last_failure = greatest(s.last_failure, x.last_failure),
+     delivery_status = CASE WHEN s.last_notification IS NULL OR x.last >= s.last_notification THEN CASE WHEN x.ok THEN 'ok' ELSE 'failed' END ELSE s.delivery_status END
+   FROM jsonb_to_recordset($1::jsonb) AS x(tenant text, id text, sent integer, failed integer, last timestamptz, last_success timestamptz, last_failure timestamptz, ok boolean)
+   WHERE s.tenant = x.tenant AND s.id = x.id`,
+);
 
 const BUMP_REVISION = 'UPDATE subscription_revision SET revision = revision + 1';
 
@@ -152,16 +189,13 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   private async revisionIn(db: SqlExecutor): Promise<number> {
-    const rows = await db.query<{ revision: string }>('SELECT revision FROM subscription_revision');
+    const rows = await db.query<{ revision: string }>(statement('revision', 'SELECT revision FROM subscription_revision'));
     return Number(rows[0].revision);
   }
 
   async processChanges(limit: number, owner: string, leaseMs: number, route: ChangeRouter): Promise<{ claimed: number; queued: Delivery[] }> {
     return this.db.transaction(async (tx) => {
-      const rows = await tx.query<{ seq: string; tenant: string; entity_id: string; before: unknown; after: unknown; changed_at: string }>(
-        `SELECT seq, tenant, entity_id, before, after, ${iso('changed_at')} AS changed_at FROM outbox
-         ORDER BY seq LIMIT ${Number(limit)} FOR UPDATE SKIP LOCKED`,
-      );
+      const rows = await tx.query<{ seq: string; tenant: string; entity_id: string; before: unknown; after: unknown; changed_at: string }>(CLAIM_CHANGES, [limit]);
       if (rows.length === 0) return { claimed: 0, queued: [] };
       const changes: EntityChange[] = rows.map((r) => {
         const change: EntityChange = { seq: Number(r.seq), tenant: r.tenant, entityId: r.entity_id, changedAt: r.changed_at };
@@ -190,7 +224,7 @@ export class SqlNotificationStore implements NotificationStore {
       };
       const deliveries = await route(changes, { filter, throttle });
       const queued = await this.insertDeliveries(tx, deliveries, owner, leaseMs);
-      await tx.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
+      await tx.query(statement('delete_changes', 'DELETE FROM outbox WHERE seq = ANY($1::bigint[])'), [rows.map((r) => r.seq)]);
       return { claimed: rows.length, queued };
     });
   }
@@ -201,16 +235,11 @@ export class SqlNotificationStore implements NotificationStore {
 
   private async insertDeliveries(db: SqlExecutor, deliveries: NewDelivery[], owner: string, leaseMs: number): Promise<Delivery[]> {
     if (deliveries.length === 0) return [];
-    // The subscription may have been deleted meanwhile: its notifications go with it.
-    const rows = await db.query<DeliveryRow>(
-      `INSERT INTO deliveries (tenant, subscription_id, notification, owner, locked_until)
-       SELECT x.doc ->> 'tenant', x.doc ->> 'subscription_id', x.doc -> 'notification', $2, now() + make_interval(secs => $3)
-       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(doc, n)
-       WHERE EXISTS (SELECT 1 FROM subscriptions s WHERE s.tenant = x.doc ->> 'tenant' AND s.id = x.doc ->> 'subscription_id')
-       ORDER BY x.n
-       RETURNING ${DELIVERY_COLUMNS}`,
-      [JSON.stringify(deliveries.map((d) => ({ tenant: d.tenant, subscription_id: d.subscriptionId, notification: d.notification }))), owner, leaseMs / 1000],
-    );
+    const rows = await db.query<DeliveryRow>(INSERT_DELIVERIES, [
+      JSON.stringify(deliveries.map((d) => ({ tenant: d.tenant, subscription_id: d.subscriptionId, notification: d.notification }))),
+      owner,
+      leaseMs / 1000,
+    ]);
     return rows.map(toDelivery).sort((a, b) => Number(a.id) - Number(b.id));
   }
 
@@ -252,24 +281,11 @@ export class SqlNotificationStore implements NotificationStore {
       status.set(key, s);
     }
     await this.db.transaction(async (tx) => {
-      if (done.length > 0) await tx.query('DELETE FROM deliveries WHERE id = ANY($1::bigint[])', [done]);
+      if (done.length > 0) await tx.query(DELETE_DELIVERED, [done]);
       if (retries.length > 0) {
-        await tx.query(
-          `UPDATE deliveries d SET attempts = x.attempts, locked_until = x.retry_at, owner = NULL
-           FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, attempts integer, retry_at timestamptz) WHERE d.id = x.id`,
-          [JSON.stringify(retries)],
-        );
+        await tx.query(SCHEDULE_RETRIES, [JSON.stringify(retries)]);
       }
-      await tx.query(
-        `UPDATE subscriptions s SET times_sent = s.times_sent + x.sent, times_failed = s.times_failed + x.failed,
-           last_notification = greatest(s.last_notification, x.last),
-           last_success = greatest(s.last_success, x.last_success),
-           last_failure = greatest(s.last_failure, x.last_failure),
-           delivery_status = CASE WHEN s.last_notification IS NULL OR x.last >= s.last_notification THEN CASE WHEN x.ok THEN 'ok' ELSE 'failed' END ELSE s.delivery_status END
-         FROM jsonb_to_recordset($1::jsonb) AS x(tenant text, id text, sent integer, failed integer, last timestamptz, last_success timestamptz, last_failure timestamptz, ok boolean)
-         WHERE s.tenant = x.tenant AND s.id = x.id`,
-        [JSON.stringify([...status.values()])],
-      );
+      await tx.query(RECORD_STATUS, [JSON.stringify([...status.values()])]);
     });
   }
 

@@ -1,10 +1,10 @@
 /** The Store on SQL: the same statements on PostgreSQL and on PGlite. */
 import { badRequest, NgsiError, StoredEntity } from '@civitas/core';
-import type { SqlDriver, SqlExecutor } from './driver';
-import { ENTITY_COLUMNS, EntityRow, entitiesParam, RECORDSET, rowToEntity } from './entityRows';
+import { SqlDriver, SqlExecutor, Statement, statement } from './driver';
+import { ENTITY_COLUMNS, EntityRow, rowToEntity } from './entityRows';
 import { compileEntityFilter, compileOrder } from './entityQuerySql';
-import { INSERT_VALUES, VALUE_SOURCE } from './migrations';
-import { ChangeSignals, CHANGES_CHANNEL } from './changeSignals';
+import type { ChangeSignals } from './changeSignals';
+import { WRITE_STATEMENT, writeParams } from './writeStatement';
 import type { NotificationStore } from './notifications';
 import type {
   AttributeDetails,
@@ -24,6 +24,11 @@ const SERIALIZATION_FAILURE = '40001';
 const DEADLOCK = '40P01';
 const INVALID_REGEX = '2201B';
 const MAX_ATTEMPTS = 3;
+
+const GET_ENTITY = statement('get_entity', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = $2`);
+
+/** The entities a mutation reads, locked; sorted, so that concurrent batches lock rows in the same order and cannot deadlock. */
+const LOCK_ENTITIES = statement('lock_entities', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE`);
 
 
 export class SqlStore implements Store {
@@ -51,7 +56,7 @@ export class SqlStore implements Store {
   }
 
   async getEntity(tenant: string, id: string): Promise<StoredEntity | undefined> {
-    const rows = await this.run<EntityRow>(this.db, `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = $2`, [tenant, id]);
+    const rows = await this.run<EntityRow>(this.db, GET_ENTITY, [tenant, id]);
     return rows[0] ? rowToEntity(rows[0]) : undefined;
   }
 
@@ -85,74 +90,17 @@ export class SqlStore implements Store {
     await this.checkTenant(tx, tenant, options.createTenant ?? false);
     const current = new Map<string, StoredEntity>();
     if (ids.length > 0) {
-      // Sorted, so that concurrent batches lock rows in the same order and cannot deadlock each other.
-      const rows = await tx.query<EntityRow>(
-        `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE`,
-        [tenant, ids],
-      );
+      const rows = await tx.query<EntityRow>(LOCK_ENTITIES, [tenant, ids]);
       for (const row of rows) current.set(row.id, rowToEntity(row));
     }
     const { inserts = [], upserts = [], deletes = [], result } = plan(current);
-    let conflicts: string[] = [];
-    if (inserts.length > 0) {
-      const written = await tx.query<{ id: string }>(
-        `INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, attrs)
-         SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.attrs FROM ${RECORDSET}
-         ON CONFLICT (tenant, id) DO NOTHING RETURNING id`,
-        [tenant, entitiesParam(inserts)],
-      );
-      const ok = new Set(written.map((r) => r.id));
-      conflicts = inserts.map((e) => e.id).filter((id) => !ok.has(id));
-    }
-    if (upserts.length > 0) {
-      await tx.query(
-        `INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, attrs)
-         SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.attrs FROM ${RECORDSET}
-         ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, scope = excluded.scope,
-           created_at = excluded.created_at, modified_at = excluded.modified_at, attrs = excluded.attrs`,
-        [tenant, entitiesParam(upserts)],
-      );
-    }
-    if (deletes.length > 0) {
-      await tx.query(`DELETE FROM entities WHERE tenant = $1 AND id = ANY($2::text[])`, [tenant, deletes]);
-    }
-    const inserted = inserts.filter((e) => !conflicts.includes(e.id));
-    await this.syncIndexes(tx, tenant, inserted, upserts);
-    const changed = await this.recordChanges(tx, tenant, current, inserted, upserts, deletes);
+    if (inserts.length + upserts.length + deletes.length === 0) return { result, conflicts: [], changed: false };
+    const [written] = await tx.query<{ inserted: string[]; changes: number }>(WRITE_STATEMENT, writeParams(tenant, current, inserts, upserts, deletes));
+    const inserted = new Set(written.inserted);
+    const conflicts = inserts.map((e) => e.id).filter((id) => !inserted.has(id));
+    const changed = Number(written.changes) > 0;
     this.refreshStatistics(inserts.length + upserts.length + deletes.length);
     return { result, conflicts, changed };
-  }
-
-  /**
-   * The outbox (DESIGN.md): one change row per written entity, with its state
-   * before and after, in the transaction of the change itself, so that no
-   * committed change can miss its notifications. Tenants without
-   * subscriptions skip it inside the same statement.
-   */
-  private async recordChanges(
-    tx: SqlExecutor,
-    tenant: string,
-    before: Map<string, StoredEntity>,
-    inserted: StoredEntity[],
-    upserted: StoredEntity[],
-    deleted: string[],
-  ): Promise<boolean> {
-    const changes = [
-      ...[...inserted, ...upserted].map((e) => ({ id: e.id, before: before.get(e.id) ?? null, after: e })),
-      ...deleted.filter((id) => before.has(id)).map((id) => ({ id, before: before.get(id), after: null })),
-    ];
-    if (changes.length === 0) return false;
-    const rows = await tx.query<{ n: number }>(
-      `WITH written AS (
-         INSERT INTO outbox (tenant, entity_id, before, after)
-         SELECT $1, x.id, x.before, x.after FROM jsonb_to_recordset($2::jsonb) AS x(id text, before jsonb, after jsonb)
-         WHERE EXISTS (SELECT 1 FROM subscriptions WHERE tenant = $1)
-         RETURNING 1
-       ), woken AS (SELECT pg_notify('${CHANGES_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM written))
-       SELECT (SELECT count(*) FROM written)::int AS n, (SELECT count(*) FROM woken) AS _`,
-      [tenant, JSON.stringify(changes)],
-    );
-    return Number(rows[0].n) > 0;
   }
 
   /**
@@ -170,31 +118,6 @@ export class SqlStore implements Store {
       .query('ANALYZE entities, entity_values, entity_geo')
       .catch((e) => console.error('Refreshing planner statistics failed', e))
       .finally(() => (this.analyzing = false));
-  }
-
-  /**
-   * Keeps entity_geo and entity_values in step with the written entities,
-   * computing them in SQL from the rows just written (deletes cascade).
-   */
-  private async syncIndexes(tx: SqlExecutor, tenant: string, inserted: StoredEntity[], upserted: StoredEntity[]): Promise<void> {
-    const written = [...inserted, ...upserted].map((e) => e.id);
-    if (upserted.length > 0) {
-      const ids = upserted.map((e) => e.id);
-      await tx.query(`DELETE FROM entity_geo WHERE tenant = $1 AND entity_id = ANY($2::text[])`, [tenant, ids]);
-      await tx.query(`DELETE FROM entity_values WHERE tenant = $1 AND entity_id = ANY($2::text[])`, [tenant, ids]);
-    }
-    if (written.length > 0) {
-      await tx.query(`${INSERT_VALUES} FROM entities e ${VALUE_SOURCE} AND e.tenant = $1 AND e.id = ANY($2::text[])`, [tenant, written]);
-    }
-    const withGeometry = [...inserted, ...upserted].filter(hasGeoProperty).map((e) => e.id);
-    if (withGeometry.length === 0) return;
-    await tx.query(
-      `INSERT INTO entity_geo (tenant, entity_id, attr, geom)
-       SELECT e.tenant, e.id, a.key, ST_SetSRID(ST_GeomFromGeoJSON(i ->> 'value'), 4326)
-       FROM entities e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
-       WHERE e.tenant = $1 AND e.id = ANY($2::text[]) AND i ->> 'type' = 'GeoProperty'`,
-      [tenant, withGeometry],
-    );
   }
 
   private async checkTenant(tx: SqlExecutor, tenant: string, create: boolean): Promise<void> {
@@ -298,7 +221,7 @@ export class SqlStore implements Store {
     await this.db.close();
   }
 
-  private async run<R>(db: SqlExecutor, sql: string, params: unknown[]): Promise<R[]> {
+  private async run<R>(db: SqlExecutor, sql: string | Statement, params: unknown[]): Promise<R[]> {
     try {
       return await db.query<R>(sql, params);
     } catch (e) {
@@ -314,8 +237,4 @@ export class SqlStore implements Store {
     console.error('Store error', e);
     return new NgsiError('InternalError', 'The store failed to complete the operation');
   }
-}
-
-function hasGeoProperty(e: StoredEntity): boolean {
-  return Object.values(e.attrs).some((instances) => instances.some((i) => i.type === 'GeoProperty'));
 }

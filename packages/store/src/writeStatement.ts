@@ -1,0 +1,76 @@
+/**
+ * Everything a mutation writes, as one SQL statement: the entities
+ * (inserted, upserted, deleted), their rows in entity_values and entity_geo,
+ * and the outbox changes. One round trip whatever the number of entities;
+ * the side tables are computed from the rows the statement itself writes
+ * (deleted entities take theirs with them through the foreign keys).
+ */
+import type { StoredEntity } from '@civitas/core';
+import { entitiesParam } from './entityRows';
+import { INSERT_VALUES, VALUE_SOURCE } from './migrations';
+import { CHANGES_CHANNEL } from './changeSignals';
+import { statement } from './driver';
+
+const recordset = (param: string) =>
+  `jsonb_to_recordset(${param}::jsonb) AS x(id text, types text[], scope text[], created_at timestamptz, modified_at timestamptz, attrs jsonb)`;
+
+export const WRITE_STATEMENT = statement('write', `
+WITH
+  inserted AS (
+    INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, attrs)
+    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.attrs FROM ${recordset('$2')}
+    ON CONFLICT (tenant, id) DO NOTHING
+    RETURNING tenant, id, attrs
+  ),
+  upserted AS (
+    INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, attrs)
+    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.attrs FROM ${recordset('$3')}
+    ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, scope = excluded.scope,
+      created_at = excluded.created_at, modified_at = excluded.modified_at, attrs = excluded.attrs
+    RETURNING tenant, id, attrs
+  ),
+  deleted AS (
+    DELETE FROM entities WHERE tenant = $1 AND id = ANY($4::text[]) RETURNING id
+  ),
+  written AS (SELECT * FROM inserted UNION ALL SELECT * FROM upserted),
+  stale_values AS (
+    DELETE FROM entity_values WHERE tenant = $1 AND entity_id IN (SELECT id FROM upserted)
+  ),
+  stale_geo AS (
+    DELETE FROM entity_geo WHERE tenant = $1 AND entity_id IN (SELECT id FROM upserted)
+  ),
+  new_values AS (
+    ${INSERT_VALUES} FROM written e ${VALUE_SOURCE}
+  ),
+  new_geo AS (
+    INSERT INTO entity_geo (tenant, entity_id, attr, geom)
+    SELECT e.tenant, e.id, a.key, ST_SetSRID(ST_GeomFromGeoJSON(i ->> 'value'), 4326)
+    FROM written e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
+    WHERE i ->> 'type' = 'GeoProperty'
+  ),
+  changes AS (
+    INSERT INTO outbox (tenant, entity_id, before, after)
+    SELECT $1, c.id, c.before, c.after FROM jsonb_to_recordset($5::jsonb) AS c(id text, inserted boolean, before jsonb, after jsonb)
+    WHERE (NOT c.inserted OR c.id IN (SELECT id FROM inserted))
+      AND EXISTS (SELECT 1 FROM subscriptions WHERE tenant = $1)
+    RETURNING 1
+  ),
+  woken AS (SELECT pg_notify('${CHANGES_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM changes))
+SELECT
+  (SELECT coalesce(array_agg(id), '{}') FROM inserted) AS inserted,
+  (SELECT count(*) FROM changes)::int AS changes,
+  (SELECT count(*) FROM woken)::int AS woken`);
+
+/**
+ * The parameters of WRITE_STATEMENT. Each written entity is an outbox change
+ * with its state before (from `before`, read under lock) and after; an
+ * insert that meets an existing entity is no change.
+ */
+export function writeParams(tenant: string, before: Map<string, StoredEntity>, inserts: StoredEntity[], upserts: StoredEntity[], deletes: string[]): unknown[] {
+  const changes = [
+    ...inserts.map((e) => ({ id: e.id, inserted: true, before: null, after: e })),
+    ...upserts.map((e) => ({ id: e.id, inserted: false, before: before.get(e.id) ?? null, after: e })),
+    ...deletes.filter((id) => before.has(id)).map((id) => ({ id, inserted: false, before: before.get(id), after: null })),
+  ];
+  return [tenant, entitiesParam(inserts), entitiesParam(upserts), deletes, JSON.stringify(changes)];
+}
