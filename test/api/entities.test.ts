@@ -173,16 +173,16 @@ describeEachStore('entities', (h) => {
     expect(got.body).toEqual({ id, type: 'T', a: 2, b: 3, c: 4 });
   });
 
-  test('update attributes writes only existing ones (207 for the rest)', async () => {
+  test('update attributes replaces existing ones and appends the others (V1.9.1 5.6.2.4)', async () => {
     const id = uniqueId();
     await h().client.post('/entities', { id, type: 'T', a: 1 });
     const res = await h().client.patch(`/entities/${id}/attrs`, { a: 5, z: 1 });
-    expect(res.status).toBe(207);
-    expect(res.body.updated).toEqual([`${VOCAB}a`]);
-    expect(res.body.notUpdated[0].attributeName).toBe(`${VOCAB}z`);
-    const ok = await h().client.patch(`/entities/${id}/attrs`, { a: 6 });
-    expect(ok.status).toBe(204);
-    expect((await h().client.get(`/entities/${id}?options=keyValues`)).body).toEqual({ id, type: 'T', a: 6 });
+    expect(res.status).toBe(204);
+    expect((await h().client.get(`/entities/${id}?options=keyValues`)).body).toEqual({ id, type: 'T', a: 5, z: 1 });
+    const missing = await h().client.patch(`/entities/${id}/attrs`, { a: 6, gone: null });
+    expect(missing.status).toBe(207);
+    expect(missing.body.notUpdated[0].attributeName).toBe(`${VOCAB}gone`);
+    expect((await h().client.get(`/entities/${id}?options=keyValues`)).body).toEqual({ id, type: 'T', a: 6, z: 1 });
   });
 
   test('partial attribute update merges members; replace attribute replaces them', async () => {

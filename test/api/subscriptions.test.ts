@@ -24,11 +24,14 @@ describeEachStore('subscriptions API', (h) => {
       entities: [{ type: 'Room' }],
       watchedAttributes: ['temperature'],
       q: 'temperature>20',
-      isActive: true,
       status: 'active',
       notificationTrigger: ['attributeCreated', 'attributeUpdated'],
-      notification: { format: 'normalized', endpoint: { uri: 'http://127.0.0.1:9/notify', accept: 'application/json' }, timesSent: 0 },
+      notification: { endpoint: { uri: 'http://127.0.0.1:9/notify', accept: 'application/json' } },
     });
+    // Members left to their defaults are not shown as if they had been given.
+    expect(got.body.isActive).toBeUndefined();
+    expect(got.body.notification.format).toBeUndefined();
+    expect(got.body.notification.timesSent).toBeUndefined();
     expect(got.body.createdAt).toBeUndefined();
     const withSys = await h().client.get(`/subscriptions/${id}?options=sysAttrs`);
     expect(withSys.body.createdAt).toMatch(/Z$/);
@@ -83,6 +86,11 @@ describeEachStore('subscriptions API', (h) => {
     ['an unknown format', { notification: { format: 'compact', endpoint: { uri: 'http://a.b/c' } } }],
     ['malformed receiverInfo', { notification: { endpoint: { uri: 'http://a.b/c', receiverInfo: [{ key: 'x' }] } } }],
     ['an invalid attribute name', { notification: { attributes: ['bad name'], endpoint: { uri: 'http://a.b/c' } } }],
+    ['empty notification attributes', { notification: { attributes: [], endpoint: { uri: 'http://a.b/c' } } }],
+    ['pick with attributes', { notification: { attributes: ['a'], pick: ['a'], endpoint: { uri: 'http://a.b/c' } } }],
+    ['pick with omit', { notification: { pick: ['id'], omit: ['id'], endpoint: { uri: 'http://a.b/c' } } }],
+    ['showChanges with keyValues', { notification: { format: 'keyValues', showChanges: true, endpoint: { uri: 'http://a.b/c' } } }],
+    ['a datasetId that is not a URI', { datasetId: ['nope'] }],
   ])('create with %s is 400 BadRequestData and creates nothing', async (_what, change) => {
     const tenant = `bad${Math.random().toString(36).slice(2, 8)}`;
     const body: Record<string, unknown> = valid();

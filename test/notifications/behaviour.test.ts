@@ -82,8 +82,11 @@ describeEachStore(
       await h().client.delete(`/entities/${id}`);
       const [created, attrDeleted, deleted] = await receiver.waitFor(path, 3);
       expect(created.body.data[0].temperature.value).toBe(20);
-      expect(attrDeleted.body.data[0].humidity).toBe('urn:ngsi-ld:null');
-      expect(deleted.body.data).toEqual([{ id, type: 'Room', deletedAt: expect.stringMatching(/Z$/) }]);
+      expect(attrDeleted.body.data[0].humidity).toEqual({ type: 'Property', value: 'urn:ngsi-ld:null' });
+      // attributeDeleted is also fired by the entity's deletion: its attributes go with it.
+      expect(deleted.body.data).toEqual([
+        { id, type: 'Room', deletedAt: expect.stringMatching(/Z$/), temperature: { type: 'Property', value: 'urn:ngsi-ld:null' } },
+      ]);
       await settle(300);
       expect(receiver.on(path)).toHaveLength(3);
     });
@@ -91,6 +94,8 @@ describeEachStore(
     test('q, scopeQ and geoQ are checked against the new state', async () => {
       const id = uniqueId('Room');
       const byQ = await subscribe({ entities: [{ id, type: 'Room' }], q: 'temperature>25' });
+      // Written as in a URL, as subscribers often do.
+      const byEncodedQ = await subscribe({ entities: [{ id, type: 'Room' }], q: 'temperature%3E25' });
       const byScope = await subscribe({ entities: [{ id, type: 'Room' }], scopeQ: '/madrid/#' });
       const byGeo = await subscribe({
         entities: [{ id, type: 'Room' }],
@@ -99,6 +104,7 @@ describeEachStore(
       await h().client.post('/entities', room(id, 20, { location: { type: 'GeoProperty', value: { type: 'Point', coordinates: [2.35, 48.85] } } }));
       await h().client.patch(`/entities/${id}/attrs`, { temperature: { type: 'Property', value: 30 } });
       const [hot] = await receiver.waitFor(byQ, 1);
+      expect((await receiver.waitFor(byEncodedQ, 1))[0].body.data).toEqual(hot.body.data);
       expect(hot.body.data[0].temperature.value).toBe(30);
       await h().client.patch(`/entities/${id}`, { scope: '/madrid/centro', location: { type: 'GeoProperty', value: { type: 'Point', coordinates: [-3.701, 40.401] } } });
       await receiver.waitFor(byScope, 1);
@@ -120,6 +126,22 @@ describeEachStore(
       expect(c1.body.data[0].createdAt).toMatch(/Z$/);
       const [ch] = await receiver.waitFor(changes, 1);
       expect(ch.body.data[0].temperature).toEqual({ type: 'Property', value: 22, unitCode: 'CEL', previousValue: 20 });
+    });
+
+    test('showChanges on a deleted entity gives every attribute with its previous value', async () => {
+      const id = uniqueId('Room');
+      const path = await subscribe({ entities: [{ id, type: 'Room' }], notificationTrigger: ['entityDeleted'] }, { showChanges: true });
+      await h().client.post('/entities', room(id, 20, { name: { type: 'Property', value: 'lab' }, in: { type: 'Relationship', object: 'urn:ngsi-ld:Building:1' } }));
+      await h().client.delete(`/entities/${id}`);
+      const [n] = await receiver.waitFor(path, 1);
+      expect(n.body.data[0]).toEqual({
+        id,
+        type: 'Room',
+        deletedAt: expect.stringMatching(/Z$/),
+        temperature: { type: 'Property', value: 'urn:ngsi-ld:null', previousValue: 20 },
+        name: { type: 'Property', value: 'urn:ngsi-ld:null', previousValue: 'lab' },
+        in: { type: 'Relationship', object: 'urn:ngsi-ld:null', previousObject: 'urn:ngsi-ld:Building:1' },
+      });
     });
 
     test('endpoint.accept application/ld+json puts the @context in the body; geo+json sends a FeatureCollection', async () => {

@@ -5,7 +5,7 @@
  * marked with the NGSI-LD null.
  */
 import { randomUUID } from 'node:crypto';
-import { EntityRenderer, NGSI_NULL, nowIso, RenderOptions, StoredEntity, toFeature } from '@civitas/core';
+import { EntityRenderer, NGSI_NULL, NotificationParams, nowIso, RenderOptions, StoredEntity, toFeature } from '@civitas/core';
 import type { AttributeChanges } from './matching/changes';
 import type { IndexedSubscription } from './matching/subscriptionIndex';
 
@@ -49,7 +49,8 @@ export function notificationBody(s: IndexedSubscription, notices: EntityNotice[]
 
 function renderOptions(s: IndexedSubscription): RenderOptions {
   const n = s.subscription.notification;
-  const options: RenderOptions = { format: n.format, sysAttrs: n.sysAttrs };
+  const options: RenderOptions = { format: n.format ?? 'normalized', sysAttrs: n.sysAttrs ?? false };
+  if (s.subscription.datasetId) options.datasetIds = new Set(s.subscription.datasetId);
   const keep = n.pick ?? n.attributes;
   if (keep && keep.length > 0) {
     options.keep = new Set(keep.filter((k) => k !== 'id' && k !== 'type'));
@@ -68,18 +69,34 @@ function renderOptions(s: IndexedSubscription): RenderOptions {
 }
 
 function renderNotice(s: IndexedSubscription, renderer: EntityRenderer, notice: EntityNotice): Out {
+  const n = s.subscription.notification;
+  const wanted = (iri: string) => (n.pick ?? n.attributes ?? [iri]).includes(iri) && !(n.omit ?? []).includes(iri);
+  const deleted = (previous: Out, iris: string[], at: string, into: Out) => {
+    for (const iri of iris) {
+      const name = s.ctx.compactIri(iri);
+      if (wanted(iri) && name in previous) into[name] = deletedAttribute(previous[name], n, at);
+    }
+  };
   if (notice.deletedAt !== undefined) {
-    // 5.8.6: a deleted entity is only its deletedAt (and its other system attributes with sysAttrs).
+    // 5.8.6: a deleted entity is its deletedAt (with sysAttrs, its other timestamps; with showChanges, what it had).
     const { entity } = notice;
     const out: Out = { id: entity.id, type: renderer.typeValue(entity.types), deletedAt: notice.deletedAt };
-    if (s.subscription.notification.sysAttrs) Object.assign(out, { createdAt: entity.createdAt, modifiedAt: entity.modifiedAt });
+    if (n.sysAttrs) Object.assign(out, { createdAt: entity.createdAt, modifiedAt: entity.modifiedAt });
+    // With showChanges every attribute it had; for attributeDeleted, the watched ones that went with it.
+    const { watchedAttributes, notificationTrigger } = s.subscription;
+    const gone = n.showChanges
+      ? Object.keys(entity.attrs)
+      : notificationTrigger.includes('attributeDeleted')
+        ? Object.keys(entity.attrs).filter((iri) => !watchedAttributes || watchedAttributes.includes(iri))
+        : [];
+    deleted(renderer.entity(entity), gone, notice.deletedAt, out);
     return out;
   }
   const out = renderer.entity(notice.entity);
+  // The simplified format has no place for system attributes on attributes; the entity's own are still given.
+  if (n.sysAttrs && n.format === 'keyValues') Object.assign(out, { createdAt: notice.entity.createdAt, modifiedAt: notice.entity.modifiedAt });
   const { before, changes } = notice;
   if (!before || !changes) return out;
-  const n = s.subscription.notification;
-  const wanted = (iri: string) => (n.pick ?? n.attributes ?? [iri]).includes(iri) && !(n.omit ?? []).includes(iri);
   const previous = renderer.entity(before);
   if (n.showChanges && n.format !== 'keyValues') {
     for (const iri of changes.updated) {
@@ -88,11 +105,7 @@ function renderNotice(s: IndexedSubscription, renderer: EntityRenderer, notice: 
       out[name] = withPrevious(out[name], previous[name]);
     }
   }
-  for (const iri of changes.deleted) {
-    if (!wanted(iri)) continue;
-    const name = s.ctx.compactIri(iri);
-    out[name] = deletedAttribute(previous[name], n.sysAttrs, n.showChanges, n.format === 'normalized', notice.entity.modifiedAt);
-  }
+  deleted(previous, changes.deleted, notice.entity.modifiedAt, out);
   return out;
 }
 
@@ -108,21 +121,23 @@ function withPrevious(current: unknown, before: unknown): unknown {
 }
 
 /**
- * 5.8.6: a deleted attribute is its name with the NGSI-LD null, or an object
- * holding that null when there is more to say (datasetId, sysAttrs, the
- * previous value).
+ * 5.8.6: a deleted attribute is the NGSI-LD null in its content member
+ * (languageMap {"@none": null}), as an object in the normalized format or
+ * when there is more to say (datasetId, sysAttrs, the previous value), and
+ * as the bare null otherwise.
  */
-function deletedAttribute(before: unknown, sysAttrs: boolean, showChanges: boolean, normalized: boolean, deletedAt: string): unknown {
+function deletedAttribute(before: unknown, n: NotificationParams, deletedAt: string): unknown {
   const was: Out = isObject(before) ? before : { value: before };
-  if (!showChanges && !sysAttrs && was.datasetId === undefined) return NGSI_NULL;
+  const format = n.format ?? 'normalized';
+  const more = n.showChanges || n.sysAttrs || was.datasetId !== undefined;
+  if (format === 'keyValues' || (format === 'concise' && !more)) return NGSI_NULL;
   const member = contentMember(was) ?? 'value';
   const out: Out = {};
-  if (normalized) out.type = was.type ?? 'Property';
-  if (member === 'languageMap') out.languageMap = { '@none': NGSI_NULL };
-  else out[member === 'object' || member === 'objectList' ? 'object' : 'value'] = NGSI_NULL;
+  if (format === 'normalized') out.type = was.type ?? 'Property';
+  out[member] = member === 'languageMap' ? { '@none': NGSI_NULL } : NGSI_NULL;
   if (was.datasetId !== undefined) out.datasetId = was.datasetId;
-  if (sysAttrs) out.deletedAt = deletedAt;
-  if (showChanges) out[PREVIOUS[member]] = was[member];
+  if (n.sysAttrs) out.deletedAt = deletedAt;
+  if (n.showChanges) out[PREVIOUS[member]] = was[member];
   return out;
 }
 

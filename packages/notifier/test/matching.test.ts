@@ -15,13 +15,13 @@ const entity = (attrs: StoredEntity['attrs'], types = [`${T}Room`]): StoredEntit
 const prop = (value: number, modifiedAt = '2026-01-01T00:00:00.000000Z') => [{ type: 'Property' as const, value, modifiedAt }];
 
 describe('attributeChanges and firedTriggers', () => {
-  test('creation creates every attribute; deletion fires only entityDeleted', () => {
+  test('creation creates every attribute; deletion deletes them', () => {
     const e = entity({ [`${T}a`]: prop(1) });
     const created = attributeChanges(undefined, e);
     expect(created).toEqual({ created: [`${T}a`], updated: [], deleted: [] });
     expect([...firedTriggers(undefined, e, created, undefined)].sort()).toEqual(['attributeCreated', 'entityCreated']);
     const deleted = attributeChanges(e, undefined);
-    expect([...firedTriggers(e, undefined, deleted, undefined)]).toEqual(['entityDeleted']);
+    expect([...firedTriggers(e, undefined, deleted, undefined)].sort()).toEqual(['attributeDeleted', 'entityDeleted']);
   });
 
   test('only a different value is an update; system timestamps do not count', () => {

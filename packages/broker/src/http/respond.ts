@@ -24,17 +24,19 @@ export function addLink(res: Response, value: string): void {
  * body=json`) the context goes in the body: inside each element of an array
  * answer, on the FeatureCollection for GeoJSON.
  */
-export function sendRepresentation(req: Request, res: Response, ngsi: NgsiRequest, body: unknown, status = 200): void {
+export function sendRepresentation(req: Request, res: Response, ngsi: NgsiRequest, body: unknown, options: { contextList?: boolean } = {}): void {
   const { accept, ctx } = ngsi;
   const contextInBody = accept === LD_JSON || (accept === GEO_JSON && !/body=json/i.test(String(req.headers.prefer ?? '')));
   let payload = body;
   if (contextInBody) {
-    const withContext = (o: unknown) => (typeof o === 'object' && o !== null ? { ...(o as object), '@context': ctx.responseContext } : o);
+    // Subscriptions give their @context as a list, the form they are written in (5.2.12 examples).
+    const context = options.contextList && !Array.isArray(ctx.responseContext) ? [ctx.responseContext] : ctx.responseContext;
+    const withContext = (o: unknown) => (typeof o === 'object' && o !== null ? { ...(o as object), '@context': context } : o);
     payload = Array.isArray(body) ? body.map(withContext) : withContext(body);
   } else {
     addLink(res, contextLink(req, ctx));
   }
-  res.status(status).setHeader('Content-Type', accept === JSON_TYPE ? JSON_TYPE : accept);
+  res.status(200).setHeader('Content-Type', accept === JSON_TYPE ? JSON_TYPE : accept);
   res.send(JSON.stringify(payload));
 }
 
@@ -51,7 +53,7 @@ export function paginationLinks(req: Request, res: Response, accept: string, que
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
   const link = (offset: number, rel: string) =>
-    `<${req.originalUrl.split('?')[0]}?${[...base, `limit=${query.limit}`, `offset=${offset}`].join('&')}>;rel="${rel}";type="${accept}"`;
+    `<${req.originalUrl.split('?')[0].replace(/\/+$/, '')}?${[...base, `limit=${query.limit}`, `offset=${offset}`].join('&')}>;rel="${rel}";type="${accept}"`;
   if (query.offset > 0 && query.limit > 0) addLink(res, link(Math.max(0, query.offset - query.limit), 'prev'));
   if (hasMore) addLink(res, link(query.offset + query.limit, 'next'));
 }

@@ -15,5 +15,5 @@ export const querySubscriptionsHandler = (deps: BrokerDeps) =>
     if (p.count) res.setHeader('NGSILD-Results-Count', String(count));
     paginationLinks(req, res, ngsi.accept, p, p.offset + items.length < count);
     const sysAttrs = options(req.query).has('sysAttrs');
-    sendRepresentation(req, res, ngsi, items.map((s) => renderSubscription(s.subscription, s.delivery, ngsi.ctx, { sysAttrs })));
+    sendRepresentation(req, res, ngsi, items.map((s) => renderSubscription(s.subscription, s.delivery, ngsi.ctx, { sysAttrs })), { contextList: true });
   });

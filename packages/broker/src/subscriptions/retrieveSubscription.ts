@@ -11,5 +11,5 @@ export const retrieveSubscriptionHandler = (deps: BrokerDeps) =>
     allowOnly(req, ['options']);
     const { subscription, delivery } = await loadSubscription(deps, ngsi.tenant, subscriptionIdParam(req));
     const sysAttrs = options(req.query).has('sysAttrs');
-    sendRepresentation(req, res, ngsi, renderSubscription(subscription, delivery, ngsi.ctx, { sysAttrs }));
+    sendRepresentation(req, res, ngsi, renderSubscription(subscription, delivery, ngsi.ctx, { sysAttrs }), { contextList: true });
   });

@@ -54,9 +54,13 @@ export function appendAttributes(
   });
 }
 
-/** Update Entity Attributes (5.6.2): only instances that exist are replaced; types given are added. */
+/**
+ * Update Entity Attributes (5.6.2.4, V1.9.1): instances that exist are
+ * replaced, the others appended (earlier versions only replaced); types
+ * given are added.
+ */
 export function updateAttributes(current: StoredEntity, fragment: EntityFragment, now: string): { entity: StoredEntity; result: UpdateResult } {
-  return writeAttributes(current, fragment, now, (existing) => existing, {
+  return writeAttributes(current, fragment, now, () => true, {
     scope: (scope) => (current.scope ? scope : undefined),
     skipped: 'The entity has no such attribute (or datasetId)',
   });

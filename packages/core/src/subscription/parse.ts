@@ -49,7 +49,6 @@ export function parseSubscription(body: unknown, ctx: ActiveContext, now: string
   const sub: Subscription = {
     id: (body.id as string | undefined) ?? `urn:ngsi-ld:Subscription:${randomUUID()}`,
     notificationTrigger: DEFAULT_TRIGGERS,
-    isActive: true,
     notification: fields.notification(body.notification, undefined),
     context: ctx.userContext,
     createdAt: now,
@@ -111,7 +110,7 @@ class SubscriptionFields {
     set('subscriptionName', (v) => this.text('subscriptionName', v));
     set('description', (v) => this.text('description', v));
     set('entities', (v) => this.entities(v));
-    set('watchedAttributes', (v) => this.names('watchedAttributes', v, false));
+    set('watchedAttributes', (v) => this.names('watchedAttributes', v));
     set('notificationTrigger', (v) => this.triggers(v), false);
     set('timeInterval', (v) => this.positive('timeInterval', v));
     set('q', (v) => this.check('q', v, (t) => parseQ(t)));
@@ -122,6 +121,7 @@ class SubscriptionFields {
     set('expiresAt', (v) => this.dateTime('expiresAt', v));
     set('throttling', (v) => this.positive('throttling', v));
     set('lang', (v) => this.text('lang', v));
+    set('datasetId', (v) => this.datasetIds(v));
     set('jsonldContext', (v) => {
       if (!isUri(v)) throw badRequest('jsonldContext must be a URI');
       return v;
@@ -131,19 +131,16 @@ class SubscriptionFields {
   notification(raw: Obj, current: NotificationParams | undefined): NotificationParams {
     const endpoint = raw.endpoint === undefined ? current?.endpoint : this.endpoint(raw.endpoint);
     if (!endpoint) throw badRequest('notification needs an endpoint');
-    const out: NotificationParams = {
-      format: current?.format ?? 'normalized',
-      sysAttrs: current?.sysAttrs ?? false,
-      showChanges: current?.showChanges ?? false,
-      endpoint,
-    };
-    const attributes = raw.attributes === undefined ? current?.attributes : this.names('notification.attributes', raw.attributes, true);
+    const out: NotificationParams = { ...current, endpoint };
+    const attributes = raw.attributes === undefined ? current?.attributes : this.names('notification.attributes', raw.attributes);
     if (attributes) out.attributes = attributes;
     const pick = raw.pick === undefined ? current?.pick : this.selection('notification.pick', raw.pick);
     if (pick) out.pick = pick;
     const omit = raw.omit === undefined ? current?.omit : this.selection('notification.omit', raw.omit);
     if (omit) out.omit = omit;
+    // Table 5.2.14.1-1: one way of choosing attributes at a time.
     if (out.pick && out.omit) throw badRequest('notification.pick and notification.omit cannot be used together');
+    if (out.attributes && (out.pick || out.omit)) throw badRequest('notification.attributes cannot be used with pick or omit');
     if (raw.format !== undefined) {
       const format = typeof raw.format === 'string' ? FORMATS[raw.format] : undefined;
       if (!format) throw badRequest(`notification.format must be one of normalized, concise, keyValues, not ${JSON.stringify(raw.format)}`);
@@ -151,6 +148,7 @@ class SubscriptionFields {
     }
     if (raw.sysAttrs !== undefined) out.sysAttrs = this.boolean('notification.sysAttrs', raw.sysAttrs);
     if (raw.showChanges !== undefined) out.showChanges = this.boolean('notification.showChanges', raw.showChanges);
+    if (out.showChanges && out.format === 'keyValues') throw badRequest('notification.showChanges cannot be used with the keyValues format');
     return out;
   }
 
@@ -213,9 +211,9 @@ class SubscriptionFields {
     });
   }
 
-  /** Attribute names, expanded; `allowEmpty` for notification.attributes. */
-  private names(what: string, raw: unknown, allowEmpty: boolean): string[] {
-    if (!Array.isArray(raw) || (!allowEmpty && raw.length === 0)) throw badRequest(`${what} must be a non-empty array of attribute names`);
+  /** Attribute names, expanded. */
+  private names(what: string, raw: unknown): string[] {
+    if (!Array.isArray(raw) || raw.length === 0) throw badRequest(`${what} must be a non-empty array of attribute names`);
     return raw.map((n) => {
       if (!isValidName(n)) throw badRequest(`${what}: ${JSON.stringify(n)} is not a valid attribute name`);
       return this.ctx.expandTerm(n);
@@ -231,6 +229,12 @@ class SubscriptionFields {
       if (!isValidName(n)) throw badRequest(`${what}: ${JSON.stringify(n)} is not a valid attribute name`);
       return this.ctx.expandTerm(n);
     });
+  }
+
+  private datasetIds(raw: unknown): string[] {
+    const list = Array.isArray(raw) ? raw : [raw];
+    if (list.length === 0 || !list.every((d) => d === '@none' || isUri(d))) throw badRequest('datasetId must be URIs (or @none)');
+    return list as string[];
   }
 
   private triggers(raw: unknown): NotificationTrigger[] {

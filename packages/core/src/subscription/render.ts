@@ -26,7 +26,8 @@ export function renderSubscription(s: Subscription, delivery: DeliveryStatus, ct
   if (s.geoQ !== undefined) out.geoQ = s.geoQ;
   if (s.csf !== undefined) out.csf = s.csf;
   if (s.scopeQ !== undefined) out.scopeQ = s.scopeQ;
-  out.isActive = s.isActive;
+  if (s.isActive !== undefined) out.isActive = s.isActive;
+  if (s.datasetId !== undefined) out.datasetId = s.datasetId;
   if (s.expiresAt !== undefined) out.expiresAt = s.expiresAt;
   if (s.throttling !== undefined) out.throttling = s.throttling;
   if (s.lang !== undefined) out.lang = s.lang;
@@ -35,12 +36,12 @@ export function renderSubscription(s: Subscription, delivery: DeliveryStatus, ct
   if (n.attributes) notification.attributes = compact(n.attributes);
   if (n.pick) notification.pick = compact(n.pick);
   if (n.omit) notification.omit = compact(n.omit);
-  notification.format = n.format;
-  notification.sysAttrs = n.sysAttrs;
-  notification.showChanges = n.showChanges;
+  if (n.format !== undefined) notification.format = n.format;
+  if (n.sysAttrs !== undefined) notification.sysAttrs = n.sysAttrs;
+  if (n.showChanges !== undefined) notification.showChanges = n.showChanges;
   notification.endpoint = { accept: 'application/json', ...n.endpoint };
-  notification.timesSent = delivery.timesSent;
   // Status members are absent until there is something to report (5.2.15).
+  if (delivery.timesSent > 0) notification.timesSent = delivery.timesSent;
   if (delivery.timesFailed > 0) notification.timesFailed = delivery.timesFailed;
   if (delivery.status) notification.status = delivery.status;
   if (delivery.lastNotification) notification.lastNotification = delivery.lastNotification;

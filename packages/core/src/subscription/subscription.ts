@@ -63,9 +63,10 @@ export interface NotificationParams {
   /** pick / omit (4.21): expanded IRIs, or `id` / `type` themselves. */
   pick?: string[];
   omit?: string[];
-  format: Format;
-  sysAttrs: boolean;
-  showChanges: boolean;
+  /** As given; absent means normalized, without system attributes or previous values. */
+  format?: Format;
+  sysAttrs?: boolean;
+  showChanges?: boolean;
   endpoint: Endpoint;
 }
 
@@ -90,11 +91,14 @@ export interface Subscription {
   geoQ?: GeoQueryText;
   csf?: string;
   scopeQ?: string;
-  isActive: boolean;
+  /** As given; absent means active. */
+  isActive?: boolean;
   expiresAt?: string;
   /** Seconds that must pass between two notifications. */
   throttling?: number;
   lang?: string;
+  /** Only these attribute instances are notified (`@none` is the default instance). */
+  datasetId?: string[];
   notification: NotificationParams;
   /** A context URL the subscriber asked notifications to use. */
   jsonldContext?: string;
@@ -120,5 +124,5 @@ export type SubscriptionState = 'active' | 'paused' | 'expired';
 /** 5.2.12: `status` is derived, never stored. */
 export function subscriptionState(s: Subscription, now = Date.now()): SubscriptionState {
   if (s.expiresAt !== undefined && Date.parse(s.expiresAt) <= now) return 'expired';
-  return s.isActive ? 'active' : 'paused';
+  return s.isActive === false ? 'paused' : 'active';
 }

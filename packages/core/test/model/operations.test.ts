@@ -43,13 +43,14 @@ test('append overwrites, or keeps with noOverwrite, and adds types and scope', (
   expect(kept.entity.attrs[`${V}a`][0].value).toBe(1);
 });
 
-test('update writes existing instances only; an NGSI null deletes one', () => {
+test('update replaces existing instances and appends the others (V1.9.1); an NGSI null deletes one', () => {
   const e = make({ a: [{ type: 'Property', value: 1 }, { type: 'Property', value: 2, datasetId: 'urn:d:1' }], b: 1 });
-  const { entity, result } = updateAttributes(e, parse({ a: { type: 'Property', value: 'urn:ngsi-ld:null', datasetId: 'urn:d:1' }, c: 5 }, true), T2);
-  expect(result.updated).toEqual([`${V}a`]);
-  expect(result.notUpdated.map((n) => n.attributeName)).toEqual([`${V}c`]);
+  const { entity, result } = updateAttributes(e, parse({ a: { type: 'Property', value: 'urn:ngsi-ld:null', datasetId: 'urn:d:1' }, c: 5, d: null }, true), T2);
+  expect(result.updated).toEqual([`${V}a`, `${V}c`]);
+  // Deleting what is not there changes nothing.
+  expect(result.notUpdated.map((n) => n.attributeName)).toEqual([`${V}d`]);
   expect(entity.attrs[`${V}a`]).toHaveLength(1);
-  expect(entity.attrs[`${V}c`]).toBeUndefined();
+  expect(entity.attrs[`${V}c`]).toEqual([expect.objectContaining({ type: 'Property', value: 5, createdAt: T2 })]);
   expect(entity.modifiedAt).toBe(T2);
 });
 

@@ -35,10 +35,10 @@ export function firedTriggers(
   if (!before && after) fired.add('entityCreated');
   if (before && !after) fired.add('entityDeleted');
   const relevant = (iris: string[]) => (watched ? iris.some((i) => watched.has(i)) : iris.length > 0);
-  // A new entity's attributes are created with it; a deleted entity's go with it.
+  // A new entity's attributes are created with it; a deleted entity's are deleted with it.
   if (relevant(changes.created)) fired.add('attributeCreated');
   if (relevant(changes.updated)) fired.add('attributeUpdated');
-  if (relevant(changes.deleted) && after) fired.add('attributeDeleted');
+  if (relevant(changes.deleted)) fired.add('attributeDeleted');
   if (before && after && (fired.has('attributeCreated') || fired.has('attributeUpdated') || fired.has('attributeDeleted') || entityMembersChanged(before, after))) {
     fired.add('entityUpdated');
   }

@@ -23,10 +23,19 @@ export function filtersOf(s: IndexedSubscription): CompiledFilters {
   let filters = filtersCache.get(s);
   if (!filters) {
     const { q, scopeQ, geoQ } = s.subscription;
-    filters = compileFilters({ q, scopeQ, geoQ }, s.ctx);
+    filters = compileFilters({ q: q === undefined ? undefined : percentDecoded(q), scopeQ, geoQ }, s.ctx);
     filtersCache.set(s, filters);
   }
   return filters;
+}
+
+/** A q in a payload is often written as in a URL (`name=="Eiffel%20Tower"`); peers decode it, and so does this. */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 const hasFilters = (f: CompiledFilters) => f.q !== undefined || f.scopes !== undefined || f.geo !== undefined;

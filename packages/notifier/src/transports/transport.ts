@@ -30,7 +30,10 @@ export function envelope(
   if (accept === 'application/json') {
     headers.Link = `<${absoluteUrl(target.ctx.linkUrl)}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`;
   } else {
-    body = { ...notification, '@context': target.ctx.responseContext };
+    // The @context on the notification and on each entity, so that every entity can be read on its own.
+    const context = target.ctx.responseContext;
+    const data = Array.isArray(notification.data) ? notification.data.map((e) => ({ ...(e as object), '@context': context })) : notification.data;
+    body = { ...notification, data, '@context': context };
   }
   if (target.tenant !== '') headers['NGSILD-Tenant'] = target.tenant;
   for (const { key, value } of target.subscription.notification.endpoint.receiverInfo ?? []) headers[key] = value;
