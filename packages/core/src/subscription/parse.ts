@@ -21,6 +21,7 @@ import {
   NotificationMediaType,
   NotificationParams,
   NotificationTrigger,
+  percentDecoded,
   Subscription,
   WEBSOCKET_ENDPOINT,
 } from './subscription';
@@ -113,7 +114,7 @@ class SubscriptionFields {
     set('watchedAttributes', (v) => this.names('watchedAttributes', v));
     set('notificationTrigger', (v) => this.triggers(v), false);
     set('timeInterval', (v) => this.positive('timeInterval', v));
-    set('q', (v) => this.check('q', v, (t) => parseQ(t)));
+    set('q', (v) => this.check('q', v, (t) => parseQ(percentDecoded(t))));
     set('scopeQ', (v) => this.check('scopeQ', v, (t) => parseScopeQuery(t)));
     set('csf', (v) => this.check('csf', v, (t) => parseQ(t)));
     set('geoQ', (v) => this.geoQ(v));

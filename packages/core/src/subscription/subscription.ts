@@ -121,6 +121,15 @@ export interface DeliveryStatus {
 
 export type SubscriptionState = 'active' | 'paused' | 'expired';
 
+/** A q in a payload is often written as in a URL (`name=="Eiffel%20Tower"`); peers decode it, and so does Civitas. */
+export function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** 5.2.12: `status` is derived, never stored. */
 export function subscriptionState(s: Subscription, now = Date.now()): SubscriptionState {
   if (s.expiresAt !== undefined && Date.parse(s.expiresAt) <= now) return 'expired';

@@ -4,7 +4,7 @@
  * filters (q, geoQ, scopeQ) are checked in SQL against the new state, and
  * throttling lets through at most one notification per period.
  */
-import { CompiledFilters, compileFilters } from '@civitas/core';
+import { CompiledFilters, compileFilters, percentDecoded } from '@civitas/core';
 import type { ChangeRouter, EntityChange, NewDelivery } from '@civitas/store';
 import { notificationBody } from '../payload';
 import { attributeChanges, AttributeChanges, firedTriggers } from './changes';
@@ -27,15 +27,6 @@ export function filtersOf(s: IndexedSubscription): CompiledFilters {
     filtersCache.set(s, filters);
   }
   return filters;
-}
-
-/** A q in a payload is often written as in a URL (`name=="Eiffel%20Tower"`); peers decode it, and so does this. */
-function percentDecoded(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 const hasFilters = (f: CompiledFilters) => f.q !== undefined || f.scopes !== undefined || f.geo !== undefined;
