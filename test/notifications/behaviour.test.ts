@@ -291,3 +291,26 @@ describeEachStore(
   },
   FAST,
 );
+
+describeEachStore(
+  'initial notification (CIVITAS_INITIAL_NOTIFICATION=true)',
+  (h) => {
+    test('a new subscription is sent the entities that already match, once', async () => {
+      const receiver = await Receiver.start();
+      try {
+        const id = uniqueId('Lamp');
+        await h().client.post('/entities', { id, type: 'Lamp', on: { type: 'Property', value: true } });
+        await h().client.post('/entities', { id: uniqueId('Lamp'), type: 'Lamp', on: { type: 'Property', value: false } });
+        const res = await h().client.post('/subscriptions', { type: 'Subscription', entities: [{ id, type: 'Lamp' }], notification: { endpoint: { uri: receiver.url() } } });
+        expect(res.status).toBe(201);
+        const [first] = await receiver.waitFor(undefined, 1);
+        expect(first.body.data).toEqual([{ id, type: 'Lamp', on: { type: 'Property', value: true } }]);
+        await settle(300);
+        expect(receiver.on()).toHaveLength(1);
+      } finally {
+        await receiver.close();
+      }
+    });
+  },
+  { ...FAST, CIVITAS_INITIAL_NOTIFICATION: 'true' },
+);
