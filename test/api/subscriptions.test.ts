@@ -124,12 +124,13 @@ describeEachStore('subscriptions API', (h) => {
   test('update merges the given members and keeps the rest; invalid updates change nothing', async () => {
     const id = uniqueId('Subscription');
     await h().client.post('/subscriptions', valid({ id, q: 'a>1', subscriptionName: 'first' }));
-    const patched = await h().client.patch(`/subscriptions/${id}`, { q: 'a>2', isActive: false, notification: { format: 'keyValues' } });
+    const patched = await h().client.patch(`/subscriptions/${id}`, { q: 'a>2', isActive: false, notification: { format: 'keyValues', endpoint: { uri: 'http://127.0.0.1:9/notify' } } });
     expect(patched.status).toBe(204);
     const got = (await h().client.get(`/subscriptions/${id}`)).body;
     expect(got).toMatchObject({ q: 'a>2', isActive: false, status: 'paused', subscriptionName: 'first' });
     expect(got.notification).toMatchObject({ format: 'keyValues', endpoint: { uri: 'http://127.0.0.1:9/notify' } });
-    for (const bad of [{ q: '((' }, { timeInterval: 5, watchedAttributes: ['x'] }, { id: 'urn:ngsi-ld:Subscription:other' }, {}]) {
+    // A notification member replaces the stored one whole, so it must name its endpoint again.
+    for (const bad of [{ q: '((' }, { timeInterval: 5, watchedAttributes: ['x'] }, { id: 'urn:ngsi-ld:Subscription:other' }, {}, { notification: { format: 'keyValues' } }]) {
       const res = await h().client.patch(`/subscriptions/${id}`, bad);
       expect(res.status).toBe(400);
     }

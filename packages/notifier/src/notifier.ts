@@ -79,6 +79,8 @@ export class Notifier {
   private revision = -1;
   private readonly queues = new Map<string, Queue>();
   private outcomes: DeliveryOutcome[] = [];
+  /** Subscriptions (tenant and id) whose outcomes are being written. */
+  private recording = new Set<string>();
   private flushing = false;
   private pumping = false;
   private pumpAgain = false;
@@ -114,6 +116,18 @@ export class Notifier {
     while ((this.inFlight > 0 || this.pumping || this.flushing) && Date.now() < deadline) await sleep(20);
     await this.flush();
     await Promise.all([this.http.close(), this.mqtt.close(), this.hub.close()]);
+  }
+
+  /**
+   * Waits, at most `maxMs`, until this process has nothing in flight or
+   * unrecorded for a subscription: a read of its status right after a
+   * notification arrived then sees that attempt.
+   */
+  async settled(tenant: string, subscriptionId: string, maxMs = 250): Promise<void> {
+    const k = queueKey(tenant, subscriptionId);
+    const deadline = Date.now() + maxMs;
+    const busy = () => this.queues.has(k) || this.recording.has(k) || this.outcomes.some((o) => queueKey(o.delivery.tenant, o.delivery.subscriptionId) === k);
+    while (busy() && Date.now() < deadline) await sleep(5);
   }
 
   /** Sends the entities that match a subscription now (5.8.1: on creation; 5.2.12: each timeInterval). */
@@ -207,7 +221,7 @@ export class Notifier {
 
   private dispatch(deliveries: Delivery[]): void {
     for (const d of deliveries) {
-      const k = `${d.tenant}\u0000${d.subscriptionId}`;
+      const k = queueKey(d.tenant, d.subscriptionId);
       let queue = this.queues.get(k);
       if (!queue) {
         queue = { items: [], running: false };
@@ -286,9 +300,12 @@ export class Notifier {
       while (this.outcomes.length > 0) {
         const batch = this.outcomes;
         this.outcomes = [];
+        this.recording = new Set(batch.map((o) => queueKey(o.delivery.tenant, o.delivery.subscriptionId)));
         try {
           await this.deps.store.notifications.recordOutcomes(batch);
+          this.recording.clear();
         } catch (e) {
+          this.recording.clear();
           // Kept for the next attempt: until recorded, the deliveries stay leased to this process.
           this.outcomes.unshift(...batch);
           this.deps.log.error(e);
@@ -301,6 +318,8 @@ export class Notifier {
     }
   }
 }
+
+const queueKey = (tenant: string, subscriptionId: string) => `${tenant}\u0000${subscriptionId}`;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

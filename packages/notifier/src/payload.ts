@@ -136,7 +136,7 @@ function deletedAttribute(before: unknown, n: NotificationParams, deletedAt: str
   if (format === 'normalized') out.type = was.type ?? 'Property';
   out[member] = member === 'languageMap' ? { '@none': NGSI_NULL } : NGSI_NULL;
   if (was.datasetId !== undefined) out.datasetId = was.datasetId;
-  if (n.sysAttrs) out.deletedAt = deletedAt;
+  if (n.sysAttrs) Object.assign(out, { createdAt: was.createdAt, modifiedAt: was.modifiedAt, deletedAt });
   if (n.showChanges) out[PREVIOUS[member]] = was[member];
   return out;
 }

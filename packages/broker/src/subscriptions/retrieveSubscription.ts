@@ -9,7 +9,10 @@ import { loadSubscription, subscriptionIdParam } from './shared';
 export const retrieveSubscriptionHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, {}, async (ngsi, req, res) => {
     allowOnly(req, ['options']);
-    const { subscription, delivery } = await loadSubscription(deps, ngsi.tenant, subscriptionIdParam(req));
+    const id = subscriptionIdParam(req);
+    // A status read right after a notification arrived should see that attempt.
+    await deps.notifier.settled(ngsi.tenant, id);
+    const { subscription, delivery } = await loadSubscription(deps, ngsi.tenant, id);
     const sysAttrs = options(req.query).has('sysAttrs');
     sendRepresentation(req, res, ngsi, renderSubscription(subscription, delivery, ngsi.ctx, { sysAttrs }), { contextList: true });
   });

@@ -50,7 +50,7 @@ export function parseSubscription(body: unknown, ctx: ActiveContext, now: string
   const sub: Subscription = {
     id: (body.id as string | undefined) ?? `urn:ngsi-ld:Subscription:${randomUUID()}`,
     notificationTrigger: DEFAULT_TRIGGERS,
-    notification: fields.notification(body.notification, undefined),
+    notification: fields.notification(body.notification),
     context: ctx.userContext,
     createdAt: now,
     modifiedAt: now,
@@ -71,7 +71,8 @@ export function updateSubscription(current: Subscription, body: unknown, ctx: Ac
   const next: Subscription = { ...current, modifiedAt: now };
   if (body.notification !== undefined) {
     if (!isObject(body.notification)) throw badRequest('notification must be an object');
-    next.notification = fields.notification(body.notification, current.notification);
+    // A member given in an update replaces the stored one whole (5.8.2), so it needs its endpoint again.
+    next.notification = fields.notification(body.notification);
   }
   fields.apply(next, body, true);
   checkSubscription(next, Date.parse(now));
@@ -129,16 +130,12 @@ class SubscriptionFields {
     });
   }
 
-  notification(raw: Obj, current: NotificationParams | undefined): NotificationParams {
-    const endpoint = raw.endpoint === undefined ? current?.endpoint : this.endpoint(raw.endpoint);
-    if (!endpoint) throw badRequest('notification needs an endpoint');
-    const out: NotificationParams = { ...current, endpoint };
-    const attributes = raw.attributes === undefined ? current?.attributes : this.names('notification.attributes', raw.attributes);
-    if (attributes) out.attributes = attributes;
-    const pick = raw.pick === undefined ? current?.pick : this.selection('notification.pick', raw.pick);
-    if (pick) out.pick = pick;
-    const omit = raw.omit === undefined ? current?.omit : this.selection('notification.omit', raw.omit);
-    if (omit) out.omit = omit;
+  notification(raw: Obj): NotificationParams {
+    if (raw.endpoint === undefined) throw badRequest('notification needs an endpoint');
+    const out: NotificationParams = { endpoint: this.endpoint(raw.endpoint) };
+    if (raw.attributes !== undefined) out.attributes = this.names('notification.attributes', raw.attributes);
+    if (raw.pick !== undefined) out.pick = this.selection('notification.pick', raw.pick);
+    if (raw.omit !== undefined) out.omit = this.selection('notification.omit', raw.omit);
     // Table 5.2.14.1-1: one way of choosing attributes at a time.
     if (out.pick && out.omit) throw badRequest('notification.pick and notification.omit cannot be used together');
     if (out.attributes && (out.pick || out.omit)) throw badRequest('notification.attributes cannot be used with pick or omit');
