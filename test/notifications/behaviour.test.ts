@@ -91,6 +91,19 @@ describeEachStore(
       expect(receiver.on(path)).toHaveLength(3);
     });
 
+    test('deleting one instance of an attribute notifies attributeDeleted with a null for that instance', async () => {
+      const id = uniqueId('Tower');
+      const path = await subscribe({ entities: [{ id, type: 'Tower' }], watchedAttributes: ['name'], notificationTrigger: ['attributeDeleted'] });
+      const fr = 'urn:ngsi-ld:Dataset:fr';
+      await h().client.post('/entities', { id, type: 'Tower', name: [{ type: 'Property', value: 'Eiffel Tower' }, { type: 'Property', value: 'Tour Eiffel', datasetId: fr }] });
+      expect((await h().client.delete(`/entities/${id}/attrs/name?datasetId=${fr}`)).status).toBe(204);
+      const [n] = await receiver.waitFor(path, 1);
+      expect(n.body.data[0].name).toEqual([
+        { type: 'Property', value: 'Eiffel Tower' },
+        { type: 'Property', value: 'urn:ngsi-ld:null', datasetId: fr },
+      ]);
+    });
+
     test('q, scopeQ and geoQ are checked against the new state', async () => {
       const id = uniqueId('Room');
       const byQ = await subscribe({ entities: [{ id, type: 'Room' }], q: 'temperature>25' });

@@ -5,7 +5,7 @@
  * marked with the NGSI-LD null.
  */
 import { randomUUID } from 'node:crypto';
-import { EntityRenderer, NGSI_NULL, NotificationParams, nowIso, RenderOptions, StoredEntity, toFeature } from '@civitas/core';
+import { AttributeInstance, EntityRenderer, NGSI_NULL, NotificationParams, nowIso, RenderOptions, StoredEntity, toFeature } from '@civitas/core';
 import type { AttributeChanges } from './matching/changes';
 import type { IndexedSubscription } from './matching/subscriptionIndex';
 
@@ -106,6 +106,12 @@ function renderNotice(s: IndexedSubscription, renderer: EntityRenderer, notice: 
     }
   }
   deleted(previous, changes.deleted, notice.entity.modifiedAt, out);
+  // Instances deleted from an attribute that remains: the remaining ones, then a null for each deleted one.
+  for (const [iri, datasetIds] of Object.entries(changes.deletedInstances)) {
+    if (!wanted(iri)) continue;
+    const markers = (before.attrs[iri] ?? []).filter((i) => datasetIds.includes(i.datasetId ?? '@none')).map(nullInstance);
+    out[s.ctx.compactIri(iri)] = renderer.attributeInstances([...(notice.entity.attrs[iri] ?? []), ...markers]);
+  }
   return out;
 }
 
@@ -139,6 +145,16 @@ function deletedAttribute(before: unknown, n: NotificationParams, deletedAt: str
   if (n.sysAttrs) Object.assign(out, { createdAt: was.createdAt, modifiedAt: was.modifiedAt, deletedAt });
   if (n.showChanges) out[PREVIOUS[member]] = was[member];
   return out;
+}
+
+/** An instance standing for a deleted one: its kind and datasetId, its content the NGSI-LD null. */
+function nullInstance(i: AttributeInstance): AttributeInstance {
+  let marker: AttributeInstance;
+  if (i.type === 'Relationship' || i.type === 'ListRelationship') marker = { type: 'Relationship', object: NGSI_NULL };
+  else if (i.type === 'LanguageProperty') marker = { type: 'LanguageProperty', languageMap: { '@none': NGSI_NULL } };
+  else marker = { type: i.type === 'GeoProperty' ? 'GeoProperty' : 'Property', value: NGSI_NULL };
+  if (i.datasetId !== undefined) marker.datasetId = i.datasetId;
+  return marker;
 }
 
 function contentMember(o: Out): string | undefined {

@@ -18,7 +18,7 @@ describe('attributeChanges and firedTriggers', () => {
   test('creation creates every attribute; deletion deletes them', () => {
     const e = entity({ [`${T}a`]: prop(1) });
     const created = attributeChanges(undefined, e);
-    expect(created).toEqual({ created: [`${T}a`], updated: [], deleted: [] });
+    expect(created).toEqual({ created: [`${T}a`], updated: [], deleted: [], deletedInstances: {} });
     expect([...firedTriggers(undefined, e, created, undefined)].sort()).toEqual(['attributeCreated', 'entityCreated']);
     const deleted = attributeChanges(e, undefined);
     expect([...firedTriggers(e, undefined, deleted, undefined)].sort()).toEqual(['attributeDeleted', 'entityDeleted']);
@@ -27,15 +27,23 @@ describe('attributeChanges and firedTriggers', () => {
   test('only a different value is an update; system timestamps do not count', () => {
     const before = entity({ [`${T}a`]: prop(1), [`${T}b`]: prop(2) });
     const same = entity({ [`${T}a`]: prop(1, '2026-02-02T00:00:00.000000Z'), [`${T}b`]: prop(2) });
-    expect(attributeChanges(before, same)).toEqual({ created: [], updated: [], deleted: [] });
+    expect(attributeChanges(before, same)).toEqual({ created: [], updated: [], deleted: [], deletedInstances: {} });
     expect(firedTriggers(before, same, attributeChanges(before, same), undefined).size).toBe(0);
     const changed = entity({ [`${T}a`]: prop(5), [`${T}c`]: prop(3) });
     const diff = attributeChanges(before, changed);
-    expect(diff).toEqual({ created: [`${T}c`], updated: [`${T}a`], deleted: [`${T}b`] });
+    expect(diff).toEqual({ created: [`${T}c`], updated: [`${T}a`], deleted: [`${T}b`], deletedInstances: {} });
     expect([...firedTriggers(before, changed, diff, undefined)].sort()).toEqual(['attributeCreated', 'attributeDeleted', 'attributeUpdated', 'entityUpdated']);
     expect([...firedTriggers(before, changed, diff, new Set([`${T}b`]))].sort()).toEqual(['attributeDeleted', 'entityUpdated']);
     expect(firedTriggers(before, changed, diff, new Set([`${T}z`])).size).toBe(0);
   });
+});
+
+test('removing one instance of a multi-instance attribute is an attribute deletion, not an update', () => {
+  const two = entity({ [`${T}a`]: [{ type: 'Property', value: 1 }, { type: 'Property', value: 2, datasetId: 'urn:d:x' }] });
+  const one = entity({ [`${T}a`]: [{ type: 'Property', value: 1 }] });
+  const diff = attributeChanges(two, one);
+  expect(diff).toEqual({ created: [], updated: [], deleted: [], deletedInstances: { [`${T}a`]: ['urn:d:x'] } });
+  expect([...firedTriggers(two, one, diff, new Set([`${T}a`]))].sort()).toEqual(['attributeDeleted', 'entityUpdated']);
 });
 
 describe('SubscriptionIndex', () => {

@@ -10,15 +10,24 @@ export interface AttributeChanges {
   created: string[];
   updated: string[];
   deleted: string[];
+  /** Attributes that remain but lost instances: the datasetIds removed (`@none` for the default instance). */
+  deletedInstances: Record<string, string[]>;
 }
 
 export function attributeChanges(before: StoredEntity | undefined, after: StoredEntity | undefined): AttributeChanges {
   const old = before?.attrs ?? {};
   const now = after?.attrs ?? {};
-  const out: AttributeChanges = { created: [], updated: [], deleted: [] };
+  const out: AttributeChanges = { created: [], updated: [], deleted: [], deletedInstances: {} };
   for (const [iri, instances] of Object.entries(now)) {
-    if (!old[iri]) out.created.push(iri);
-    else if (!sameInstances(old[iri], instances)) out.updated.push(iri);
+    if (!old[iri]) {
+      out.created.push(iri);
+      continue;
+    }
+    const kept = new Set(instances.map(datasetOf));
+    const removed = old[iri].map(datasetOf).filter((d) => !kept.has(d));
+    if (removed.length > 0) out.deletedInstances[iri] = removed;
+    const survivors = old[iri].filter((i) => kept.has(datasetOf(i)));
+    if (!sameInstances(survivors, instances)) out.updated.push(iri);
   }
   for (const iri of Object.keys(old)) if (!now[iri]) out.deleted.push(iri);
   return out;
@@ -38,7 +47,7 @@ export function firedTriggers(
   // A new entity's attributes are created with it; a deleted entity's are deleted with it.
   if (relevant(changes.created)) fired.add('attributeCreated');
   if (relevant(changes.updated)) fired.add('attributeUpdated');
-  if (relevant(changes.deleted)) fired.add('attributeDeleted');
+  if (relevant([...changes.deleted, ...Object.keys(changes.deletedInstances)])) fired.add('attributeDeleted');
   if (before && after && (fired.has('attributeCreated') || fired.has('attributeUpdated') || fired.has('attributeDeleted') || entityMembersChanged(before, after))) {
     fired.add('entityUpdated');
   }
@@ -49,12 +58,13 @@ function entityMembersChanged(before: StoredEntity, after: StoredEntity): boolea
   return JSON.stringify(before.types) !== JSON.stringify(after.types) || JSON.stringify(before.scope) !== JSON.stringify(after.scope);
 }
 
+const datasetOf = (i: AttributeInstance) => i.datasetId ?? '@none';
+
 function sameInstances(a: AttributeInstance[], b: AttributeInstance[]): boolean {
   if (a.length !== b.length) return false;
-  const key = (i: AttributeInstance) => i.datasetId ?? '';
-  const byDataset = new Map(a.map((i) => [key(i), i]));
+  const byDataset = new Map(a.map((i) => [datasetOf(i), i]));
   return b.every((i) => {
-    const other = byDataset.get(key(i));
+    const other = byDataset.get(datasetOf(i));
     return other !== undefined && sameContent(other, i);
   });
 }
