@@ -6,6 +6,7 @@ export * from './model/geojson';
 export * from './model/parse';
 export * from './model/render';
 export * from './model/operations';
+export * from './model/join';
 export * from './jsonld';
 export * from './query/q';
 export * from './query/geoQuery';

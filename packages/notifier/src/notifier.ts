@@ -13,7 +13,7 @@ import { ActiveContext, ContextSource, Subscription, subscriptionState, WEBSOCKE
 import type { Delivery, DeliveryOutcome, EntityQuery, Store } from '@civitas/store';
 import { changeRouter, filtersOf } from './matching/router';
 import { IndexedSubscription, SubscriptionIndex } from './matching/subscriptionIndex';
-import { EntityNotice, notificationBody } from './payload';
+import { EntityNotice, linkedFor, notificationBody } from './payload';
 import { HttpTransport } from './transports/http';
 import { MqttTransport } from './transports/mqtt';
 import type { Transport } from './transports/transport';
@@ -138,8 +138,9 @@ export class Notifier {
     const entities = await this.deps.store.notifications.matchingEntities(tenant, this.currentStateQuery(s));
     if (entities.length === 0) return;
     const notices: EntityNotice[] = entities.map((entity) => ({ entity }));
+    const linked = await linkedFor(s, notices, (ids) => this.deps.store.notifications.loadEntities(tenant, ids));
     const queued = await this.deps.store.notifications.enqueue(
-      [{ tenant, subscriptionId, notification: notificationBody(s, notices) }],
+      [{ tenant, subscriptionId, notification: notificationBody(s, notices, linked) }],
       this.owner,
       this.config.leaseMs,
     );

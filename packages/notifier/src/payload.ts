@@ -5,7 +5,18 @@
  * marked with the NGSI-LD null.
  */
 import { randomUUID } from 'node:crypto';
-import { AttributeInstance, EntityRenderer, NGSI_NULL, NotificationParams, nowIso, RenderOptions, StoredEntity, toFeature } from '@civitas/core';
+import {
+  AttributeInstance,
+  EntityRenderer,
+  joinRendered,
+  loadLinked,
+  NGSI_NULL,
+  NotificationParams,
+  nowIso,
+  RenderOptions,
+  StoredEntity,
+  toFeature,
+} from '@civitas/core';
 import type { AttributeChanges } from './matching/changes';
 import type { IndexedSubscription } from './matching/subscriptionIndex';
 
@@ -31,12 +42,24 @@ export interface EntityNotice {
   deletedAt?: string;
 }
 
-export function notificationBody(s: IndexedSubscription, notices: EntityNotice[]): Out {
+/**
+ * The entities linked from the notices, when the subscription asks for a
+ * join (4.5.23); `load` reads entities by id.
+ */
+export async function linkedFor(s: IndexedSubscription, notices: EntityNotice[], load: (ids: string[]) => Promise<StoredEntity[]>): Promise<Map<string, StoredEntity> | undefined> {
+  const { join, joinLevel } = s.subscription.notification;
+  if (!join) return undefined;
+  return loadLinked(notices.filter((n) => n.deletedAt === undefined).map((n) => n.entity), joinLevel ?? 1, load);
+}
+
+export function notificationBody(s: IndexedSubscription, notices: EntityNotice[], linked?: Map<string, StoredEntity>): Out {
   const renderer = new EntityRenderer(s.ctx, renderOptions(s));
-  const rendered = notices.map((n) => renderNotice(s, renderer, n));
+  let rendered = notices.map((n) => renderNotice(s, renderer, n));
+  const { join, joinLevel } = s.subscription.notification;
+  if (join && linked) rendered = joinRendered(join, rendered, notices.map((n) => n.entity), linked, renderer, joinLevel ?? 1);
   const geo = s.subscription.notification.endpoint.accept === 'application/geo+json';
   const data = geo
-    ? { type: 'FeatureCollection', features: rendered.map((r, i) => toFeature(r, notices[i].entity, s.ctx.expandTerm('location'))) }
+    ? { type: 'FeatureCollection', features: rendered.map((r, i) => toFeature(r, notices[i]?.entity ?? linked!.get(String(r.id))!, s.ctx.expandTerm('location'))) }
     : rendered;
   return {
     id: `urn:ngsi-ld:Notification:${randomUUID()}`,

@@ -56,8 +56,11 @@ export type EntityFilter = (tenant: string, states: StoredEntity[], query: Omit<
 /** Grants a throttled subscription its next notification, or refuses when its period has not passed. */
 export type ThrottleGate = (tenant: string, subscriptionId: string, seconds: number, now: Date) => Promise<boolean>;
 
+/** Reads the entities with the given ids that exist (linked entities of a join). */
+export type EntityLoader = (tenant: string, ids: string[]) => Promise<StoredEntity[]>;
+
 export interface ChangeRouter {
-  (changes: EntityChange[], tools: { filter: EntityFilter; throttle: ThrottleGate }): Promise<NewDelivery[]>;
+  (changes: EntityChange[], tools: { filter: EntityFilter; throttle: ThrottleGate; load: EntityLoader }): Promise<NewDelivery[]>;
 }
 
 export interface NotificationStore {
@@ -90,6 +93,8 @@ export interface NotificationStore {
   /** Periodic subscriptions (timeInterval) whose time has come; each is granted to one caller only. */
   claimPeriodic(now: Date): Promise<StoredSubscription[]>;
 
+  /** Reads the entities with the given ids that exist. */
+  loadEntities: EntityLoader;
   /** Reads matching entities (initial and periodic notifications). */
   matchingEntities(tenant: string, query: EntityQuery): Promise<StoredEntity[]>;
 

@@ -10,6 +10,7 @@ import type {
   DeliveryOutcome,
   EntityChange,
   EntityFilter,
+  EntityLoader,
   NewDelivery,
   NotificationStore,
   StoredSubscription,
@@ -73,6 +74,8 @@ const nextPeriodic = (s: Subscription) => (s.timeInterval !== undefined ? new Da
 
 /** A periodic subscription's timeInterval, as an SQL interval. */
 const EVERY = `make_interval(secs => (definition ->> 'timeInterval')::double precision)`;
+
+const GET_ENTITIES = statement('get_entities', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = ANY($2::text[])`);
 
 const CLAIM_CHANGES = statement(
   'claim_changes',
@@ -222,7 +225,8 @@ export class SqlNotificationStore implements NotificationStore {
         );
         return granted.length > 0;
       };
-      const deliveries = await route(changes, { filter, throttle });
+      const load: EntityLoader = async (tenant, ids) => (await tx.query<EntityRow>(GET_ENTITIES, [tenant, ids])).map(rowToEntity);
+      const deliveries = await route(changes, { filter, throttle, load });
       const queued = await this.insertDeliveries(tx, deliveries, owner, leaseMs);
       await tx.query(statement('delete_changes', 'DELETE FROM outbox WHERE seq = ANY($1::bigint[])'), [rows.map((r) => r.seq)]);
       return { claimed: rows.length, queued };
@@ -300,6 +304,8 @@ export class SqlNotificationStore implements NotificationStore {
     );
     return rows.map(toStored);
   }
+
+  loadEntities = async (tenant: string, ids: string[]): Promise<StoredEntity[]> => (await this.db.query<EntityRow>(GET_ENTITIES, [tenant, ids])).map(rowToEntity);
 
   async matchingEntities(tenant: string, query: EntityQuery): Promise<StoredEntity[]> {
     const { filter, params } = compileEntityFilter(tenant, query);

@@ -14,7 +14,7 @@ type Body = Record<string, unknown>;
 
 export const queryHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, geo: true }, async (ngsi, req, res) => {
-    allowOnly(req, ['limit', 'offset', 'count', 'options', 'format', 'lang', 'geometryProperty', 'local']);
+    allowOnly(req, ['limit', 'offset', 'count', 'options', 'format', 'lang', 'geometryProperty', 'local', 'join', 'joinLevel']);
     const body = ngsi.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('The body must be a Query object');
     const q = body as Body;

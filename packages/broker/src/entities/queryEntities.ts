@@ -15,10 +15,10 @@ import type { EntityQuery, OrderKey } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { NgsiRequest, ngsiHandler } from '../http/pipeline';
-import { allowOnly, list, page, param, renderOptions } from '../http/params';
+import { allowOnly, joinOption, list, page, param, renderOptions } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
-import { tenantNotFound } from './shared';
+import { tenantNotFound, withLinked } from './shared';
 
 const QUERY_PARAMS = [...RETRIEVE_PARAMS, 'id', 'idPattern', 'q', 'scopeQ', 'orderBy', 'georel', 'geometry', 'coordinates', 'geoproperty', 'limit', 'offset', 'count'];
 
@@ -53,7 +53,7 @@ export async function answerQuery(
     const features = rendered.map((r, i) => toFeature(r, result.entities[i], geometryIri));
     sendRepresentation(req, res, ngsi, { type: 'FeatureCollection', features });
   } else {
-    sendRepresentation(req, res, ngsi, rendered);
+    sendRepresentation(req, res, ngsi, await withLinked(deps, ngsi.tenant, joinOption(req.query), rendered, result.entities, renderer));
   }
 }
 

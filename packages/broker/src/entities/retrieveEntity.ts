@@ -3,9 +3,9 @@ import { EntityRenderer, notFound, RenderOptions, toFeature } from '@civitas/cor
 import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly, renderOptions } from '../http/params';
+import { allowOnly, joinOption, renderOptions } from '../http/params';
 import { sendRepresentation } from '../http/respond';
-import { entityIdParam, hasAnyType, loadEntity, typeSelector } from './shared';
+import { entityIdParam, hasAnyType, loadEntity, typeSelector, withLinked } from './shared';
 
 export const RETRIEVE_PARAMS = ['attrs', 'pick', 'omit', 'options', 'format', 'lang', 'geometryProperty', 'datasetId', 'type', 'local', 'join', 'joinLevel', 'containedBy', 'entityMap', 'via'] as const;
 
@@ -16,10 +16,19 @@ export const retrieveEntityHandler = (deps: BrokerDeps) =>
     const options = renderOptions(req.query, ngsi.ctx, ngsi.accept);
     const entity = await loadEntity(deps, ngsi.tenant, id);
     if (!hasAnyType(entity, typeSelector(req, ngsi))) throw notFound(`Entity ${id} does not exist`);
-    const rendered = new EntityRenderer(ngsi.ctx, options).entity(entity);
+    const renderer = new EntityRenderer(ngsi.ctx, options);
+    const rendered = renderer.entity(entity);
     if (projectsNothing(rendered, options)) throw notFound(`Entity ${id} has none of the requested attributes`);
-    const body = ngsi.accept === GEO_JSON ? toFeature(rendered, entity, ngsi.ctx.expandTerm(options.geometryProperty ?? 'location')) : rendered;
-    sendRepresentation(req, res, ngsi, body);
+    const join = joinOption(req.query);
+    if (ngsi.accept === GEO_JSON) {
+      sendRepresentation(req, res, ngsi, toFeature(rendered, entity, ngsi.ctx.expandTerm(options.geometryProperty ?? 'location')));
+    } else if (join) {
+      // Flat is always an array (4.5.23.3); inline stays the one entity.
+      const joined = await withLinked(deps, ngsi.tenant, join, [rendered], [entity], renderer);
+      sendRepresentation(req, res, ngsi, join.mode === 'flat' ? joined : joined[0]);
+    } else {
+      sendRepresentation(req, res, ngsi, rendered);
+    }
   });
 
 /** 5.7.1: asking for attributes (attrs, pick) none of which exist, or omitting everything, finds nothing. */

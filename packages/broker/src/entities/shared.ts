@@ -1,6 +1,6 @@
 /** Pieces every entity operation uses: the id from the URL, and a read-modify-write of one entity. */
 import type { Request } from 'express';
-import { badRequest, isUri, isValidName, NgsiError, notFound, StoredEntity } from '@civitas/core';
+import { badRequest, EntityRenderer, isUri, isValidName, joinRendered, JoinMode, loadLinked, NgsiError, notFound, StoredEntity } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import type { NgsiRequest } from '../http/pipeline';
 import { list } from '../http/params';
@@ -29,6 +29,23 @@ export async function changeEntity<T>(
     return { upserts: next === entity ? [] : [next], result };
   });
   return outcome.result;
+}
+
+/**
+ * Linked entity retrieval (4.5.23) for a response: the rendered entities
+ * with what their Relationships point to, flat or inline.
+ */
+export async function withLinked(
+  deps: BrokerDeps,
+  tenant: string,
+  join: { mode: JoinMode; level: number } | undefined,
+  rendered: Array<Record<string, unknown>>,
+  entities: StoredEntity[],
+  renderer: EntityRenderer,
+): Promise<Array<Record<string, unknown>>> {
+  if (!join) return rendered;
+  const linked = await loadLinked(entities, join.level, async (ids) => (await deps.store.queryEntities(tenant, { ids, limit: ids.length, offset: 0 })).entities);
+  return joinRendered(join.mode, rendered, entities, linked, renderer, join.level);
 }
 
 export async function loadEntity(deps: BrokerDeps, tenant: string, id: string): Promise<StoredEntity> {

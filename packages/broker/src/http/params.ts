@@ -3,7 +3,7 @@
  * (4.5, 4.21), language (4.15) and pagination (5.5.9).
  */
 import type { Request } from 'express';
-import { ActiveContext, badRequest, Format, invalidRequest, isValidName, RenderOptions } from '@civitas/core';
+import { ActiveContext, badRequest, Format, invalidRequest, isValidName, JoinMode, RenderOptions } from '@civitas/core';
 import { GEO_JSON, ResponseType } from './mediaTypes';
 
 type Query = Record<string, unknown>;
@@ -113,6 +113,16 @@ export function renderOptions(query: Query, ctx: ActiveContext, accept: Response
   const datasetId = list(query, 'datasetId');
   if (datasetId) out.datasetIds = new Set(datasetId);
   return out;
+}
+
+/** `join` and `joinLevel` (4.5.23); undefined without a join (or with `join=@none`). */
+export function joinOption(query: Query): { mode: JoinMode; level: number } | undefined {
+  const mode = param(query, 'join');
+  const levelText = param(query, 'joinLevel');
+  if (levelText !== undefined && !/^[1-9]\d*$/.test(levelText)) throw badRequest('joinLevel must be a whole number above 0');
+  if (mode === undefined || mode === '@none') return undefined;
+  if (mode !== 'flat' && mode !== 'inline') throw badRequest('join must be flat, inline or @none');
+  return { mode, level: levelText === undefined ? 1 : Number(levelText) };
 }
 
 export interface Page {

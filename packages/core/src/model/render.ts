@@ -64,6 +64,11 @@ export class EntityRenderer {
     return instances.map((i) => this.attribute(i, true));
   }
 
+  /** The name an attribute has in this representation. */
+  nameOf(iri: string): string {
+    return this.ctx.compactIri(iri);
+  }
+
   typeValue(types: string[]): string | string[] {
     const compact = types.map((t) => this.ctx.compactIri(t));
     return compact.length === 1 ? compact[0] : compact;

@@ -146,6 +146,14 @@ class SubscriptionFields {
     }
     if (raw.sysAttrs !== undefined) out.sysAttrs = this.boolean('notification.sysAttrs', raw.sysAttrs);
     if (raw.showChanges !== undefined) out.showChanges = this.boolean('notification.showChanges', raw.showChanges);
+    if (raw.join !== undefined) {
+      if (raw.join !== 'flat' && raw.join !== 'inline' && raw.join !== '@none') throw badRequest('notification.join must be flat, inline or @none');
+      if (raw.join !== '@none') out.join = raw.join;
+    }
+    if (raw.joinLevel !== undefined) {
+      if (!Number.isInteger(raw.joinLevel) || (raw.joinLevel as number) < 1) throw badRequest('notification.joinLevel must be a whole number above 0');
+      out.joinLevel = raw.joinLevel as number;
+    }
     if (out.showChanges && out.format === 'keyValues') throw badRequest('notification.showChanges cannot be used with the keyValues format');
     return out;
   }

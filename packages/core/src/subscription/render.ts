@@ -39,6 +39,8 @@ export function renderSubscription(s: Subscription, delivery: DeliveryStatus, ct
   if (n.format !== undefined) notification.format = n.format;
   if (n.sysAttrs !== undefined) notification.sysAttrs = n.sysAttrs;
   if (n.showChanges !== undefined) notification.showChanges = n.showChanges;
+  if (n.join !== undefined) notification.join = n.join;
+  if (n.joinLevel !== undefined) notification.joinLevel = n.joinLevel;
   notification.endpoint = { accept: 'application/json', ...n.endpoint };
   // Status members are absent until there is something to report (5.2.15).
   if (delivery.timesSent > 0) notification.timesSent = delivery.timesSent;

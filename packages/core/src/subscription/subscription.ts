@@ -7,6 +7,7 @@
  */
 import type { ContextSource } from '../jsonld/activeContext';
 import type { Format } from '../model/render';
+import type { JoinMode } from '../model/join';
 
 export const NOTIFICATION_TRIGGERS = [
   'entityCreated',
@@ -67,6 +68,9 @@ export interface NotificationParams {
   format?: Format;
   sysAttrs?: boolean;
   showChanges?: boolean;
+  /** Linked entities (4.5.23) to add, and how many hops to follow (default 1). */
+  join?: JoinMode;
+  joinLevel?: number;
   endpoint: Endpoint;
 }
 

@@ -6,7 +6,7 @@
  */
 import { CompiledFilters, compileFilters, percentDecoded } from '@civitas/core';
 import type { ChangeRouter, EntityChange, NewDelivery } from '@civitas/store';
-import { notificationBody } from '../payload';
+import { linkedFor, notificationBody } from '../payload';
 import { attributeChanges, AttributeChanges, firedTriggers } from './changes';
 import type { IndexedSubscription, SubscriptionIndex } from './subscriptionIndex';
 
@@ -32,7 +32,7 @@ export function filtersOf(s: IndexedSubscription): CompiledFilters {
 const hasFilters = (f: CompiledFilters) => f.q !== undefined || f.scopes !== undefined || f.geo !== undefined;
 
 export function changeRouter(index: () => SubscriptionIndex): ChangeRouter {
-  return async (changes, { filter, throttle }) => {
+  return async (changes, { filter, throttle, load }) => {
     const now = Date.now();
     const matches: Match[] = [];
     for (const change of changes) {
@@ -60,7 +60,8 @@ export function changeRouter(index: () => SubscriptionIndex): ChangeRouter {
       }
       const { before, after, changedAt } = m.change;
       const notice = after ? { entity: after, before, changes: m.changes } : { entity: before!, deletedAt: changedAt };
-      deliveries.push({ tenant, subscriptionId: subscription.id, notification: notificationBody(m.s, [notice]) });
+      const linked = await linkedFor(m.s, [notice], (ids) => load(tenant, ids));
+      deliveries.push({ tenant, subscriptionId: subscription.id, notification: notificationBody(m.s, [notice], linked) });
     }
     return deliveries;
   };

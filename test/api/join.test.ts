@@ -1,0 +1,58 @@
+/** Linked entity retrieval (4.5.23): join=flat|inline with joinLevel, on retrieve, query and notifications. */
+import { describeEachStore, uniqueId } from '../support/broker';
+import { Receiver } from '../support/receiver';
+
+describeEachStore(
+  'linked entity retrieval',
+  (h) => {
+    const city = uniqueId('City');
+    const country = uniqueId('Country');
+    const building = uniqueId('Building');
+    beforeAll(async () => {
+      await h().client.post('/entities', { id: country, type: 'Country', name: 'France' });
+      await h().client.post('/entities', { id: city, type: 'City', name: 'Paris', in: { type: 'Relationship', object: country } });
+      await h().client.post('/entities', { id: building, type: 'Building', name: 'Eiffel', locatedAt: { type: 'Relationship', object: city }, missing: { type: 'Relationship', object: 'urn:ngsi-ld:City:nowhere' } });
+    });
+
+    test('flat: the linking entity, then what it links to, level by level', async () => {
+      const one = await h().client.get(`/entities/${building}?join=flat&options=keyValues`);
+      expect(one.status).toBe(200);
+      expect(one.body.map((e: { id: string }) => e.id)).toEqual([building, city]);
+      const two = await h().client.get(`/entities/${building}?join=flat&joinLevel=2&options=keyValues`);
+      expect(two.body.map((e: { id: string }) => e.id)).toEqual([building, city, country]);
+    });
+
+    test('inline: the linked entity inside the Relationship; keyValues replaces the Relationship by it', async () => {
+      const normalized = await h().client.get(`/entities/${building}?join=inline&joinLevel=2`);
+      expect(normalized.body.locatedAt).toMatchObject({ type: 'Relationship', object: city, entity: { id: city, type: 'City', in: { object: country, entity: { id: country } } } });
+      expect(normalized.body.missing).toEqual({ type: 'Relationship', object: 'urn:ngsi-ld:City:nowhere' });
+      const simple = await h().client.get(`/entities?type=Building&id=${building}&join=inline&options=keyValues`);
+      expect(simple.body[0].locatedAt).toEqual({ id: city, type: 'City', name: 'Paris', in: country });
+    });
+
+    test('bad join parameters are 400', async () => {
+      expect((await h().client.get(`/entities/${building}?join=sideways`)).status).toBe(400);
+      expect((await h().client.get(`/entities/${building}?join=flat&joinLevel=0`)).status).toBe(400);
+    });
+
+    test('a subscription with join sends the linked entities with the change', async () => {
+      const receiver = await Receiver.start();
+      try {
+        await h().client.post('/subscriptions', {
+          type: 'Subscription',
+          entities: [{ id: building, type: 'Building' }],
+          notification: { join: 'flat', format: 'keyValues', endpoint: { uri: receiver.url() } },
+        });
+        await h().client.patch(`/entities/${building}/attrs`, { name: { type: 'Property', value: 'Tour Eiffel' } });
+        const [n] = await receiver.waitFor(undefined, 1);
+        expect(n.body.data).toEqual([
+          { id: building, type: 'Building', name: 'Tour Eiffel', locatedAt: city, missing: 'urn:ngsi-ld:City:nowhere' },
+          { id: city, type: 'City', name: 'Paris', in: country },
+        ]);
+      } finally {
+        await receiver.close();
+      }
+    });
+  },
+  { CIVITAS_NOTIFY_POLL_MS: '100' },
+);
