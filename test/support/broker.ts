@@ -4,20 +4,20 @@
  * file in a schema of its own, dropped afterwards).
  */
 import { configFromEnv, RunningBroker, startBroker } from '@civitas/broker';
-import { openStore, Store } from '@civitas/store';
+import { openStore, Store, StoreOptions } from '@civitas/store';
 import { dropSchema, freshSchemaName } from './schemas';
 
 export interface StoreKind {
   name: 'embedded' | 'postgres';
-  open(): Promise<{ store: Store; cleanup(): Promise<void> }>;
+  open(options?: Pick<StoreOptions, 'history'>): Promise<{ store: Store; cleanup(): Promise<void> }>;
 }
 
 export function storeKinds(): StoreKind[] {
   const kinds: StoreKind[] = [
     {
       name: 'embedded',
-      open: async () => {
-        const store = await openStore({});
+      open: async (options = {}) => {
+        const store = await openStore(options);
         return { store, cleanup: () => store.close() };
       },
     },
@@ -26,9 +26,9 @@ export function storeKinds(): StoreKind[] {
   if (url) {
     kinds.push({
       name: 'postgres',
-      open: async () => {
+      open: async (options = {}) => {
         const schema = freshSchemaName('test');
-        const store = await openStore({ databaseUrl: url, schema });
+        const store = await openStore({ databaseUrl: url, schema, ...options });
         return {
           store,
           cleanup: async () => {
@@ -101,9 +101,9 @@ export function describeEachStore(title: string, suite: (h: () => BrokerHarness)
       let harness: BrokerHarness | undefined;
       let cleanup: (() => Promise<void>) | undefined;
       beforeAll(async () => {
-        const opened = await kind.open();
-        cleanup = opened.cleanup;
         const config = { ...configFromEnv({ ...env }), port: 0, host: '127.0.0.1' };
+        const opened = await kind.open({ history: config.history });
+        cleanup = opened.cleanup;
         const broker = await startBroker(config, { store: opened.store, log: quietLogger });
         harness = { broker, client: new Client(broker.url), store: opened.store };
       });

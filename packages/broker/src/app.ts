@@ -29,6 +29,8 @@ import { querySubscriptionsHandler } from './subscriptions/querySubscriptions';
 import { retrieveSubscriptionHandler } from './subscriptions/retrieveSubscription';
 import { updateSubscriptionHandler } from './subscriptions/updateSubscription';
 import { deleteSubscriptionHandler } from './subscriptions/deleteSubscription';
+import { retrieveTemporalEntityHandler } from './temporal/retrieveTemporalEntity';
+import { queryTemporalEntitiesHandler } from './temporal/queryTemporalEntities';
 import { batchCreateHandler, batchDeleteHandler, batchMergeHandler, batchUpdateHandler, batchUpsertHandler } from './batch/handlers';
 
 export const API_BASE = '/ngsi-ld/v1';
@@ -90,6 +92,8 @@ export function createApp(deps: BrokerDeps): express.Express {
       patch: updateSubscriptionHandler(deps),
       delete: deleteSubscriptionHandler(deps),
     },
+    '/temporal/entities': { get: queryTemporalEntitiesHandler(deps) },
+    '/temporal/entities/:entityId': { get: retrieveTemporalEntityHandler(deps) },
     '/types': { get: listTypesHandler(deps) },
     '/types/:type': { get: typeInfoHandler(deps) },
     '/attributes': { get: listAttributesHandler(deps) },

@@ -27,6 +27,8 @@ export interface BrokerConfig {
   contextUnavailableStatus: number;
   /** Public base URL used in links to stored @contexts; derived from the request when unset. */
   publicUrl?: string;
+  /** Record attribute history for the temporal API. */
+  history: boolean;
   /** Send the entities that already match when a subscription is created (not in the specification; off by default). */
   initialNotification: boolean;
   notifier: Partial<NotifierConfig>;
@@ -55,6 +57,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     contextUnavailableStatus: int(env.CIVITAS_CONTEXT_UNAVAILABLE_STATUS, 503),
     publicUrl: env.CIVITAS_PUBLIC_URL || undefined,
     initialNotification: env.CIVITAS_INITIAL_NOTIFICATION === 'true',
+    history: env.CIVITAS_HISTORY !== 'off',
     notifier: {
       timeoutMs: int(env.CIVITAS_NOTIFY_TIMEOUT_MS, DEFAULT_NOTIFIER_CONFIG.timeoutMs),
       leaseMs: int(env.CIVITAS_NOTIFY_LEASE_MS, DEFAULT_NOTIFIER_CONFIG.leaseMs),

@@ -26,7 +26,7 @@ export const consoleLogger: Logger = {
 /** Starts the broker; `store` may be given to share one (tests, all-in-one). */
 export async function startBroker(config: BrokerConfig, options: { store?: Store; log?: Logger } = {}): Promise<RunningBroker> {
   const log = options.log ?? consoleLogger;
-  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, dataDir: config.dataDir }));
+  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, dataDir: config.dataDir, history: config.history }));
   const contexts = createContextService(config);
   let baseUrl = config.publicUrl;
   const notifier = new Notifier(

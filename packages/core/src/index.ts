@@ -15,3 +15,5 @@ export * from './subscription/subscription';
 export * from './subscription/parse';
 export * from './subscription/render';
 export * from './query/filters';
+export * from './temporal/params';
+export * from './temporal/render';

@@ -134,6 +134,25 @@ const MIGRATIONS: string[] = [
   CREATE INDEX deliveries_subscription ON deliveries (tenant, subscription_id);
   CREATE INDEX deliveries_owner ON deliveries (owner)
   `,
+  // 5: attribute history (the temporal API): every attribute instance as written, appended in the
+  // transaction of the write. The entity's types are kept with it, since the entity may change or go.
+  `
+  CREATE TABLE attribute_history (
+    instance_id bigserial PRIMARY KEY,
+    tenant text NOT NULL,
+    entity_id text NOT NULL,
+    entity_types text[] NOT NULL,
+    attr text NOT NULL,
+    dataset_id text,
+    observed_at timestamptz,
+    created_at timestamptz NOT NULL,
+    modified_at timestamptz NOT NULL,
+    instance jsonb NOT NULL
+  );
+  CREATE INDEX attribute_history_modified ON attribute_history (tenant, entity_id, attr, modified_at);
+  CREATE INDEX attribute_history_observed ON attribute_history (tenant, entity_id, attr, observed_at);
+  CREATE INDEX attribute_history_types ON attribute_history USING gin (entity_types)
+  `,
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */

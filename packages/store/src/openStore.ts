@@ -15,6 +15,8 @@ export interface StoreOptions {
   dataDir?: string;
   /** Server store only: keep every table in this schema. */
   schema?: string;
+  /** Record attribute history for the temporal API (default true). */
+  history?: boolean;
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
@@ -23,7 +25,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     : await openPgliteDriver(options.dataDir);
   try {
     await migrate(driver);
-    return await storeOn(driver);
+    return await storeOn(driver, options.history ?? true);
   } catch (e) {
     await driver.close();
     throw e;
@@ -31,8 +33,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 }
 
 /** The store over a migrated database. */
-export async function storeOn(driver: SqlDriver): Promise<SqlStore> {
+export async function storeOn(driver: SqlDriver, history = true): Promise<SqlStore> {
   const signals = new ChangeSignals();
   await driver.listen?.(CHANGES_CHANNEL, () => signals.emit());
-  return new SqlStore(driver, signals, new SqlNotificationStore(driver, signals));
+  return new SqlStore(driver, signals, new SqlNotificationStore(driver, signals), history);
 }

@@ -6,6 +6,7 @@ import { compileEntityFilter, compileOrder } from './entityQuerySql';
 import type { ChangeSignals } from './changeSignals';
 import { WRITE_STATEMENT, writeParams } from './writeStatement';
 import type { NotificationStore } from './notifications';
+import { AggregateRow, AggregationMethod, historyAggregates, historyEntities, HistoryInstance, historyInstances, HistorySelection } from './history';
 import type {
   AttributeDetails,
   AttributeSummary,
@@ -42,6 +43,8 @@ export class SqlStore implements Store {
     private readonly db: SqlDriver,
     private readonly signals: ChangeSignals,
     readonly notifications: NotificationStore,
+    /** Keep attribute history (the temporal API); off saves its cost on every write. */
+    private readonly history = true,
   ) {}
 
   get driver(): 'postgres' | 'embedded' {
@@ -95,7 +98,7 @@ export class SqlStore implements Store {
     }
     const { inserts = [], upserts = [], deletes = [], result } = plan(current);
     if (inserts.length + upserts.length + deletes.length === 0) return { result, conflicts: [], changed: false };
-    const [written] = await tx.query<{ inserted: string[]; changes: number }>(WRITE_STATEMENT, writeParams(tenant, current, inserts, upserts, deletes));
+    const [written] = await tx.query<{ inserted: string[]; changes: number }>(WRITE_STATEMENT, writeParams(tenant, current, inserts, upserts, deletes, this.history));
     const inserted = new Set(written.inserted);
     const conflicts = inserts.map((e) => e.id).filter((id) => !inserted.has(id));
     const changed = Number(written.changes) > 0;
@@ -217,16 +220,33 @@ export class SqlStore implements Store {
     return { name, attributeCount: count, attributeTypes: rows[0].attribute_types ?? [], typeNames: rows[0].type_names ?? [] };
   }
 
+  historyEntities(tenant: string, selection: HistorySelection, limit: number, offset: number): Promise<Array<{ id: string; types: string[] }>> {
+    return this.guard(() => historyEntities(this.db, tenant, selection, limit, offset));
+  }
+
+  historyInstances(tenant: string, selection: HistorySelection, lastN?: number): Promise<HistoryInstance[]> {
+    return this.guard(() => historyInstances(this.db, tenant, selection, lastN));
+  }
+
+  historyAggregates(tenant: string, selection: HistorySelection, methods: AggregationMethod[], periodSeconds?: number): Promise<AggregateRow[]> {
+    return this.guard(() => historyAggregates(this.db, tenant, selection, methods, periodSeconds));
+  }
+
+  /** Runs a read, its database errors translated. */
+  private async guard<R>(read: () => Promise<R>): Promise<R> {
+    try {
+      return await read();
+    } catch (e) {
+      throw this.translate(e);
+    }
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }
 
-  private async run<R>(db: SqlExecutor, sql: string | Statement, params: unknown[]): Promise<R[]> {
-    try {
-      return await db.query<R>(sql, params);
-    } catch (e) {
-      throw this.translate(e);
-    }
+  private run<R>(db: SqlExecutor, sql: string | Statement, params: unknown[]): Promise<R[]> {
+    return this.guard(() => db.query<R>(sql, params));
   }
 
   /** Database errors become NGSI-LD errors; the SQL stays in the log, never in a response. */

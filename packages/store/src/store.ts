@@ -1,5 +1,6 @@
 import type { GeoQuery, QExpression, StoredEntity } from '@civitas/core';
 import type { NotificationStore } from './notifications';
+import type { AggregateRow, AggregationMethod, HistoryInstance, HistorySelection } from './history';
 
 /** The tenant used when a request names none; it always exists. */
 export const DEFAULT_TENANT = '';
@@ -136,6 +137,11 @@ export interface Store {
   /** Every attribute in the tenant with the entity types having it, ordered by name. */
   listAttributes(tenant: string): Promise<AttributeSummary[]>;
   attributeDetails(tenant: string, name: string): Promise<AttributeDetails | undefined>;
+
+  /** Attribute history (the temporal API): the entities that have some, their instances, aggregations. */
+  historyEntities(tenant: string, selection: HistorySelection, limit: number, offset: number): Promise<Array<{ id: string; types: string[] }>>;
+  historyInstances(tenant: string, selection: HistorySelection, lastN?: number): Promise<HistoryInstance[]>;
+  historyAggregates(tenant: string, selection: HistorySelection, methods: AggregationMethod[], periodSeconds?: number): Promise<AggregateRow[]>;
 
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 /**
  * Everything a mutation writes, as one SQL statement: the entities
  * (inserted, upserted, deleted), their rows in entity_values and entity_geo,
- * and the outbox changes. One round trip whatever the number of entities;
+ * the outbox changes and the attribute history. One round trip whatever the number of entities;
  * the side tables are computed from the rows the statement itself writes
  * (deleted entities take theirs with them through the foreign keys).
  */
@@ -20,14 +20,14 @@ WITH
     INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, attrs)
     SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.attrs FROM ${recordset('$2')}
     ON CONFLICT (tenant, id) DO NOTHING
-    RETURNING tenant, id, attrs
+    RETURNING tenant, id, types, modified_at, attrs
   ),
   upserted AS (
     INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, attrs)
     SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.attrs FROM ${recordset('$3')}
     ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, scope = excluded.scope,
       created_at = excluded.created_at, modified_at = excluded.modified_at, attrs = excluded.attrs
-    RETURNING tenant, id, attrs
+    RETURNING tenant, id, types, modified_at, attrs
   ),
   deleted AS (
     DELETE FROM entities WHERE tenant = $1 AND id = ANY($4::text[]) RETURNING id
@@ -48,6 +48,14 @@ WITH
     FROM written e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
     WHERE i ->> 'type' = 'GeoProperty'
   ),
+  history AS (
+    -- The instances this write touched carry its time; the others keep an older one.
+    INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, dataset_id, observed_at, created_at, modified_at, instance)
+    SELECT e.tenant, e.id, e.types, a.key, i ->> 'datasetId', (i ->> 'observedAt')::timestamptz,
+           (i ->> 'createdAt')::timestamptz, (i ->> 'modifiedAt')::timestamptz, i
+    FROM written e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
+    WHERE $6 AND (i ->> 'modifiedAt')::timestamptz = e.modified_at
+  ),
   changes AS (
     INSERT INTO outbox (tenant, entity_id, before, after)
     SELECT $1, c.id, c.before, c.after FROM jsonb_to_recordset($5::jsonb) AS c(id text, inserted boolean, before jsonb, after jsonb)
@@ -66,11 +74,18 @@ SELECT
  * with its state before (from `before`, read under lock) and after; an
  * insert that meets an existing entity is no change.
  */
-export function writeParams(tenant: string, before: Map<string, StoredEntity>, inserts: StoredEntity[], upserts: StoredEntity[], deletes: string[]): unknown[] {
+export function writeParams(
+  tenant: string,
+  before: Map<string, StoredEntity>,
+  inserts: StoredEntity[],
+  upserts: StoredEntity[],
+  deletes: string[],
+  history: boolean,
+): unknown[] {
   const changes = [
     ...inserts.map((e) => ({ id: e.id, inserted: true, before: null, after: e })),
     ...upserts.map((e) => ({ id: e.id, inserted: false, before: before.get(e.id) ?? null, after: e })),
     ...deletes.filter((id) => before.has(id)).map((id) => ({ id, inserted: false, before: before.get(id), after: null })),
   ];
-  return [tenant, entitiesParam(inserts), entitiesParam(upserts), deletes, JSON.stringify(changes)];
+  return [tenant, entitiesParam(inserts), entitiesParam(upserts), deletes, JSON.stringify(changes), history];
 }

@@ -69,11 +69,18 @@ export function options(query: Query): Set<string> {
 const FORMATS: Record<string, Format> = { normalized: 'normalized', concise: 'concise', keyValues: 'keyValues', simplified: 'keyValues' };
 const OPTION_WORDS = new Set(['normalized', 'concise', 'keyValues', 'simplified', 'sysAttrs', 'noOverwrite', 'replace', 'update']);
 
-/** The representation a GET asks for: `format` wins over the deprecated `options` form. */
-export function renderOptions(query: Query, ctx: ActiveContext, accept: ResponseType): RenderOptions & { geometryProperty?: string } {
+/** The temporal representations (4.5.8, 4.5.19), which temporal operations read themselves. */
+const TEMPORAL_WORDS = new Set(['temporalValues', 'aggregatedValues']);
+
+/**
+ * The representation a GET asks for: `format` wins over the deprecated
+ * `options` form. `temporal` also admits the temporal representations.
+ */
+export function renderOptions(query: Query, ctx: ActiveContext, accept: ResponseType, temporal = false): RenderOptions & { geometryProperty?: string } {
   const opts = options(query);
-  for (const o of opts) if (!OPTION_WORDS.has(o)) throw invalidRequest(`Unknown option ${o}`);
-  const formatParam = param(query, 'format');
+  for (const o of opts) if (!OPTION_WORDS.has(o) && !(temporal && TEMPORAL_WORDS.has(o))) throw invalidRequest(`Unknown option ${o}`);
+  let formatParam = param(query, 'format');
+  if (temporal && formatParam !== undefined && TEMPORAL_WORDS.has(formatParam)) formatParam = undefined;
   let format: Format = 'normalized';
   if (formatParam !== undefined) {
     if (!FORMATS[formatParam]) throw invalidRequest(`Unknown format ${formatParam}`);

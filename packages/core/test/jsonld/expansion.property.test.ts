@@ -71,6 +71,12 @@ function referenceAttribute(node: Record<string, unknown>) {
   return { subs, value: node[HAS_VALUE] === undefined ? undefined : plain(node[HAS_VALUE]) };
 }
 
+/** Found by the property below: two terms of the context that expand to the same attribute IRI. */
+const TWO_TERMS_ONE_IRI: [Record<string, string>, Record<string, unknown>] = [
+  { ex: 'http://example.org/ns#', sdm: 'https://smartdatamodels.org/dataModel.Test/', gsap: 'ex:tc', i: 'ex:e', n: 'ex:hk56q', tO9v: 'ex:e' },
+  { id: 'urn:ngsi-ld:Thing:1', type: 'gsap', i: { type: 'Property', value: 0 }, tO9v: { type: 'Property', value: { a: '' } } },
+];
+
 describe('expansion equals jsonld.js', () => {
   const resolver = new ContextResolver();
 
@@ -83,6 +89,13 @@ describe('expansion equals jsonld.js', () => {
         }).chain(([ctx, names, typeName]) => fc.tuple(fc.constant(ctx), entityWith(names, typeName))),
         async ([ctx, entity]) => {
           const active = await resolver.resolve(ctx);
+          const names = Object.keys(entity).filter((k) => k !== 'id' && k !== 'type');
+          const iris = names.map((n) => active.expandTerm(n));
+          if (new Set(iris).size < iris.length) {
+            // Two terms for one IRI: jsonld.js merges them, the broker refuses the attribute given twice.
+            expect(() => new EntityParser(active, { requireIdAndType: true }).entity(entity)).toThrow(/given twice/);
+            return;
+          }
           const ours = new EntityParser(active, { requireIdAndType: true }).entity(entity);
           const [reference] = (await jsonld.expand({ ...entity, '@context': [ctx, DEFAULT_CORE_CONTEXT] }, { documentLoader } as never)) as unknown as Array<Record<string, unknown>>;
 
@@ -97,7 +110,7 @@ describe('expansion equals jsonld.js', () => {
           }
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 150, examples: [[TWO_TERMS_ONE_IRI]] },
     );
   });
 

@@ -1,0 +1,20 @@
+/** GET /temporal/entities/{entityId} (5.7.3): one entity's attribute history. */
+import { notFound } from '@civitas/core';
+import type { BrokerDeps } from '../deps';
+import { ngsiHandler } from '../http/pipeline';
+import { allowOnly } from '../http/params';
+import { sendRepresentation } from '../http/respond';
+import { entityIdParam, tenantNotFound } from '../entities/shared';
+import { renderHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
+
+export const retrieveTemporalEntityHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, {}, async (ngsi, req, res) => {
+    allowOnly(req, TEMPORAL_PARAMS);
+    const id = entityIdParam(req);
+    const t = temporalRequest(req, ngsi);
+    if (!(await deps.store.tenantExists(ngsi.tenant))) throw tenantNotFound(ngsi.tenant);
+    const [entity] = await deps.store.historyEntities(ngsi.tenant, { ids: [id] }, 1, 0);
+    if (!entity) throw notFound(`Entity ${id} has no history`);
+    const [rendered] = await renderHistory(deps, ngsi.tenant, t, [entity]);
+    sendRepresentation(req, res, ngsi, rendered);
+  });

@@ -1,0 +1,94 @@
+/**
+ * What GET /temporal/entities and /temporal/entities/{id} share: the
+ * parameters (window, lastN, representation, aggregation) and the reading
+ * and rendering of the history of a page of entities.
+ */
+import type { Request } from 'express';
+import {
+  badRequest,
+  EntityRenderer,
+  parseDuration,
+  parseLastN,
+  parseTemporalWindow,
+  renderAggregatedEntity,
+  renderTemporalEntity,
+  TemporalAttribute,
+} from '@civitas/core';
+import { AGGREGATION_METHODS, AggregationMethod, HistorySelection } from '@civitas/store';
+import type { BrokerDeps } from '../deps';
+import type { NgsiRequest } from '../http/pipeline';
+import { list, options, param, renderOptions } from '../http/params';
+
+export const TEMPORAL_PARAMS = ['timerel', 'timeAt', 'endTimeAt', 'timeproperty', 'lastN', 'attrs', 'options', 'format', 'lang', 'aggrMethods', 'aggrPeriodDuration', 'local'];
+
+export interface TemporalRequest {
+  selection: HistorySelection;
+  lastN?: number;
+  representation: 'normalized' | 'temporalValues' | 'aggregatedValues';
+  methods: AggregationMethod[];
+  periodSeconds?: number;
+  renderer: EntityRenderer;
+}
+
+export function temporalRequest(req: Request, ngsi: NgsiRequest): TemporalRequest {
+  const q = req.query;
+  const time = parseTemporalWindow({ timerel: param(q, 'timerel'), timeAt: param(q, 'timeAt'), endTimeAt: param(q, 'endTimeAt'), timeproperty: param(q, 'timeproperty') });
+  const selection: HistorySelection = {};
+  if (time) selection.time = time;
+  const attrs = list(q, 'attrs');
+  if (attrs) selection.attrs = attrs.map((a) => ngsi.ctx.expandTerm(a));
+  // format wins over the older options form (4.5.19, 6.3.7).
+  const format = param(q, 'format');
+  const opts = options(q);
+  const representation =
+    format === 'temporalValues' || format === 'aggregatedValues'
+      ? format
+      : opts.has('aggregatedValues')
+        ? 'aggregatedValues'
+        : opts.has('temporalValues')
+          ? 'temporalValues'
+          : 'normalized';
+  const out: TemporalRequest = {
+    selection,
+    lastN: parseLastN(param(q, 'lastN')),
+    representation,
+    methods: [],
+    renderer: new EntityRenderer(ngsi.ctx, { ...renderOptions(q, ngsi.ctx, ngsi.accept, true), format: 'normalized' }),
+  };
+  if (representation === 'aggregatedValues') {
+    const methods = list(q, 'aggrMethods');
+    if (!methods) throw badRequest('aggregatedValues needs aggrMethods');
+    for (const m of methods) {
+      if (!(AGGREGATION_METHODS as readonly string[]).includes(m)) throw badRequest(`aggrMethods: ${JSON.stringify(m)} is not one of ${AGGREGATION_METHODS.join(', ')}`);
+    }
+    out.methods = methods as AggregationMethod[];
+    const period = param(q, 'aggrPeriodDuration');
+    if (period !== undefined && period !== 'P0D') out.periodSeconds = parseDuration(period);
+  }
+  return out;
+}
+
+/** The temporal representation of each entity, in the order given. */
+export async function renderHistory(deps: BrokerDeps, tenant: string, t: TemporalRequest, entities: Array<{ id: string; types: string[] }>): Promise<Array<Record<string, unknown>>> {
+  if (entities.length === 0) return [];
+  const selection = { ...t.selection, ids: entities.map((e) => e.id) };
+  if (t.representation === 'aggregatedValues') {
+    const [rows, latest] = await Promise.all([
+      deps.store.historyAggregates(tenant, selection, t.methods, t.periodSeconds),
+      deps.store.historyInstances(tenant, selection, 1),
+    ]);
+    const attrTypes = new Map(latest.map((i) => [i.attr, i.instance.type]));
+    return entities.map((e) => renderAggregatedEntity(e.id, e.types, rows.filter((r) => r.entityId === e.id), attrTypes, t.renderer));
+  }
+  const instances = await deps.store.historyInstances(tenant, selection, t.lastN);
+  return entities.map((e) => {
+    const byAttr = new Map<string, TemporalAttribute>();
+    for (const i of instances) {
+      if (i.entityId !== e.id) continue;
+      const a = byAttr.get(i.attr) ?? { attr: i.attr, instances: [] };
+      a.instances.push({ instanceId: i.instanceId, instance: i.instance });
+      byAttr.set(i.attr, a);
+    }
+    return renderTemporalEntity(e.id, e.types, [...byAttr.values()], t.renderer, t.representation === 'temporalValues', t.selection.time?.timeproperty ?? 'observedAt');
+  });
+}

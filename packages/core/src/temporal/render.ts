@@ -1,0 +1,69 @@
+/**
+ * Temporal representations (4.5.7 to 4.5.9, 4.5.19): each attribute as the
+ * list of its instances (normalized), as value-time pairs (temporalValues),
+ * or as aggregates per period (aggregatedValues).
+ */
+import type { AttributeInstance } from '../model/entity';
+import type { EntityRenderer } from '../model/render';
+import type { TimeProperty } from './params';
+
+type Out = Record<string, unknown>;
+
+export interface TemporalAttribute {
+  attr: string;
+  instances: Array<{ instanceId: string; instance: AttributeInstance }>;
+}
+
+/** Instance ids as URIs (4.5.7). */
+export const instanceUri = (id: string) => `urn:ngsi-ld:attribute:instance:${id}`;
+
+/** The pair member of each attribute kind in the simplified temporal representation. */
+const PAIRS: Record<string, [string, (i: AttributeInstance) => unknown]> = {
+  Relationship: ['objects', (i) => i.object],
+  LanguageProperty: ['languageMaps', (i) => i.languageMap],
+  VocabProperty: ['vocabs', (i) => i.vocab],
+  JsonProperty: ['jsons', (i) => i.json],
+  ListProperty: ['valueLists', (i) => i.valueList],
+  ListRelationship: ['objectLists', (i) => i.objectList],
+};
+
+export function renderTemporalEntity(
+  id: string,
+  types: string[],
+  attributes: TemporalAttribute[],
+  renderer: EntityRenderer,
+  simplified: boolean,
+  timeproperty: TimeProperty,
+): Out {
+  const out: Out = { id, type: renderer.typeValue(types) };
+  for (const { attr, instances } of attributes) {
+    const name = renderer.nameOf(attr);
+    if (simplified) {
+      const type = instances[0]?.instance.type ?? 'Property';
+      const [member, content] = PAIRS[type] ?? ['values', (i: AttributeInstance) => i.value];
+      out[name] = { type, [member]: instances.map(({ instance }) => [content(instance), instance[timeproperty] ?? instance.modifiedAt]) };
+    } else {
+      out[name] = instances.map(({ instanceId, instance }) => ({ ...(renderer.attributeInstances([instance]) as Out), instanceId: instanceUri(instanceId) }));
+    }
+  }
+  return out;
+}
+
+export interface Aggregate {
+  attr: string;
+  method: string;
+  value: number | null;
+  start: string;
+  end: string;
+}
+
+/** aggregatedValues: `{attr: {type, avg: [[value, start, end], ...], ...}}`. */
+export function renderAggregatedEntity(id: string, types: string[], aggregates: Aggregate[], attrTypes: Map<string, string>, renderer: EntityRenderer): Out {
+  const out: Out = { id, type: renderer.typeValue(types) };
+  for (const a of aggregates) {
+    const name = renderer.nameOf(a.attr);
+    const attr = (out[name] ??= { type: attrTypes.get(a.attr) ?? 'Property' }) as Out;
+    ((attr[a.method] ??= []) as unknown[]).push([a.value, a.start, a.end]);
+  }
+  return out;
+}

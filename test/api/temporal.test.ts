@@ -1,0 +1,109 @@
+/** The temporal consumption API (5.7.3, 5.7.4) over the attribute history the write path keeps. */
+import { describeEachStore, uniqueId } from '../support/broker';
+
+const at = (hour: number) => `2026-01-01T${String(hour).padStart(2, '0')}:00:00Z`;
+
+describeEachStore('temporal API', (h) => {
+  /** A sensor whose value is v at hour v, for v = 1..4. */
+  async function sensor(type = 'Sensor'): Promise<string> {
+    const id = uniqueId(type);
+    expect((await h().client.post('/entities', { id, type, v: { type: 'Property', value: 1, observedAt: at(1) }, name: 'kitchen' })).status).toBe(201);
+    for (const v of [2, 3, 4]) {
+      expect((await h().client.patch(`/entities/${id}/attrs`, { v: { type: 'Property', value: v, observedAt: at(v) } })).status).toBe(204);
+    }
+    return id;
+  }
+
+  test('every write of an attribute is an instance of its history, with an instance id', async () => {
+    const id = await sensor();
+    const res = await h().client.get(`/temporal/entities/${id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.id).toBe(id);
+    expect(res.body.v.map((i: { value: number }) => i.value)).toEqual([1, 2, 3, 4]);
+    expect(res.body.v[0]).toMatchObject({ type: 'Property', observedAt: at(1), instanceId: expect.stringMatching(/^urn:ngsi-ld:attribute:instance:/) });
+    // Written once, with the entity.
+    expect(res.body.name).toHaveLength(1);
+  });
+
+  test('timerel before / after / between on observedAt, lastN and attrs', async () => {
+    const id = await sensor();
+    const values = async (query: string) => (await h().client.get(`/temporal/entities/${id}?attrs=v&${query}`)).body.v?.map((i: { value: number }) => i.value);
+    expect(await values(`timerel=before&timeAt=${at(3)}`)).toEqual([1, 2]);
+    expect(await values(`timerel=after&timeAt=${at(2)}`)).toEqual([3, 4]);
+    expect(await values(`timerel=between&timeAt=${at(2)}&endTimeAt=${at(4)}`)).toEqual([2, 3]);
+    expect(await values('lastN=2')).toEqual([3, 4]);
+    expect((await h().client.get(`/temporal/entities/${id}?attrs=v`)).body.name).toBeUndefined();
+  });
+
+  test('temporalValues gives value-time pairs', async () => {
+    const id = await sensor();
+    const res = await h().client.get(`/temporal/entities/${id}?attrs=v&options=temporalValues&lastN=2`);
+    expect(res.body.v).toEqual({ type: 'Property', values: [[3, at(3)], [4, at(4)]] });
+  });
+
+  test('aggregatedValues per period, computed in SQL', async () => {
+    const id = await sensor();
+    const res = await h().client.get(
+      `/temporal/entities/${id}?attrs=v&format=aggregatedValues&aggrMethods=sum,avg,max,totalCount&aggrPeriodDuration=PT2H&timerel=after&timeAt=2026-01-01T00:00:00Z`,
+    );
+    expect(res.status).toBe(200);
+    const start = (h: number) => `2026-01-01T${String(h).padStart(2, '0')}:00:00.000000Z`;
+    expect(res.body.v).toEqual({
+      type: 'Property',
+      sum: [[1, start(0), start(2)], [5, start(2), start(4)], [4, start(4), start(6)]],
+      avg: [[1, start(0), start(2)], [2.5, start(2), start(4)], [4, start(4), start(6)]],
+      max: [[1, start(0), start(2)], [3, start(2), start(4)], [4, start(4), start(6)]],
+      totalCount: [[1, start(0), start(2)], [2, start(2), start(4)], [1, start(4), start(6)]],
+    });
+    const whole = await h().client.get(`/temporal/entities/${id}?attrs=v&options=aggregatedValues&aggrMethods=min,stddev`);
+    expect(whole.body.v.min[0][0]).toBe(1);
+    expect(whole.body.v.stddev[0][0]).toBeCloseTo(1.2910, 3);
+  });
+
+  test('query by type, a page of entities at a time', async () => {
+    const type = `T${Date.now().toString(36)}`;
+    const ids = [await sensor(type), await sensor(type), await sensor(type)].sort();
+    const first = await h().client.get(`/temporal/entities?type=${type}&lastN=1&limit=2`);
+    expect(first.status).toBe(200);
+    expect(first.body.map((e: { id: string }) => e.id)).toEqual(ids.slice(0, 2));
+    expect(first.body[0].v).toHaveLength(1);
+    expect(first.headers.get('link')).toContain('rel="next"');
+  });
+
+  test.each([
+    ['an unknown timerel', 'timerel=around&timeAt=2026-01-01T00:00:00Z'],
+    ['timerel without timeAt', 'timerel=before'],
+    ['between without endTimeAt', 'timerel=between&timeAt=2026-01-01T00:00:00Z'],
+    ['an end before the start', 'timerel=between&timeAt=2026-01-02T00:00:00Z&endTimeAt=2026-01-01T00:00:00Z'],
+    ['a timeAt that is no date-time', 'timerel=after&timeAt=yesterday'],
+    ['an unknown timeproperty', 'timerel=after&timeAt=2026-01-01T00:00:00Z&timeproperty=seenAt'],
+    ['lastN that is not a positive integer', 'lastN=0'],
+    ['an unknown aggregation method', 'options=aggregatedValues&aggrMethods=median'],
+    ['aggregatedValues without methods', 'options=aggregatedValues'],
+    ['a duration that does not parse', 'options=aggregatedValues&aggrMethods=sum&aggrPeriodDuration=1 hour'],
+    ['a duration in months', 'options=aggregatedValues&aggrMethods=sum&aggrPeriodDuration=P1M'],
+  ])('%s is 400', async (_what, query) => {
+    const id = await sensor();
+    const res = await h().client.get(`/temporal/entities/${id}?${query}`);
+    expect(res.status).toBe(400);
+    expect(res.body.type).toMatch(/^https:\/\/uri\.etsi\.org\/ngsi-ld\/errors\/(BadRequestData|InvalidRequest)$/);
+    expect(res.body.detail).toEqual(expect.any(String));
+  });
+
+  test('an entity without history is 404; a query must select something', async () => {
+    expect((await h().client.get('/temporal/entities/urn:ngsi-ld:Sensor:never')).status).toBe(404);
+    expect((await h().client.get('/temporal/entities')).status).toBe(400);
+  });
+});
+
+describeEachStore(
+  'temporal API with history off (CIVITAS_HISTORY=off)',
+  (h) => {
+    test('writes keep no history', async () => {
+      const id = uniqueId('Sensor');
+      await h().client.post('/entities', { id, type: 'Sensor', v: 1 });
+      expect((await h().client.get(`/temporal/entities/${id}`)).status).toBe(404);
+    });
+  },
+  { CIVITAS_HISTORY: 'off' },
+);
