@@ -90,6 +90,45 @@ describeEachStore('temporal API', (h) => {
     expect(res.body.detail).toEqual(expect.any(String));
   });
 
+  test('temporal provision: create, add instances, modify and delete an instance, delete an attribute, delete the entity', async () => {
+    const id = uniqueId('Meter');
+    const created = await h().client.post('/temporal/entities', {
+      id,
+      type: 'Meter',
+      kwh: [
+        { type: 'Property', value: 10, observedAt: at(1) },
+        { type: 'Property', value: 12, observedAt: at(2) },
+      ],
+      state: [{ type: 'Property', value: 'on', observedAt: at(1) }],
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('location')).toBe(`/ngsi-ld/v1/temporal/entities/${id}`);
+    // A second create of the same id adds to its history.
+    expect((await h().client.post('/temporal/entities', { id, type: 'Meter', kwh: [{ type: 'Property', value: 15, observedAt: at(3) }] })).status).toBe(204);
+    expect((await h().client.post(`/temporal/entities/${id}/attrs`, { kwh: [{ type: 'Property', value: 19, observedAt: at(4) }] })).status).toBe(204);
+    const kwh = async () => (await h().client.get(`/temporal/entities/${id}?attrs=kwh`)).body.kwh as Array<{ value: number; instanceId: string }>;
+    expect((await kwh()).map((i) => i.value)).toEqual([10, 12, 15, 19]);
+
+    const second = (await kwh())[1].instanceId;
+    expect((await h().client.patch(`/temporal/entities/${id}/attrs/kwh/${second}`, { kwh: { type: 'Property', value: 13, observedAt: at(2) } })).status).toBe(204);
+    expect((await kwh()).map((i) => i.value)).toEqual([10, 13, 15, 19]);
+    expect((await h().client.delete(`/temporal/entities/${id}/attrs/kwh/${second}`)).status).toBe(204);
+    expect((await kwh()).map((i) => i.value)).toEqual([10, 15, 19]);
+    expect((await h().client.delete(`/temporal/entities/${id}/attrs/kwh/${second}`)).status).toBe(404);
+
+    expect((await h().client.delete(`/temporal/entities/${id}/attrs/state`)).status).toBe(204);
+    expect((await h().client.get(`/temporal/entities/${id}`)).body.state).toBeUndefined();
+    expect((await h().client.delete(`/temporal/entities/${id}`)).status).toBe(204);
+    expect((await h().client.get(`/temporal/entities/${id}`)).status).toBe(404);
+    expect((await h().client.post(`/temporal/entities/${id}/attrs`, { kwh: [{ type: 'Property', value: 1 }] })).status).toBe(404);
+  });
+
+  test('temporal provision refuses what is not a temporal entity', async () => {
+    expect((await h().client.post('/temporal/entities', { type: 'Meter', kwh: [{ type: 'Property', value: 1 }] })).status).toBe(400);
+    expect((await h().client.post('/temporal/entities', { id: 'not a uri', type: 'Meter' })).status).toBe(400);
+    expect((await h().client.patch(`/temporal/entities/${uniqueId('Meter')}/attrs/kwh/not-an-instance`, { kwh: { type: 'Property', value: 1 } })).status).toBe(400);
+  });
+
   test('an entity without history is 404; a query must select something', async () => {
     expect((await h().client.get('/temporal/entities/urn:ngsi-ld:Sensor:never')).status).toBe(404);
     expect((await h().client.get('/temporal/entities')).status).toBe(400);

@@ -31,6 +31,10 @@ import { updateSubscriptionHandler } from './subscriptions/updateSubscription';
 import { deleteSubscriptionHandler } from './subscriptions/deleteSubscription';
 import { retrieveTemporalEntityHandler } from './temporal/retrieveTemporalEntity';
 import { queryTemporalEntitiesHandler } from './temporal/queryTemporalEntities';
+import { createTemporalEntityHandler } from './temporal/createTemporalEntity';
+import { appendTemporalAttributesHandler } from './temporal/appendTemporalAttributes';
+import { deleteTemporalAttributeHandler, deleteTemporalEntityHandler, deleteTemporalInstanceHandler } from './temporal/deleteTemporal';
+import { modifyTemporalInstanceHandler } from './temporal/modifyTemporalInstance';
 import { batchCreateHandler, batchDeleteHandler, batchMergeHandler, batchUpdateHandler, batchUpsertHandler } from './batch/handlers';
 
 export const API_BASE = '/ngsi-ld/v1';
@@ -92,8 +96,11 @@ export function createApp(deps: BrokerDeps): express.Express {
       patch: updateSubscriptionHandler(deps),
       delete: deleteSubscriptionHandler(deps),
     },
-    '/temporal/entities': { get: queryTemporalEntitiesHandler(deps) },
-    '/temporal/entities/:entityId': { get: retrieveTemporalEntityHandler(deps) },
+    '/temporal/entities': { get: queryTemporalEntitiesHandler(deps), post: createTemporalEntityHandler(deps) },
+    '/temporal/entities/:entityId': { get: retrieveTemporalEntityHandler(deps), delete: deleteTemporalEntityHandler(deps) },
+    '/temporal/entities/:entityId/attrs': { post: appendTemporalAttributesHandler(deps) },
+    '/temporal/entities/:entityId/attrs/:attrId': { delete: deleteTemporalAttributeHandler(deps) },
+    '/temporal/entities/:entityId/attrs/:attrId/:instanceId': { patch: modifyTemporalInstanceHandler(deps), delete: deleteTemporalInstanceHandler(deps) },
     '/types': { get: listTypesHandler(deps) },
     '/types/:type': { get: typeInfoHandler(deps) },
     '/attributes': { get: listAttributesHandler(deps) },

@@ -152,3 +152,67 @@ export async function historyAggregates(
     })),
   );
 }
+
+/** One instance to add to the history of an attribute. */
+export interface NewHistoryInstance {
+  attr: string;
+  instance: AttributeInstance;
+}
+
+/** Appends instances to an entity's history (temporal create and append, 5.6.11, 5.6.12). */
+export async function appendHistory(db: SqlExecutor, tenant: string, entityId: string, types: string[], added: NewHistoryInstance[]): Promise<void> {
+  if (added.length === 0) return;
+  await db.query(
+    `INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, dataset_id, observed_at, created_at, modified_at, instance)
+     SELECT $1, $2, $3::text[], x.attr, x.instance ->> 'datasetId', (x.instance ->> 'observedAt')::timestamptz,
+            (x.instance ->> 'createdAt')::timestamptz, (x.instance ->> 'modifiedAt')::timestamptz, x.instance
+     FROM jsonb_to_recordset($4::jsonb) AS x(attr text, instance jsonb)`,
+    [tenant, entityId, types, JSON.stringify(added)],
+  );
+}
+
+/** The types an entity's history was last written with; undefined when it has none. */
+export async function historyTypes(db: SqlExecutor, tenant: string, entityId: string): Promise<string[] | undefined> {
+  const rows = await db.query<{ entity_types: string[] }>(
+    'SELECT entity_types FROM attribute_history WHERE tenant = $1 AND entity_id = $2 ORDER BY instance_id DESC LIMIT 1',
+    [tenant, entityId],
+  );
+  return rows[0]?.entity_types;
+}
+
+/** What to delete from a history: everything, one attribute (one dataset or all), or one instance. */
+export interface HistoryDeletion {
+  attr?: string;
+  /** With attr: only this dataset (`@none` the default); undefined with deleteAll removes every dataset. */
+  datasetId?: string;
+  deleteAll?: boolean;
+  instanceId?: string;
+}
+
+/** Deletes from an entity's history (5.6.13, 5.6.15, 5.6.16); how many instances went. */
+export async function deleteHistory(db: SqlExecutor, tenant: string, entityId: string, d: HistoryDeletion): Promise<number> {
+  const params: unknown[] = [tenant, entityId];
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  const conditions = ['tenant = $1', 'entity_id = $2'];
+  if (d.attr !== undefined) {
+    conditions.push(`attr = ${p(d.attr)}`);
+    if (d.instanceId !== undefined) conditions.push(`instance_id = ${p(Number(d.instanceId))}`);
+    else if (!d.deleteAll) conditions.push(d.datasetId === undefined || d.datasetId === '@none' ? 'dataset_id IS NULL' : `dataset_id = ${p(d.datasetId)}`);
+  }
+  const rows = await db.query(`DELETE FROM attribute_history WHERE ${conditions.join(' AND ')} RETURNING 1`, params);
+  return rows.length;
+}
+
+/** Replaces one instance (5.6.14); false when there is no such instance. */
+export async function replaceHistoryInstance(db: SqlExecutor, tenant: string, entityId: string, attr: string, instanceId: string, instance: AttributeInstance): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE attribute_history SET instance = $5::jsonb, dataset_id = $5::jsonb ->> 'datasetId',
+       observed_at = ($5::jsonb ->> 'observedAt')::timestamptz, modified_at = ($5::jsonb ->> 'modifiedAt')::timestamptz
+     WHERE tenant = $1 AND entity_id = $2 AND attr = $3 AND instance_id = $4 RETURNING 1`,
+    [tenant, entityId, attr, Number(instanceId), JSON.stringify(instance)],
+  );
+  return rows.length > 0;
+}

@@ -1,12 +1,26 @@
 /** The Store on SQL: the same statements on PostgreSQL and on PGlite. */
-import { badRequest, NgsiError, StoredEntity } from '@civitas/core';
+import { AttributeInstance, badRequest, NgsiError, notFound, StoredEntity } from '@civitas/core';
 import { SqlDriver, SqlExecutor, Statement, statement } from './driver';
 import { ENTITY_COLUMNS, EntityRow, rowToEntity } from './entityRows';
 import { compileEntityFilter, compileOrder } from './entityQuerySql';
 import type { ChangeSignals } from './changeSignals';
 import { WRITE_STATEMENT, writeParams } from './writeStatement';
 import type { NotificationStore } from './notifications';
-import { AggregateRow, AggregationMethod, historyAggregates, historyEntities, HistoryInstance, historyInstances, HistorySelection } from './history';
+import {
+  AggregateRow,
+  AggregationMethod,
+  appendHistory,
+  deleteHistory,
+  historyAggregates,
+  HistoryDeletion,
+  historyEntities,
+  HistoryInstance,
+  historyInstances,
+  HistorySelection,
+  historyTypes,
+  NewHistoryInstance,
+  replaceHistoryInstance,
+} from './history';
 import type {
   AttributeDetails,
   AttributeSummary,
@@ -230,6 +244,31 @@ export class SqlStore implements Store {
 
   historyAggregates(tenant: string, selection: HistorySelection, methods: AggregationMethod[], periodSeconds?: number): Promise<AggregateRow[]> {
     return this.guard(() => historyAggregates(this.db, tenant, selection, methods, periodSeconds));
+  }
+
+  async appendHistory(tenant: string, entityId: string, types: string[] | undefined, added: NewHistoryInstance[], options: MutateOptions = {}): Promise<{ existed: boolean }> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        await this.checkTenant(tx, tenant, options.createTenant ?? false);
+        // Serialises writers of one entity's history, so that "existed" is exact.
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1 || $2))', [tenant, entityId]);
+        const current = await historyTypes(tx, tenant, entityId);
+        if (!current && !types) throw notFound(`Entity ${entityId} has no history`);
+        const merged = [...new Set([...(current ?? []), ...(types ?? [])])];
+        await appendHistory(tx, tenant, entityId, merged, added);
+        return { existed: current !== undefined };
+      });
+    } catch (e) {
+      throw this.translate(e);
+    }
+  }
+
+  deleteHistory(tenant: string, entityId: string, deletion: HistoryDeletion): Promise<number> {
+    return this.guard(() => deleteHistory(this.db, tenant, entityId, deletion));
+  }
+
+  replaceHistoryInstance(tenant: string, entityId: string, attr: string, instanceId: string, instance: AttributeInstance): Promise<boolean> {
+    return this.guard(() => replaceHistoryInstance(this.db, tenant, entityId, attr, instanceId, instance));
   }
 
   /** Runs a read, its database errors translated. */

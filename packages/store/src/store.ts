@@ -1,6 +1,6 @@
-import type { GeoQuery, QExpression, StoredEntity } from '@civitas/core';
+import type { AttributeInstance, GeoQuery, QExpression, StoredEntity } from '@civitas/core';
 import type { NotificationStore } from './notifications';
-import type { AggregateRow, AggregationMethod, HistoryInstance, HistorySelection } from './history';
+import type { AggregateRow, AggregationMethod, HistoryDeletion, HistoryInstance, HistorySelection, NewHistoryInstance } from './history';
 
 /** The tenant used when a request names none; it always exists. */
 export const DEFAULT_TENANT = '';
@@ -142,6 +142,15 @@ export interface Store {
   historyEntities(tenant: string, selection: HistorySelection, limit: number, offset: number): Promise<Array<{ id: string; types: string[] }>>;
   historyInstances(tenant: string, selection: HistorySelection, lastN?: number): Promise<HistoryInstance[]>;
   historyAggregates(tenant: string, selection: HistorySelection, methods: AggregationMethod[], periodSeconds?: number): Promise<AggregateRow[]>;
+  /**
+   * Adds instances to an entity's history (temporal provision), creating the
+   * tenant if asked; `types` undefined keeps the types the history has, and
+   * fails with ResourceNotFound when it has none. Reports whether the
+   * history existed before.
+   */
+  appendHistory(tenant: string, entityId: string, types: string[] | undefined, added: NewHistoryInstance[], options?: MutateOptions): Promise<{ existed: boolean }>;
+  deleteHistory(tenant: string, entityId: string, deletion: HistoryDeletion): Promise<number>;
+  replaceHistoryInstance(tenant: string, entityId: string, attr: string, instanceId: string, instance: AttributeInstance): Promise<boolean>;
 
   close(): Promise<void>;
 }

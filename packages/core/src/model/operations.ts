@@ -16,7 +16,8 @@ export interface UpdateResult {
 
 const sameDataset = (a: AttributeInstance, b: AttributeInstance): boolean => a.datasetId === b.datasetId;
 
-function stamp(inst: AttributeInstance, now: string, createdAt?: string): AttributeInstance {
+/** An instance with its system timestamps (createdAt kept when given). */
+export function stamp(inst: AttributeInstance, now: string, createdAt?: string): AttributeInstance {
   return { ...inst, createdAt: createdAt ?? now, modifiedAt: now };
 }
 

@@ -22,6 +22,8 @@ export interface ParseMode {
   requireIdAndType?: boolean;
   /** Merge: a null inside a compound value removes that member (JSON merge-patch), so it is kept for the merge. */
   mergeValues?: boolean;
+  /** Temporal representation (4.5.7): an attribute lists instances over time, several of them per datasetId. */
+  temporal?: boolean;
 }
 
 /** Members of an attribute object that are not sub-attributes. */
@@ -152,7 +154,7 @@ export class EntityParser {
     }
     const seen = new Set<string | undefined>();
     for (const inst of instances) {
-      if (seen.has(inst.datasetId)) {
+      if (seen.has(inst.datasetId) && !this.mode.temporal) {
         throw badRequest(`Attribute ${name} has two instances with ${inst.datasetId ? `datasetId ${inst.datasetId}` : 'no datasetId'}`);
       }
       seen.add(inst.datasetId);

@@ -1,0 +1,18 @@
+/** What the temporal provision operations share: instances of a temporal payload, stamped for the history. */
+import { badRequest, EntityFragment, nowIso, stamp } from '@civitas/core';
+import type { NewHistoryInstance } from '@civitas/store';
+import type { Request } from 'express';
+
+/** Every instance of every attribute of a temporal fragment, with its system timestamps. */
+export function historyInstancesOf(fragment: EntityFragment): NewHistoryInstance[] {
+  const now = nowIso();
+  return Object.entries(fragment.attrs).flatMap(([attr, instances]) => instances.map((instance) => ({ attr, instance: stamp(instance, now) })));
+}
+
+/** The instance id of the URL (`urn:ngsi-ld:attribute:instance:<n>`, or the bare number). */
+export function instanceIdParam(req: Request): string {
+  const raw = req.params.instanceId;
+  const m = /^(?:urn:ngsi-ld:attribute:instance:)?(\d+)$/.exec(raw);
+  if (!m) throw badRequest(`${JSON.stringify(raw)} is not an instance id of this broker`);
+  return m[1];
+}
