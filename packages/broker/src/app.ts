@@ -30,7 +30,7 @@ import { retrieveSubscriptionHandler } from './subscriptions/retrieveSubscriptio
 import { updateSubscriptionHandler } from './subscriptions/updateSubscription';
 import { deleteSubscriptionHandler } from './subscriptions/deleteSubscription';
 import { retrieveTemporalEntityHandler } from './temporal/retrieveTemporalEntity';
-import { queryTemporalEntitiesHandler } from './temporal/queryTemporalEntities';
+import { queryTemporalEntitiesHandler, temporalQueryHandler } from './temporal/queryTemporalEntities';
 import { createTemporalEntityHandler } from './temporal/createTemporalEntity';
 import { appendTemporalAttributesHandler } from './temporal/appendTemporalAttributes';
 import { deleteTemporalAttributeHandler, deleteTemporalEntityHandler, deleteTemporalInstanceHandler } from './temporal/deleteTemporal';
@@ -98,6 +98,7 @@ export function createApp(deps: BrokerDeps): express.Express {
     },
     '/temporal/entities': { get: queryTemporalEntitiesHandler(deps), post: createTemporalEntityHandler(deps) },
     '/temporal/entities/:entityId': { get: retrieveTemporalEntityHandler(deps), delete: deleteTemporalEntityHandler(deps) },
+    '/temporal/entityOperations/query': { post: temporalQueryHandler(deps) },
     '/temporal/entities/:entityId/attrs': { post: appendTemporalAttributesHandler(deps) },
     '/temporal/entities/:entityId/attrs/:attrId': { delete: deleteTemporalAttributeHandler(deps) },
     '/temporal/entities/:entityId/attrs/:attrId/:instanceId': { patch: modifyTemporalInstanceHandler(deps), delete: deleteTemporalInstanceHandler(deps) },

@@ -125,11 +125,16 @@ export async function historyAggregates(
   const column = COLUMN[s.time?.timeproperty ?? 'observedAt'];
   const t = `coalesce(${column}, modified_at)`;
   const filter = where(tenant, s, params, t);
-  let bucket = `min(${t}) OVER (PARTITION BY entity_id, attr)`;
+  const first = `min(${t}) OVER (PARTITION BY entity_id, attr)`;
+  let bucket = first;
   if (periodSeconds !== undefined) {
-    // Periods start at the window's start, or at the epoch without one.
-    params.push(s.time?.timeAt ?? '1970-01-01T00:00:00Z');
-    bucket = `date_bin(make_interval(secs => ${Number(periodSeconds)}), ${t}, $${params.length}::timestamptz)`;
+    // Periods start at the window's start, or at the attribute's first instance without one.
+    let origin = first;
+    if (s.time) {
+      params.push(s.time.timeAt);
+      origin = `$${params.length}::timestamptz`;
+    }
+    bucket = `date_bin(make_interval(secs => ${Number(periodSeconds)}), ${t}, ${origin})`;
   }
   const end = periodSeconds !== undefined ? `start + make_interval(secs => ${Number(periodSeconds)})` : 'max(last)';
   const columns = methods.map((m) => `${AGGREGATES[m]} AS "${m}"`).join(', ');
@@ -141,14 +146,16 @@ export async function historyAggregates(
      GROUP BY entity_id, attr, start ORDER BY entity_id, attr, start`,
     params,
   );
+  // Period bounds are whole seconds more often than not: written without an empty fraction.
+  const time = (iso: string) => iso.replace(/\.0{6}Z$/, 'Z');
   return rows.flatMap((r) =>
     methods.map((method) => ({
       entityId: r.entity_id,
       attr: r.attr,
       method,
       value: r[method] === null ? null : Number(r[method]),
-      start: r.start,
-      end: r.end,
+      start: time(r.start),
+      end: time(r.end),
     })),
   );
 }

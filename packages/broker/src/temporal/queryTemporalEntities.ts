@@ -1,30 +1,75 @@
-/** GET /temporal/entities (5.7.4): the history of the entities a query selects, a page of entities at a time. */
+/**
+ * GET /temporal/entities and POST /temporal/entityOperations/query (5.7.4):
+ * the history of the entities a query selects, a page of entities at a time.
+ */
+import type { Request, Response } from 'express';
 import { badRequest, parseTypeExpression } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
-import { ngsiHandler } from '../http/pipeline';
+import { ngsiHandler, NgsiRequest } from '../http/pipeline';
 import { allowOnly, list, page, param } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { tenantNotFound } from '../entities/shared';
-import { renderHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
+import { applyEntityFilters, renderHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
+
+const PAGE_PARAMS = ['limit', 'offset'];
 
 export const queryTemporalEntitiesHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, {}, async (ngsi, req, res) => {
-    allowOnly(req, [...TEMPORAL_PARAMS, 'type', 'id', 'idPattern', 'limit', 'offset']);
-    const t = temporalRequest(req, ngsi);
-    const type = param(req.query, 'type');
-    if (type !== undefined) t.selection.types = parseTypeExpression(type).flat().map((n) => ngsi.ctx.expandTerm(n));
-    const ids = list(req.query, 'id');
-    if (ids) t.selection.ids = ids;
-    const idPattern = param(req.query, 'idPattern');
-    if (idPattern !== undefined) t.selection.idPattern = idPattern;
-    if (!t.selection.types && !t.selection.ids && !t.selection.idPattern && !t.selection.attrs) {
-      throw badRequest('A temporal query needs type, id, idPattern or attrs');
-    }
-    const p = page(req.query, deps.config.defaultLimit, deps.config.maxLimit);
-    if (!(await deps.store.tenantExists(ngsi.tenant))) throw tenantNotFound(ngsi.tenant);
-    const entities = await deps.store.historyEntities(ngsi.tenant, t.selection, p.limit + 1, p.offset);
-    const hasMore = entities.length > p.limit;
-    if (hasMore) entities.length = p.limit;
-    paginationLinks(req, res, ngsi.accept, p, hasMore);
-    sendRepresentation(req, res, ngsi, await renderHistory(deps, ngsi.tenant, t, entities));
+    allowOnly(req, [...TEMPORAL_PARAMS, ...PAGE_PARAMS, 'type', 'id', 'idPattern']);
+    await answerTemporalQuery(deps, ngsi, req, res, req.query);
   });
+
+type Body = Record<string, unknown>;
+
+/** The POST form: a Query body (5.2.23) whose members become the parameters of the GET form. */
+export const temporalQueryHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, { body: true }, async (ngsi, req, res) => {
+    allowOnly(req, ['lastN', 'options', 'format', 'aggrMethods', 'aggrPeriodDuration', 'lang', ...PAGE_PARAMS, 'local']);
+    const body = ngsi.body as Body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || body.type !== 'Query') throw badRequest('The body must be a Query ("type": "Query")');
+    const params: Body = { ...req.query };
+    const text = (name: string, v: unknown) => {
+      if (v === undefined) return;
+      if (typeof v !== 'string') throw badRequest(`${name} must be a string`);
+      params[name] = v;
+    };
+    const entities = body.entities;
+    if (entities !== undefined) {
+      if (!Array.isArray(entities) || entities.length !== 1) throw badRequest('entities must hold one entity selector here');
+      const [selector] = entities as Body[];
+      text('type', selector.type);
+      text('id', selector.id);
+      text('idPattern', selector.idPattern);
+    }
+    if (body.attrs !== undefined) {
+      if (!Array.isArray(body.attrs) || !body.attrs.every((a) => typeof a === 'string')) throw badRequest('attrs must be a list of attribute names');
+      params.attrs = body.attrs.join(',');
+    }
+    text('q', body.q);
+    text('scopeQ', body.scopeQ);
+    text('lang', body.lang);
+    for (const [name, v] of Object.entries((body.geoQ as Body | undefined) ?? {})) params[name] = typeof v === 'string' ? v : JSON.stringify(v);
+    for (const [name, v] of Object.entries((body.temporalQ as Body | undefined) ?? {})) params[name] = String(v);
+    await answerTemporalQuery(deps, ngsi, req, res, params);
+  });
+
+async function answerTemporalQuery(deps: BrokerDeps, ngsi: NgsiRequest, req: Request, res: Response, q: Body): Promise<void> {
+  const t = temporalRequest(q, ngsi);
+  const type = param(q, 'type');
+  if (type !== undefined) t.selection.types = parseTypeExpression(type).flat().map((n) => ngsi.ctx.expandTerm(n));
+  const ids = list(q, 'id');
+  if (ids) t.selection.ids = ids;
+  const idPattern = param(q, 'idPattern');
+  if (idPattern !== undefined) t.selection.idPattern = idPattern;
+  const { q: qFilter, scopes, geo } = t.filters;
+  if (!t.selection.types && !t.selection.ids && !t.selection.idPattern && !t.selection.attrs && !qFilter && !scopes && !geo) {
+    throw badRequest('A temporal query needs type, id, idPattern, attrs, q, scopeQ or a geo-query');
+  }
+  const p = page(q, deps.config.defaultLimit, deps.config.maxLimit);
+  if (!(await deps.store.tenantExists(ngsi.tenant))) throw tenantNotFound(ngsi.tenant);
+  const entities = (await applyEntityFilters(deps, ngsi.tenant, t)) ? await deps.store.historyEntities(ngsi.tenant, t.selection, p.limit + 1, p.offset) : [];
+  const hasMore = entities.length > p.limit;
+  if (hasMore) entities.length = p.limit;
+  paginationLinks(req, res, ngsi.accept, p, hasMore);
+  sendRepresentation(req, res, ngsi, await renderHistory(deps, ngsi.tenant, t, entities));
+}

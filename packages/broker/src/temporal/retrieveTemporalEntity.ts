@@ -5,15 +5,16 @@ import { ngsiHandler } from '../http/pipeline';
 import { allowOnly } from '../http/params';
 import { sendRepresentation } from '../http/respond';
 import { entityIdParam, tenantNotFound } from '../entities/shared';
-import { renderHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
+import { applyEntityFilters, renderHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
 
 export const retrieveTemporalEntityHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, {}, async (ngsi, req, res) => {
     allowOnly(req, TEMPORAL_PARAMS);
     const id = entityIdParam(req);
-    const t = temporalRequest(req, ngsi);
+    const t = temporalRequest(req.query, ngsi);
     if (!(await deps.store.tenantExists(ngsi.tenant))) throw tenantNotFound(ngsi.tenant);
-    const [entity] = await deps.store.historyEntities(ngsi.tenant, { ids: [id] }, 1, 0);
+    t.selection.ids = [id];
+    const [entity] = (await applyEntityFilters(deps, ngsi.tenant, t)) ? await deps.store.historyEntities(ngsi.tenant, { ids: [id] }, 1, 0) : [];
     if (!entity) throw notFound(`Entity ${id} has no history`);
     const [rendered] = await renderHistory(deps, ngsi.tenant, t, [entity]);
     sendRepresentation(req, res, ngsi, rendered);

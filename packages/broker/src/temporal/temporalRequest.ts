@@ -3,26 +3,35 @@
  * parameters (window, lastN, representation, aggregation) and the reading
  * and rendering of the history of a page of entities.
  */
-import type { Request } from 'express';
 import {
   badRequest,
+  CompiledFilters,
+  compileFilters,
   EntityRenderer,
   parseDuration,
   parseLastN,
   parseTemporalWindow,
   renderAggregatedEntity,
+  RenderOptions,
   renderTemporalEntity,
   TemporalAttribute,
 } from '@civitas/core';
-import { AGGREGATION_METHODS, AggregationMethod, HistorySelection } from '@civitas/store';
+import { AGGREGATION_METHODS, AggregationMethod, EntityQuery, HistorySelection } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import type { NgsiRequest } from '../http/pipeline';
 import { list, options, param, renderOptions } from '../http/params';
 
-export const TEMPORAL_PARAMS = ['timerel', 'timeAt', 'endTimeAt', 'timeproperty', 'lastN', 'attrs', 'options', 'format', 'lang', 'aggrMethods', 'aggrPeriodDuration', 'local'];
+export const TEMPORAL_PARAMS = [
+  'timerel', 'timeAt', 'endTimeAt', 'timeproperty', 'lastN', 'attrs', 'pick', 'omit', 'datasetId', 'options', 'format', 'lang',
+  'aggrMethods', 'aggrPeriodDuration', 'local', 'q', 'scopeQ', 'georel', 'geometry', 'coordinates', 'geoproperty',
+];
 
 export interface TemporalRequest {
   selection: HistorySelection;
+  /** q, scopeQ and geo-query select entities by their current state. */
+  filters: CompiledFilters;
+  /** Which attributes and instances to show (attrs / pick / omit, datasetId). */
+  shown: Pick<RenderOptions, 'keep' | 'drop' | 'datasetIds'>;
   lastN?: number;
   representation: 'normalized' | 'temporalValues' | 'aggregatedValues';
   methods: AggregationMethod[];
@@ -30,8 +39,8 @@ export interface TemporalRequest {
   renderer: EntityRenderer;
 }
 
-export function temporalRequest(req: Request, ngsi: NgsiRequest): TemporalRequest {
-  const q = req.query;
+/** `q`: the URL parameters (or, for the POST form, the body translated to them). */
+export function temporalRequest(q: Record<string, unknown>, ngsi: NgsiRequest): TemporalRequest {
   const time = parseTemporalWindow({ timerel: param(q, 'timerel'), timeAt: param(q, 'timeAt'), endTimeAt: param(q, 'endTimeAt'), timeproperty: param(q, 'timeproperty') });
   const selection: HistorySelection = {};
   if (time) selection.time = time;
@@ -48,12 +57,16 @@ export function temporalRequest(req: Request, ngsi: NgsiRequest): TemporalReques
         : opts.has('temporalValues')
           ? 'temporalValues'
           : 'normalized';
+  const render = renderOptions(q, ngsi.ctx, ngsi.accept, true);
+  const geoQ = { georel: param(q, 'georel'), geometry: param(q, 'geometry'), coordinates: param(q, 'coordinates'), geoproperty: param(q, 'geoproperty') };
   const out: TemporalRequest = {
     selection,
+    filters: compileFilters({ q: param(q, 'q'), scopeQ: param(q, 'scopeQ'), geoQ }, ngsi.ctx),
+    shown: { keep: render.keep, drop: render.drop, datasetIds: render.datasetIds },
     lastN: parseLastN(param(q, 'lastN')),
     representation,
     methods: [],
-    renderer: new EntityRenderer(ngsi.ctx, { ...renderOptions(q, ngsi.ctx, ngsi.accept, true), format: 'normalized' }),
+    renderer: new EntityRenderer(ngsi.ctx, { ...render, format: 'normalized' }),
   };
   if (representation === 'aggregatedValues') {
     const methods = list(q, 'aggrMethods');
@@ -68,23 +81,42 @@ export function temporalRequest(req: Request, ngsi: NgsiRequest): TemporalReques
   return out;
 }
 
+/**
+ * Narrows the selection to the entities whose current state passes the
+ * q, scopeQ and geo filters; false when none does.
+ */
+export async function applyEntityFilters(deps: BrokerDeps, tenant: string, t: TemporalRequest): Promise<boolean> {
+  const { q, scopes, geo } = t.filters;
+  if (!q && !scopes && !geo) return true;
+  const query = { ...t.filters, limit: deps.config.maxLimit * 10, offset: 0 } as EntityQuery;
+  if (t.selection.ids) query.ids = t.selection.ids;
+  if (t.selection.idPattern !== undefined) query.idPattern = t.selection.idPattern;
+  if (t.selection.types) query.types = t.selection.types.map((type) => [type]);
+  const matching = (await deps.store.queryEntities(tenant, query)).entities.map((e) => e.id);
+  t.selection.ids = matching;
+  return matching.length > 0;
+}
+
 /** The temporal representation of each entity, in the order given. */
 export async function renderHistory(deps: BrokerDeps, tenant: string, t: TemporalRequest, entities: Array<{ id: string; types: string[] }>): Promise<Array<Record<string, unknown>>> {
   if (entities.length === 0) return [];
   const selection = { ...t.selection, ids: entities.map((e) => e.id) };
+  const { keep, drop, datasetIds } = t.shown;
+  const shown = (attr: string) => (!keep || keep.has(attr)) && !drop?.has(attr);
   if (t.representation === 'aggregatedValues') {
     const [rows, latest] = await Promise.all([
       deps.store.historyAggregates(tenant, selection, t.methods, t.periodSeconds),
       deps.store.historyInstances(tenant, selection, 1),
     ]);
     const attrTypes = new Map(latest.map((i) => [i.attr, i.instance.type]));
-    return entities.map((e) => renderAggregatedEntity(e.id, e.types, rows.filter((r) => r.entityId === e.id), attrTypes, t.renderer));
+    return entities.map((e) => renderAggregatedEntity(e.id, e.types, rows.filter((r) => r.entityId === e.id && shown(r.attr)), attrTypes, t.renderer));
   }
   const instances = await deps.store.historyInstances(tenant, selection, t.lastN);
   return entities.map((e) => {
     const byAttr = new Map<string, TemporalAttribute>();
     for (const i of instances) {
-      if (i.entityId !== e.id) continue;
+      if (i.entityId !== e.id || !shown(i.attr)) continue;
+      if (datasetIds && !datasetIds.has(i.instance.datasetId ?? '@none')) continue;
       const a = byAttr.get(i.attr) ?? { attr: i.attr, instances: [] };
       a.instances.push({ instanceId: i.instanceId, instance: i.instance });
       byAttr.set(i.attr, a);

@@ -17,12 +17,16 @@ export interface TemporalAttribute {
 /** Instance ids as URIs (4.5.7). */
 export const instanceUri = (id: string) => `urn:ngsi-ld:attribute:instance:${id}`;
 
-/** The pair member of each attribute kind in the simplified temporal representation. */
+/**
+ * The pair member of each attribute kind in the simplified temporal
+ * representation (4.5.9); kinds whose content could pass for a value keep
+ * their one-key wrapper, as in the simplified entity representation.
+ */
 const PAIRS: Record<string, [string, (i: AttributeInstance) => unknown]> = {
   Relationship: ['objects', (i) => i.object],
-  LanguageProperty: ['languageMaps', (i) => i.languageMap],
-  VocabProperty: ['vocabs', (i) => i.vocab],
-  JsonProperty: ['jsons', (i) => i.json],
+  LanguageProperty: ['languageMaps', (i) => ({ languageMap: i.languageMap })],
+  VocabProperty: ['vocabs', (i) => ({ vocab: i.vocab })],
+  JsonProperty: ['jsons', (i) => ({ json: i.json })],
   ListProperty: ['valueLists', (i) => i.valueList],
   ListRelationship: ['objectLists', (i) => i.objectList],
 };
