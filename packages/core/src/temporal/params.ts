@@ -20,7 +20,9 @@ const RELATIONS: TimeRelation[] = ['before', 'after', 'between'];
 const PROPERTIES: TimeProperty[] = ['observedAt', 'createdAt', 'modifiedAt'];
 
 export function parseTemporalWindow(input: { timerel?: string; timeAt?: string; endTimeAt?: string; timeproperty?: string }): TemporalWindow | undefined {
-  const { timerel, timeAt, endTimeAt, timeproperty } = input;
+  // An empty parameter (`timeproperty=`) is an absent one.
+  const given = (v: string | undefined) => (v === '' ? undefined : v);
+  const [timerel, timeAt, endTimeAt, timeproperty] = [input.timerel, input.timeAt, input.endTimeAt, input.timeproperty].map(given);
   if (timeproperty !== undefined && !(PROPERTIES as string[]).includes(timeproperty)) {
     throw badRequest(`timeproperty must be one of ${PROPERTIES.join(', ')}`);
   }
