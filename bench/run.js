@@ -7,6 +7,7 @@
  *   npm run bench -- --quick           a run under two minutes (10k and 100k entities)
  *   npm run bench -- --store embedded  the embedded store
  *   npm run bench -- --only notify     the notification scenarios alone
+ *   npm run bench -- --only temporal   the temporal scenarios alone
  *
  * Civitas and the bare-HTTP baseline run as child processes; autocannon
  * drives them from this process. Results go to bench/results.json.
@@ -19,6 +20,7 @@ const { join } = require('node:path');
 const autocannon = require('autocannon');
 const { Client } = require('pg');
 const { runNotificationBench } = require('./notifications');
+const { runTemporalBench } = require('./temporal');
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -128,8 +130,14 @@ async function main() {
   const schema = `bench_${Date.now().toString(36)}`;
   const civitasEnv = { CIVITAS_PORT: '0', CIVITAS_HOST: '127.0.0.1', CIVITAS_DATA_DIR: dataDir, DATABASE_URL: '', CIVITAS_MAX_BODY_BYTES: String(16 * 1024 * 1024) };
   if (store === 'postgres') Object.assign(civitasEnv, { DATABASE_URL: databaseUrl, CIVITAS_DB_SCHEMA: schema });
-  const civitas = await startProcess(process.execPath, [join(__dirname, '../packages/cli/dist/main.js')], civitasEnv, /listening on [^:]+:(\d+)/);
+  const main = join(__dirname, '../packages/cli/dist/main.js');
+  const civitas = await startProcess(process.execPath, [main], civitasEnv, /API listening on [^:]+:(\d+)/);
   const base = `http://127.0.0.1:${civitas.port}`;
+  // The same Civitas without attribute history, for the cost of history on writes.
+  const plainDir = mkdtempSync(join(tmpdir(), 'civitas-bench-'));
+  const plainEnv = { ...civitasEnv, CIVITAS_DATA_DIR: plainDir, CIVITAS_HISTORY: 'off' };
+  if (store === 'postgres') plainEnv.CIVITAS_DB_SCHEMA = `${schema}_plain`;
+  const plain = await startProcess(process.execPath, [main], plainEnv, /API listening on [^:]+:(\d+)/);
   const record = (name, figure, baseline, rss) => {
     const row = { name, ...figure, baseline, ratio: baseline ? figure.rate / baseline : undefined, peakRssMb: Math.round(rss / 1048576) };
     results.scenarios.push(row);
@@ -149,10 +157,18 @@ async function main() {
           console.log(`${name.padEnd(36)} ${JSON.stringify(figure)}`);
         },
       });
-    if (only === 'notify') {
-      await notify();
-      return;
-    }
+    const temporal = () =>
+      runTemporalBench({
+        base,
+        baseWithoutHistory: `http://127.0.0.1:${plain.port}`,
+        quick,
+        report: (name, figure) => {
+          results.scenarios.push({ name, ...figure });
+          console.log(`${name.padEnd(36)} ${JSON.stringify(figure)}`);
+        },
+      });
+    if (only === 'notify') return await notify();
+    if (only === 'temporal') return await temporal();
     const bareFigure = await load(`http://127.0.0.1:${bare.port}/`, undefined);
     record('baseline: bare node:http', { rate: bareFigure.requestsPerSecond, unit: 'req/s', ...bareFigure }, undefined, 0);
     const insertRate = store === 'postgres' ? await insertBaseline(DURATION) : undefined;
@@ -178,6 +194,8 @@ async function main() {
 
     console.log('');
     await notify();
+    console.log('');
+    await temporal();
 
     let loaded = 0;
     const perSize = {};
@@ -207,19 +225,26 @@ async function main() {
       results.scenarios.push({ name: `${name}: p50 latency ${SIZES[1] / 1000}k vs ${SIZES[0] / 1000}k`, ratio });
       console.log(`${name.padEnd(36)} p50 at ${SIZES[1] / 1000}k / at ${SIZES[0] / 1000}k = ${ratio === undefined ? 'n/a' : ratio.toFixed(2)}`);
     }
-    console.log('\nnot yet measured (features not built): IoT ingest, temporal lastN / aggregation');
+    console.log('\nnot yet measured (features not built): IoT ingest');
   } finally {
     // Stopped before its schema is dropped, so that no request of its runs against missing tables.
-    await new Promise((resolve) => {
-      civitas.child.once('exit', resolve);
-      civitas.child.kill('SIGTERM');
-    });
+    await Promise.all(
+      [civitas, plain].map(
+        (p) =>
+          new Promise((resolve) => {
+            p.child.once('exit', resolve);
+            p.child.kill('SIGTERM');
+          }),
+      ),
+    );
+    rmSync(plainDir, { recursive: true, force: true });
     bare.child.kill('SIGTERM');
     rmSync(dataDir, { recursive: true, force: true });
     if (store === 'postgres') {
       const c = new Client({ connectionString: databaseUrl });
       await c.connect();
       await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.query(`DROP SCHEMA IF EXISTS ${schema}_plain CASCADE`);
       await c.end();
     }
   }

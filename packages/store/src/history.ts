@@ -40,7 +40,8 @@ export interface AggregateRow {
   end: string;
 }
 
-const COLUMN: Record<TimeProperty, string> = { observedAt: 'observed_at', createdAt: 'created_at', modifiedAt: 'modified_at' };
+/** The time of an instance for each timeproperty; one without observedAt counts at its modification. Indexed as written. */
+const TIME: Record<TimeProperty, string> = { observedAt: 'coalesce(observed_at, modified_at)', createdAt: 'created_at', modifiedAt: 'modified_at' };
 const iso = (column: string) => `to_char((${column}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** The SQL of each aggregation over the numeric values (`n`) or the JSON values (`v`) of a period. */
@@ -77,27 +78,49 @@ function where(tenant: string, s: HistorySelection, params: unknown[], timeColum
 /** The entities (id and latest types) with history matching the selection, by id, one page. */
 export async function historyEntities(db: SqlExecutor, tenant: string, s: HistorySelection, limit: number, offset: number): Promise<Array<{ id: string; types: string[] }>> {
   const params: unknown[] = [];
-  const column = COLUMN[s.time?.timeproperty ?? 'observedAt'];
-  const rows = await db.query<{ id: string; types: string[] }>(
-    `SELECT DISTINCT ON (entity_id) entity_id AS id, entity_types AS types FROM attribute_history
-     WHERE ${where(tenant, s, params, column)} ORDER BY entity_id, modified_at DESC LIMIT ${Number(limit)} OFFSET ${Number(offset)}`,
+  const filter = where(tenant, s, params, TIME[s.time?.timeproperty ?? 'observedAt']);
+  // Named entities are probed one by one (an index range each); others are found by a scan of the selection.
+  const keys = s.ids
+    ? `SELECT e AS entity_id FROM unnest($${params.indexOf(s.ids) + 1}::text[]) AS e
+       WHERE EXISTS (SELECT 1 FROM attribute_history WHERE ${filter} AND entity_id = e)`
+    : `SELECT DISTINCT entity_id FROM attribute_history WHERE ${filter}`;
+  // The entities of a page first, then each one's latest types from the newest end of its index.
+  return db.query<{ id: string; types: string[] }>(
+    `SELECT k.entity_id AS id,
+            (SELECT entity_types FROM attribute_history h WHERE h.tenant = $1 AND h.entity_id = k.entity_id ORDER BY modified_at DESC LIMIT 1) AS types
+     FROM (${keys} ORDER BY entity_id LIMIT ${Number(limit)} OFFSET ${Number(offset)}) AS k
+     ORDER BY k.entity_id`,
     params,
   );
-  return rows;
 }
 
-/** The instances of the selection in time order; with lastN, the last N of each attribute of each entity. */
+/**
+ * The instances of the selection in time order. With lastN, the last N of
+ * each attribute of each entity, each read backwards on the time index
+ * (one index range per attribute, however long the history).
+ */
 export async function historyInstances(db: SqlExecutor, tenant: string, s: HistorySelection, lastN?: number): Promise<HistoryInstance[]> {
   const params: unknown[] = [];
-  const column = COLUMN[s.time?.timeproperty ?? 'observedAt'];
-  // Instances without the time property (no observedAt) order by their modification.
-  const t = `coalesce(${column}, modified_at)`;
+  const t = TIME[s.time?.timeproperty ?? 'observedAt'];
   const filter = where(tenant, s, params, t);
-  const ranked = `SELECT *, ${t} AS t, row_number() OVER (PARTITION BY entity_id, attr ORDER BY ${t} DESC, instance_id DESC) AS back FROM attribute_history WHERE ${filter}`;
+  const columns = `entity_id, entity_types, attr, instance_id::text AS instance_id, instance, ${t} AS t, instance_id AS n`;
+  let sql: string;
+  if (lastN === undefined) {
+    sql = `SELECT ${columns} FROM attribute_history WHERE ${filter}`;
+  } else {
+    // The (entity, attribute) pairs: given ones when both lists are, else those the history holds.
+    const keys =
+      s.ids && s.attrs
+        ? `SELECT e AS entity_id, a AS attr FROM unnest($${params.indexOf(s.ids) + 1}::text[]) AS e CROSS JOIN unnest($${params.indexOf(s.attrs) + 1}::text[]) AS a`
+        : `SELECT DISTINCT entity_id, attr FROM attribute_history WHERE ${filter}`;
+    sql = `SELECT h.* FROM (${keys}) AS k CROSS JOIN LATERAL (
+             SELECT ${columns} FROM attribute_history
+             WHERE ${filter} AND entity_id = k.entity_id AND attr = k.attr
+             ORDER BY ${t} DESC, instance_id DESC LIMIT ${Number(lastN)}
+           ) AS h`;
+  }
   const rows = await db.query<{ entity_id: string; entity_types: string[]; attr: string; instance_id: string; instance: AttributeInstance | string }>(
-    `SELECT entity_id, entity_types, attr, instance_id::text AS instance_id, instance FROM (${ranked}) h
-     ${lastN !== undefined ? `WHERE back <= ${Number(lastN)}` : ''}
-     ORDER BY entity_id, attr, t, instance_id`,
+    `SELECT * FROM (${sql}) AS x ORDER BY entity_id, attr, t, n`,
     params,
   );
   return rows.map((r) => ({
@@ -122,8 +145,7 @@ export async function historyAggregates(
   periodSeconds: number | undefined,
 ): Promise<AggregateRow[]> {
   const params: unknown[] = [];
-  const column = COLUMN[s.time?.timeproperty ?? 'observedAt'];
-  const t = `coalesce(${column}, modified_at)`;
+  const t = TIME[s.time?.timeproperty ?? 'observedAt'];
   const filter = where(tenant, s, params, t);
   const first = `min(${t}) OVER (PARTITION BY entity_id, attr)`;
   let bucket = first;

@@ -150,7 +150,8 @@ const MIGRATIONS: string[] = [
     instance jsonb NOT NULL
   );
   CREATE INDEX attribute_history_modified ON attribute_history (tenant, entity_id, attr, modified_at);
-  CREATE INDEX attribute_history_observed ON attribute_history (tenant, entity_id, attr, observed_at);
+  CREATE INDEX attribute_history_latest ON attribute_history (tenant, entity_id, modified_at);
+  CREATE INDEX attribute_history_observed ON attribute_history (tenant, entity_id, attr, (coalesce(observed_at, modified_at)));
   CREATE INDEX attribute_history_types ON attribute_history USING gin (entity_types)
   `,
 ];
