@@ -97,10 +97,10 @@ async function fill(base, from, count) {
 }
 
 /** What autovacuum would do a minute after a bulk load: fresh planner statistics. */
-async function analyze(schema) {
+async function analyze(schema, tables = ['entities', 'entity_values', 'entity_geo']) {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
-  await client.query(`ANALYZE ${schema}.entities, ${schema}.entity_values, ${schema}.entity_geo`);
+  await client.query(`ANALYZE ${tables.map((t) => `${schema}.${t}`).join(', ')}`);
   await client.end();
 }
 
@@ -128,7 +128,7 @@ async function main() {
   const bare = await startProcess(process.execPath, [join(__dirname, 'bareServer.js')], {}, /listening on (\d+)/);
   const dataDir = mkdtempSync(join(tmpdir(), 'civitas-bench-'));
   const schema = `bench_${Date.now().toString(36)}`;
-  const civitasEnv = { CIVITAS_PORT: '0', CIVITAS_HOST: '127.0.0.1', CIVITAS_DATA_DIR: dataDir, DATABASE_URL: '', CIVITAS_MAX_BODY_BYTES: String(16 * 1024 * 1024) };
+  const civitasEnv = { CIVITAS_PORT: '0', CIVITAS_MQTT_PORT: '0', CIVITAS_HOST: '127.0.0.1', CIVITAS_DATA_DIR: dataDir, DATABASE_URL: '', CIVITAS_MAX_BODY_BYTES: String(16 * 1024 * 1024) };
   if (store === 'postgres') Object.assign(civitasEnv, { DATABASE_URL: databaseUrl, CIVITAS_DB_SCHEMA: schema });
   const main = join(__dirname, '../packages/cli/dist/main.js');
   const civitas = await startProcess(process.execPath, [main], civitasEnv, /API listening on [^:]+:(\d+)/);
@@ -162,6 +162,7 @@ async function main() {
         base,
         baseWithoutHistory: `http://127.0.0.1:${plain.port}`,
         quick,
+        analyze: () => (store === 'postgres' ? analyze(schema, ['attribute_history']) : Promise.resolve()),
         report: (name, figure) => {
           results.scenarios.push({ name, ...figure });
           console.log(`${name.padEnd(36)} ${JSON.stringify(figure)}`);
