@@ -270,6 +270,9 @@ describeEachStore(
         const count = failing.on().length;
         await failing.waitFor(undefined, count + 1);
         await eventually(async () => expect((await h().client.get(`/subscriptions/${subId}`)).body.notification).toMatchObject({ status: 'ok', lastSuccess: expect.stringMatching(/Z$/) }));
+        const health = await (await fetch(`${h().broker.url}/health`)).json();
+        expect(health.notifications.failed).toBeGreaterThanOrEqual(2);
+        expect(health.notifications.sent).toBeGreaterThanOrEqual(1);
         // The same notification every time, until it got through.
         expect(new Set(failing.on().map((r) => r.body.id)).size).toBe(1);
         await settle(400);

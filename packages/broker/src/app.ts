@@ -51,7 +51,8 @@ export function createApp(deps: BrokerDeps): express.Express {
   app.use(helmet());
 
   app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', store: deps.store.driver });
+    // Delivery counters of this process: failed attempts are retried; dropped ones were given up (and logged).
+    res.json({ status: 'ok', store: deps.store.driver, notifications: deps.notifier.stats });
   });
 
   const api = Router();
