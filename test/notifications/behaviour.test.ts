@@ -270,7 +270,7 @@ describeEachStore(
         const count = failing.on().length;
         await failing.waitFor(undefined, count + 1);
         await eventually(async () => expect((await h().client.get(`/subscriptions/${subId}`)).body.notification).toMatchObject({ status: 'ok', lastSuccess: expect.stringMatching(/Z$/) }));
-        const health = await (await fetch(`${h().broker.url}/health`)).json();
+        const health = (await (await fetch(`${h().broker.url}/health`)).json()) as { notifications: { sent: number; failed: number } };
         expect(health.notifications.failed).toBeGreaterThanOrEqual(2);
         expect(health.notifications.sent).toBeGreaterThanOrEqual(1);
         // The same notification every time, until it got through.
