@@ -132,7 +132,7 @@ export class SqlStore implements Store {
     this.writesSinceAnalyze = 0;
     this.analyzing = true;
     this.db
-      .query('ANALYZE entities, entity_values, entity_geo')
+      .query('ANALYZE entities, entity_values, entity_geo, attribute_history')
       .catch((e) => console.error('Refreshing planner statistics failed', e))
       .finally(() => (this.analyzing = false));
   }
