@@ -1,5 +1,6 @@
 /** The temporal consumption API (5.7.3, 5.7.4) over the attribute history the write path keeps. */
 import { describeEachStore, uniqueId } from '../support/broker';
+import { eventually } from '../support/receiver';
 
 const at = (hour: number) => `2026-01-01T${String(hour).padStart(2, '0')}:00:00Z`;
 
@@ -164,4 +165,28 @@ describeEachStore(
     });
   },
   { CIVITAS_HISTORY: 'off' },
+);
+
+describeEachStore(
+  'history retention (CIVITAS_HISTORY_RETENTION_DAYS=30)',
+  (h) => {
+    test('instances older than the retention are pruned, the others kept', async () => {
+      const id = uniqueId('Meter');
+      const old = new Date(Date.now() - 100 * 86_400_000).toISOString();
+      const recent = new Date(Date.now() - 86_400_000).toISOString();
+      await h().client.post('/temporal/entities', {
+        id,
+        type: 'Meter',
+        kwh: [
+          { type: 'Property', value: 1, observedAt: old },
+          { type: 'Property', value: 2, observedAt: recent },
+        ],
+      });
+      await eventually(async () => {
+        const res = await h().client.get(`/temporal/entities/${id}`);
+        expect(res.body.kwh.map((i: { value: number }) => i.value)).toEqual([2]);
+      });
+    });
+  },
+  { CIVITAS_HISTORY_RETENTION_DAYS: '30', CIVITAS_HISTORY_PRUNE_MS: '100' },
 );

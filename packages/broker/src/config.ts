@@ -29,6 +29,10 @@ export interface BrokerConfig {
   publicUrl?: string;
   /** Record attribute history for the temporal API. */
   history: boolean;
+  /** Days of history kept (by the time an instance counts at); 0 keeps it all. */
+  historyRetentionDays: number;
+  /** How often retention runs. */
+  historyPruneMs: number;
   /** Send the entities that already match when a subscription is created (not in the specification; off by default). */
   initialNotification: boolean;
   notifier: Partial<NotifierConfig>;
@@ -58,6 +62,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     publicUrl: env.CIVITAS_PUBLIC_URL || undefined,
     initialNotification: env.CIVITAS_INITIAL_NOTIFICATION === 'true',
     history: env.CIVITAS_HISTORY !== 'off',
+    historyRetentionDays: int(env.CIVITAS_HISTORY_RETENTION_DAYS, 0),
+    historyPruneMs: int(env.CIVITAS_HISTORY_PRUNE_MS, 3_600_000),
     notifier: {
       timeoutMs: int(env.CIVITAS_NOTIFY_TIMEOUT_MS, DEFAULT_NOTIFIER_CONFIG.timeoutMs),
       leaseMs: int(env.CIVITAS_NOTIFY_LEASE_MS, DEFAULT_NOTIFIER_CONFIG.leaseMs),

@@ -23,6 +23,20 @@ export const consoleLogger: Logger = {
   error: (error) => console.error(error),
 };
 
+/** Prunes attribute history older than the configured retention, now and then periodically. */
+function startRetention(store: Store, config: BrokerConfig, log: Logger): NodeJS.Timeout | undefined {
+  if (config.historyRetentionDays <= 0) return undefined;
+  const prune = () => {
+    const before = new Date(Date.now() - config.historyRetentionDays * 86_400_000).toISOString();
+    store
+      .pruneHistory(before)
+      .then((n) => n > 0 && log.info(`Attribute history: ${n} instances older than ${before} removed`))
+      .catch((e) => log.error(e));
+  };
+  prune();
+  return setInterval(prune, config.historyPruneMs);
+}
+
 /** Starts the broker; `store` may be given to share one (tests, all-in-one). */
 export async function startBroker(config: BrokerConfig, options: { store?: Store; log?: Logger } = {}): Promise<RunningBroker> {
   const log = options.log ?? consoleLogger;
@@ -49,6 +63,7 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
   baseUrl ??= `http://${config.host === '0.0.0.0' || config.host === '::' ? hostname() : config.host}:${port}`;
   const wss = attachWebSocketServer(server, { store, notifier, contexts, config, log });
   await notifier.start();
+  const retention = startRetention(store, config, log);
   log.info(`Civitas NGSI-LD API listening on ${config.host}:${port} (store: ${store.driver}); WebSocket notifications on ${WEBSOCKET_PATH}`);
   return {
     port,
@@ -56,6 +71,7 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
     store,
     notifier,
     close: async () => {
+      clearInterval(retention);
       wss.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

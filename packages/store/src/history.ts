@@ -245,3 +245,22 @@ export async function replaceHistoryInstance(db: SqlExecutor, tenant: string, en
   );
   return rows.length > 0;
 }
+
+/**
+ * Removes instances older than `before` (by the time they count at), a
+ * batch per statement so that writers are never held up for long; how many
+ * went.
+ */
+export async function pruneHistory(db: SqlExecutor, before: string, batchSize: number): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const rows = await db.query(
+      `DELETE FROM attribute_history WHERE instance_id IN (
+         SELECT instance_id FROM attribute_history WHERE coalesce(observed_at, modified_at) < $1::timestamptz LIMIT ${Number(batchSize)}
+       ) RETURNING 1`,
+      [before],
+    );
+    removed += rows.length;
+    if (rows.length < batchSize) return removed;
+  }
+}

@@ -19,6 +19,7 @@ import {
   HistorySelection,
   historyTypes,
   NewHistoryInstance,
+  pruneHistory,
   replaceHistoryInstance,
 } from './history';
 import type {
@@ -261,6 +262,10 @@ export class SqlStore implements Store {
     } catch (e) {
       throw this.translate(e);
     }
+  }
+
+  pruneHistory(before: string): Promise<number> {
+    return this.guard(() => pruneHistory(this.db, before, 5_000));
   }
 
   deleteHistory(tenant: string, entityId: string, deletion: HistoryDeletion): Promise<number> {

@@ -150,6 +150,8 @@ export interface Store {
    */
   appendHistory(tenant: string, entityId: string, types: string[] | undefined, added: NewHistoryInstance[], options?: MutateOptions): Promise<{ existed: boolean }>;
   deleteHistory(tenant: string, entityId: string, deletion: HistoryDeletion): Promise<number>;
+  /** Retention: removes the instances of every tenant older than `before`, in small batches; how many went. */
+  pruneHistory(before: string): Promise<number>;
   replaceHistoryInstance(tenant: string, entityId: string, attr: string, instanceId: string, instance: AttributeInstance): Promise<boolean>;
 
   close(): Promise<void>;
