@@ -81,6 +81,13 @@ describeEachStore('query entities', (h) => {
     }
   });
 
+  test('local=true is narrow enough on its own (5.7.2.4 e)', async () => {
+    const res = await h().client.get(`/entities?local=true&id=${ids[0]}`);
+    expect(res.status).toBe(200);
+    expect(res.body.map((e: { id: string }) => e.id)).toEqual([ids[0]]);
+    expect((await h().client.get('/entities?local=maybe')).status).toBe(400);
+  });
+
   test('GeoJSON answers a FeatureCollection', async () => {
     const id = uniqueId('Spot');
     await h().client.post('/entities', { id, type: `${type}Geo`, location: { type: 'Point', coordinates: [2, 41] } });

@@ -15,7 +15,7 @@ import type { EntityQuery, OrderKey } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { NgsiRequest, ngsiHandler } from '../http/pipeline';
-import { allowOnly, joinOption, list, page, param, renderOptions } from '../http/params';
+import { allowOnly, flag, joinOption, list, page, param, renderOptions } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
 import { tenantNotFound, withLinked } from './shared';
@@ -59,13 +59,15 @@ export async function answerQuery(
 
 function compileQuery(q: Request['query'], ngsi: NgsiRequest, deps: BrokerDeps): EntityQuery {
   const query: EntityQuery = { ...selectors(q, ngsi), ...page(q, deps.config.defaultLimit, deps.config.maxLimit) };
-  requireNarrowing(query);
+  // 5.7.2.4 e): local scope (all of this broker's entities) is narrow enough by itself.
+  if (!flag(q, 'local')) requireNarrowing(query);
   return query;
 }
 
 /**
- * 5.7.2.4: a query must name a type, attributes, a q, scopeQ or geo-query;
- * ids alone are too wide a net, as the conformance suite reads it.
+ * 5.7.2.4: a query must name a type, attributes, a q, scopeQ or geo-query
+ * (or ask for the local scope); ids alone are too wide a net, as the
+ * conformance suite reads it.
  */
 export function requireNarrowing(query: EntityQuery): void {
   if (!query.types && !query.anyType && !query.attrs && !query.q && !query.geo && !query.anyOf && !query.scopes) {
