@@ -30,6 +30,24 @@ describeEachStore(
       expect(simple.body[0].locatedAt).toEqual({ id: city, type: 'City', name: 'Paris', in: country });
     });
 
+    test('pick and omit reach into linked entities through braces (4.21)', async () => {
+      const inline = await h().client.get(`/entities/${building}?join=inline&joinLevel=2&pick=id,locatedAt{id,name,in{id}}`);
+      expect(inline.body).toEqual({
+        id: building,
+        locatedAt: {
+          type: 'Relationship',
+          object: city,
+          entity: { id: city, name: { type: 'Property', value: 'Paris' }, in: { type: 'Relationship', object: country, entity: { id: country } } },
+        },
+      });
+      const flat = await h().client.get(`/entities/${building}?join=flat&options=keyValues&omit=missing,locatedAt{in,type}`);
+      expect(flat.body).toEqual([
+        { id: building, type: 'Building', name: 'Eiffel', locatedAt: city },
+        { id: city, name: 'Paris' },
+      ]);
+      expect((await h().client.get(`/entities/${building}?join=flat&pick=id,locatedAt{name`)).status).toBe(400);
+    });
+
     test('bad join parameters are 400', async () => {
       expect((await h().client.get(`/entities/${building}?join=sideways`)).status).toBe(400);
       expect((await h().client.get(`/entities/${building}?join=flat&joinLevel=0`)).status).toBe(400);

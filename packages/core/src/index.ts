@@ -17,3 +17,4 @@ export * from './subscription/render';
 export * from './query/filters';
 export * from './temporal/params';
 export * from './temporal/render';
+export * from './model/projection';

@@ -15,7 +15,7 @@ import type { EntityQuery, OrderKey } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { NgsiRequest, ngsiHandler } from '../http/pipeline';
-import { allowOnly, flag, joinOption, list, page, param, renderOptions } from '../http/params';
+import { allowOnly, flag, joinOption, list, page, param, projections, renderOptions } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
 import { tenantNotFound, withLinked } from './shared';
@@ -53,7 +53,7 @@ export async function answerQuery(
     const features = rendered.map((r, i) => toFeature(r, result.entities[i], geometryIri));
     sendRepresentation(req, res, ngsi, { type: 'FeatureCollection', features });
   } else {
-    sendRepresentation(req, res, ngsi, await withLinked(deps, ngsi.tenant, joinOption(req.query), rendered, result.entities, renderer));
+    sendRepresentation(req, res, ngsi, await withLinked(deps, ngsi.tenant, joinOption(req.query), rendered, result.entities, renderer, { ctx: ngsi.ctx, options, projections: projections(req.query) }));
   }
 }
 

@@ -3,7 +3,7 @@ import { EntityRenderer, notFound, RenderOptions, toFeature } from '@civitas/cor
 import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly, joinOption, renderOptions } from '../http/params';
+import { allowOnly, joinOption, projections, renderOptions } from '../http/params';
 import { sendRepresentation } from '../http/respond';
 import { entityIdParam, hasAnyType, loadEntity, typeSelector, withLinked } from './shared';
 
@@ -24,7 +24,7 @@ export const retrieveEntityHandler = (deps: BrokerDeps) =>
       sendRepresentation(req, res, ngsi, toFeature(rendered, entity, ngsi.ctx.expandTerm(options.geometryProperty ?? 'location')));
     } else if (join) {
       // Flat is always an array (4.5.23.3); inline stays the one entity.
-      const joined = await withLinked(deps, ngsi.tenant, join, [rendered], [entity], renderer);
+      const joined = await withLinked(deps, ngsi.tenant, join, [rendered], [entity], renderer, { ctx: ngsi.ctx, options, projections: projections(req.query) });
       sendRepresentation(req, res, ngsi, join.mode === 'flat' ? joined : joined[0]);
     } else {
       sendRepresentation(req, res, ngsi, rendered);

@@ -1,6 +1,22 @@
 /** Pieces every entity operation uses: the id from the URL, and a read-modify-write of one entity. */
 import type { Request } from 'express';
-import { badRequest, EntityRenderer, isUri, isValidName, joinRendered, JoinMode, loadLinked, NgsiError, notFound, StoredEntity } from '@civitas/core';
+import {
+  ActiveContext,
+  badRequest,
+  EntityRenderer,
+  isUri,
+  isValidName,
+  joinRendered,
+  JoinMode,
+  LinkedRenderers,
+  loadLinked,
+  NgsiError,
+  notFound,
+  projectionAt,
+  ProjectionTree,
+  RenderOptions,
+  StoredEntity,
+} from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import type { NgsiRequest } from '../http/pipeline';
 import { list } from '../http/params';
@@ -42,10 +58,29 @@ export async function withLinked(
   rendered: Array<Record<string, unknown>>,
   entities: StoredEntity[],
   renderer: EntityRenderer,
+  view: { ctx: ActiveContext; options: RenderOptions; projections: { pick?: ProjectionTree; omit?: ProjectionTree } },
 ): Promise<Array<Record<string, unknown>>> {
   if (!join) return rendered;
-  const linked = await loadLinked(entities, join.level, async (ids) => (await deps.store.queryEntities(tenant, { ids, limit: ids.length, offset: 0 })).entities);
-  return joinRendered(join.mode, rendered, entities, linked, renderer, join.level);
+  const via = new Map<string, string[]>();
+  const linked = await loadLinked(entities, join.level, async (ids) => (await deps.store.queryEntities(tenant, { ids, limit: ids.length, offset: 0 })).entities, via);
+  return joinRendered(join.mode, rendered, entities, linked, renderer, join.level, { renderers: linkedRenderers(view), via });
+}
+
+/**
+ * Renderers for linked entities: the representation of the request, with
+ * the part of pick / omit in braces behind the relationship path (4.21);
+ * without such a part, a linked entity is shown whole.
+ */
+function linkedRenderers({ ctx, options, projections }: Parameters<typeof withLinked>[6]): LinkedRenderers {
+  const { keep: _keep, drop: _drop, hideId: _hideId, hideType: _hideType, ...base } = options;
+  return (path) => {
+    const pick = projections.pick && projectionAt(projections.pick, path);
+    const omit = projections.omit && projectionAt(projections.omit, path);
+    const expand = (tree: ProjectionTree) => new Set([...tree.keys()].filter((n) => n !== 'id' && n !== 'type').map((n) => ctx.expandTerm(n)));
+    if (pick) return new EntityRenderer(ctx, { ...base, keep: expand(pick), hideId: !pick.has('id'), hideType: !pick.has('type') });
+    if (omit) return new EntityRenderer(ctx, { ...base, drop: expand(omit), hideId: omit.has('id'), hideType: omit.has('type') });
+    return new EntityRenderer(ctx, base);
+  };
 }
 
 export async function loadEntity(deps: BrokerDeps, tenant: string, id: string): Promise<StoredEntity> {

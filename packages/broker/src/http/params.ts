@@ -3,7 +3,7 @@
  * (4.5, 4.21), language (4.15) and pagination (5.5.9).
  */
 import type { Request } from 'express';
-import { ActiveContext, badRequest, Format, invalidRequest, isValidName, JoinMode, RenderOptions } from '@civitas/core';
+import { ActiveContext, badRequest, Format, invalidRequest, JoinMode, parseProjection, ProjectionTree, RenderOptions } from '@civitas/core';
 import { GEO_JSON, ResponseType } from './mediaTypes';
 
 type Query = Record<string, unknown>;
@@ -31,14 +31,25 @@ export function list(query: Query, name: string, separator: RegExp = /,/): strin
   return items;
 }
 
-/** pick / omit (4.21): attribute names separated by `,` or `|`; linked-entity projections need join, which is not offered. */
-function projection(query: Query, name: string): string[] | undefined {
-  const items = list(query, name, /[,|]/);
-  for (const item of items ?? []) {
-    if (/[{}]/.test(item)) throw badRequest(`${name}: projections into linked entities need join, which this broker does not offer`);
-    if (!isValidName(item)) throw badRequest(`${name}: ${JSON.stringify(item)} is not an attribute name`);
-  }
-  return items;
+/**
+ * pick / omit (4.21): the members of the entity itself. A name with braces
+ * projects the linked entity (with join): picked, the relationship stays;
+ * in omit, only the members in braces go.
+ */
+function projection(query: Query, name: 'pick' | 'omit'): string[] | undefined {
+  const text = param(query, name);
+  if (text === undefined) return undefined;
+  return [...parseProjection(text, name).entries()].filter(([, sub]) => name === 'pick' || sub === null).map(([member]) => member);
+}
+
+/** The whole pick / omit projections, linked-entity parts included. */
+export function projections(query: Query): { pick?: ProjectionTree; omit?: ProjectionTree } {
+  const pick = param(query, 'pick');
+  const omit = param(query, 'omit');
+  return {
+    ...(pick !== undefined ? { pick: parseProjection(pick, 'pick') } : {}),
+    ...(omit !== undefined ? { omit: parseProjection(omit, 'omit') } : {}),
+  };
 }
 
 /** `lang` (4.15): tags in order of preference, honouring q weights. */

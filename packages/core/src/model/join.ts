@@ -27,36 +27,79 @@ export function relationshipTargets(e: StoredEntity): string[] {
  * Loads the entities linked from `roots`, level by level, with `load`
  * (which returns those of the given ids that exist).
  */
-export async function loadLinked(roots: StoredEntity[], level: number, load: (ids: string[]) => Promise<StoredEntity[]>): Promise<Map<string, StoredEntity>> {
+export async function loadLinked(
+  roots: StoredEntity[],
+  level: number,
+  load: (ids: string[]) => Promise<StoredEntity[]>,
+  /** Filled with the relationship IRIs through which each linked entity was first reached. */
+  via?: Map<string, string[]>,
+): Promise<Map<string, StoredEntity>> {
   const seen = new Set(roots.map((e) => e.id));
   const linked = new Map<string, StoredEntity>();
+  const paths = new Map<string, string[]>(roots.map((e) => [e.id, []]));
   let frontier = roots;
   for (let depth = 0; depth < level && frontier.length > 0; depth++) {
-    const wanted = [...new Set(frontier.flatMap(relationshipTargets))].filter((id) => !seen.has(id));
-    wanted.forEach((id) => seen.add(id));
+    const wanted: string[] = [];
+    for (const e of frontier) {
+      for (const [iri, instances] of Object.entries(e.attrs)) {
+        for (const target of instances.flatMap((i) => relationshipTargets({ ...e, attrs: { [iri]: [i] } }))) {
+          if (seen.has(target)) continue;
+          seen.add(target);
+          wanted.push(target);
+          paths.set(target, [...(paths.get(e.id) ?? []), iri]);
+        }
+      }
+    }
     frontier = wanted.length > 0 ? await load(wanted) : [];
-    for (const e of frontier) linked.set(e.id, e);
+    for (const e of frontier) {
+      linked.set(e.id, e);
+      via?.set(e.id, paths.get(e.id) ?? []);
+    }
   }
   return linked;
 }
 
+/** The renderer for entities reached through a path of relationship names (the linking entities' is `[]`). */
+export type LinkedRenderers = (path: string[]) => EntityRenderer;
+
 /** Applies a join to rendered linking entities (`rendered[i]` is `entities[i]`). */
-export function joinRendered(mode: JoinMode, rendered: Out[], entities: StoredEntity[], linked: Map<string, StoredEntity>, renderer: EntityRenderer, level: number): Out[] {
+export function joinRendered(
+  mode: JoinMode,
+  rendered: Out[],
+  entities: StoredEntity[],
+  linked: Map<string, StoredEntity>,
+  renderer: EntityRenderer,
+  level: number,
+  /** Per-path renderers (pick / omit into linked entities, 4.21); `via` says how each linked entity was reached. */
+  projected?: { renderers: LinkedRenderers; via: Map<string, string[]> },
+): Out[] {
+  const rendererAt = (path: string[]) => projected?.renderers(path) ?? renderer;
   if (mode === 'flat') {
     const ids = new Set(entities.map((e) => e.id));
-    return [...rendered, ...[...linked.values()].filter((e) => !ids.has(e.id)).map((e) => renderer.entity(e))];
+    const names = (e: StoredEntity) => (projected?.via.get(e.id) ?? []).map((iri) => renderer.nameOf(iri));
+    return [...rendered, ...[...linked.values()].filter((e) => !ids.has(e.id)).map((e) => rendererAt(names(e)).entity(e))];
   }
-  return rendered.map((r, i) => inline(r, entities[i], linked, renderer, level, new Set([entities[i].id])));
+  return rendered.map((r, i) => inline(r, entities[i], linked, renderer, rendererAt, [], level, new Set([entities[i].id])));
 }
 
-function inline(out: Out, e: StoredEntity, linked: Map<string, StoredEntity>, renderer: EntityRenderer, level: number, path: Set<string>): Out {
+function inline(
+  out: Out,
+  e: StoredEntity,
+  linked: Map<string, StoredEntity>,
+  renderer: EntityRenderer,
+  rendererAt: LinkedRenderers,
+  names: string[],
+  level: number,
+  path: Set<string>,
+): Out {
   if (level <= 0) return out;
   for (const [iri, instances] of Object.entries(e.attrs)) {
     const name = renderer.nameOf(iri);
     if (!(name in out)) continue;
     const targets = instances.map((i) => (i.type === 'Relationship' && typeof i.object === 'string' ? linked.get(i.object) : undefined));
     if (targets.every((t) => t === undefined)) continue;
-    const embed = (t: StoredEntity) => inline(renderer.entity(t), t, linked, renderer, level - 1, new Set([...path, t.id]));
+    const sub = rendererAt([...names, name]);
+    const embed = (t: StoredEntity) => inline(sub.entity(t), t, linked, sub, rendererAt, [...names, name], level - 1, new Set([...path, t.id]));
     const value = out[name];
     if (Array.isArray(value)) {
       out[name] = value.map((v, k) => (targets[k] && !path.has(targets[k]!.id) && isObject(v) ? { ...v, entity: embed(targets[k]!) } : v));
