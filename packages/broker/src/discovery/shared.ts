@@ -3,12 +3,12 @@ import type { Request } from 'express';
 import type { BrokerDeps } from '../deps';
 import type { NgsiRequest } from '../http/pipeline';
 import { allowOnly, flag } from '../http/params';
-import { tenantNotFound } from '../entities/shared';
+import { requireTenant } from '../entities/shared';
 
 /** `details` exists only on the list operations; the single type or attribute takes `local` alone (6.3.20). */
 export async function prepareDiscovery(deps: BrokerDeps, ngsi: NgsiRequest, req: Request, list: boolean): Promise<{ details: boolean }> {
   allowOnly(req, list ? ['details', 'local'] : ['local']);
   const details = flag(req.query, 'details');
-  if (!(await deps.store.tenantExists(ngsi.tenant))) throw tenantNotFound(ngsi.tenant);
+  await requireTenant(deps, ngsi.tenant);
   return { details };
 }

@@ -10,7 +10,7 @@ import { ngsiHandler } from '../http/pipeline';
 import { allowOnly, flag, list } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { selectors } from './queryEntities';
-import { tenantNotFound } from './shared';
+import { requireTenant } from './shared';
 
 const SYSTEM_ATTRIBUTES = new Set(['createdAt', 'modifiedAt', 'deletedAt', 'observedAt', 'expiresAt']);
 /** Entities handled per transaction, so that a large purge neither locks everything at once nor loads it all. */
@@ -26,7 +26,7 @@ export const purgeEntitiesHandler = (deps: BrokerDeps) =>
     const named = [...(list(req.query, 'attrs') ?? []), ...(selection.q ? qAttributes(selection.q.expression) : [])];
     const meaningful = req.query.type !== undefined || named.some((a) => !SYSTEM_ATTRIBUTES.has(a)) || flag(req.query, 'local');
     if (!meaningful) throw badRequest('A purge needs type, a non-system attribute in attrs, q or local=true');
-    if (!(await deps.store.tenantExists(ngsi.tenant))) throw tenantNotFound(ngsi.tenant);
+    await requireTenant(deps, ngsi.tenant);
 
     const keepIris = keep && new Set(keep.map((a) => ngsi.ctx.expandTerm(a)));
     const dropIris = drop && new Set(drop.map((a) => ngsi.ctx.expandTerm(a)));

@@ -18,7 +18,7 @@ import { NgsiRequest, ngsiHandler } from '../http/pipeline';
 import { allowOnly, flag, joinOption, list, page, param, projections, renderOptions } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
-import { tenantNotFound, withLinked } from './shared';
+import { requireTenant, withLinked } from './shared';
 
 const QUERY_PARAMS = [...RETRIEVE_PARAMS, 'id', 'idPattern', 'q', 'scopeQ', 'orderBy', 'georel', 'geometry', 'coordinates', 'geoproperty', 'limit', 'offset', 'count'];
 
@@ -39,7 +39,7 @@ export async function answerQuery(
   query: EntityQuery,
   options: RenderOptions & { geometryProperty?: string },
 ): Promise<void> {
-  if (!(await deps.store.tenantExists(ngsi.tenant))) throw tenantNotFound(ngsi.tenant);
+  await requireTenant(deps, ngsi.tenant);
   // One row beyond the page tells whether a next page exists without a count.
   const result = await deps.store.queryEntities(ngsi.tenant, { ...query, limit: query.limit > 0 ? query.limit + 1 : 0 });
   const hasMore = result.entities.length > query.limit;

@@ -84,7 +84,7 @@ function linkedRenderers({ ctx, options, projections }: Parameters<typeof withLi
 }
 
 export async function loadEntity(deps: BrokerDeps, tenant: string, id: string): Promise<StoredEntity> {
-  if (!(await deps.store.tenantExists(tenant))) throw tenantNotFound(tenant);
+  await requireTenant(deps, tenant);
   const entity = await deps.store.getEntity(tenant, id);
   if (!entity) throw notFound(`Entity ${id} does not exist`);
   return entity;
@@ -92,6 +92,11 @@ export async function loadEntity(deps: BrokerDeps, tenant: string, id: string): 
 
 export function tenantNotFound(tenant: string): NgsiError {
   return new NgsiError('NonexistentTenant', `Tenant ${tenant} does not exist`);
+}
+
+/** 5.5.10: every operation but a create answers NonexistentTenant for a tenant nobody created. */
+export async function requireTenant(deps: BrokerDeps, tenant: string): Promise<void> {
+  if (!(await deps.store.tenantExists(tenant))) throw tenantNotFound(tenant);
 }
 
 export function attrIdParam(req: Request): string {

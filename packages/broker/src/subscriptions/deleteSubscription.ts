@@ -4,7 +4,8 @@ import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { allowOnly } from '../http/params';
 import { sendNoContent } from '../http/respond';
-import { requireTenant, subscriptionIdParam } from './shared';
+import { requireTenant } from '../entities/shared';
+import { subscriptionIdParam } from './shared';
 
 export const deleteSubscriptionHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { produces: false }, async (ngsi, req, res) => {

@@ -4,7 +4,7 @@ import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { allowOnly, options, page } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
-import { requireTenant } from './shared';
+import { requireTenant } from '../entities/shared';
 
 export const querySubscriptionsHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, {}, async (ngsi, req, res) => {

@@ -3,16 +3,12 @@ import type { Request } from 'express';
 import { badRequest, isUri, notFound } from '@civitas/core';
 import type { StoredSubscription } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
-import { tenantNotFound } from '../entities/shared';
+import { requireTenant } from '../entities/shared';
 
 export function subscriptionIdParam(req: Request): string {
   const id = req.params.subscriptionId;
   if (!isUri(id)) throw badRequest(`Subscription id ${JSON.stringify(id)} is not a URI`);
   return id;
-}
-
-export async function requireTenant(deps: BrokerDeps, tenant: string): Promise<void> {
-  if (!(await deps.store.tenantExists(tenant))) throw tenantNotFound(tenant);
 }
 
 export async function loadSubscription(deps: BrokerDeps, tenant: string, id: string): Promise<StoredSubscription> {

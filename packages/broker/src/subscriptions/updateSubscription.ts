@@ -4,7 +4,8 @@ import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { allowOnly } from '../http/params';
 import { sendNoContent } from '../http/respond';
-import { checkJsonldContext, requireTenant, subscriptionIdParam } from './shared';
+import { requireTenant } from '../entities/shared';
+import { checkJsonldContext, subscriptionIdParam } from './shared';
 
 export const updateSubscriptionHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {

@@ -8,7 +8,7 @@ import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { allowOnly, flag, param } from '../http/params';
 import { sendNoContent } from '../http/respond';
-import { entityIdParam, tenantNotFound } from '../entities/shared';
+import { entityIdParam, requireTenant } from '../entities/shared';
 import { instanceIdParam } from './temporalWrites';
 
 export const deleteTemporalEntityHandler = (deps: BrokerDeps) =>
@@ -37,6 +37,6 @@ export const deleteTemporalInstanceHandler = (deps: BrokerDeps) =>
   });
 
 async function deleteOrNotFound(deps: BrokerDeps, tenant: string, id: string, deletion: HistoryDeletion, missing: string): Promise<void> {
-  if (!(await deps.store.tenantExists(tenant))) throw tenantNotFound(tenant);
+  await requireTenant(deps, tenant);
   if ((await deps.store.deleteHistory(tenant, id, deletion)) === 0) throw notFound(`Entity ${id} ${missing}`);
 }

@@ -4,7 +4,7 @@ import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { allowOnly } from '../http/params';
 import { sendNoContent } from '../http/respond';
-import { entityIdParam, tenantNotFound } from '../entities/shared';
+import { entityIdParam, requireTenant } from '../entities/shared';
 import { instanceIdParam } from './temporalWrites';
 
 export const modifyTemporalInstanceHandler = (deps: BrokerDeps) =>
@@ -18,7 +18,7 @@ export const modifyTemporalInstanceHandler = (deps: BrokerDeps) =>
     const iri = ngsi.ctx.expandTerm(name);
     const [instance] = fragment.attrs[iri] ?? [];
     if (!instance) throw notFound(`The body has no instance of ${name}`);
-    if (!(await deps.store.tenantExists(ngsi.tenant))) throw tenantNotFound(ngsi.tenant);
+    await requireTenant(deps, ngsi.tenant);
     if (!(await deps.store.replaceHistoryInstance(ngsi.tenant, id, iri, instanceId, stamp(instance, nowIso())))) {
       throw notFound(`Entity ${id} has no instance ${req.params.instanceId} of ${name}`);
     }

@@ -8,7 +8,7 @@ import type { BrokerDeps } from '../deps';
 import { ngsiHandler, NgsiRequest } from '../http/pipeline';
 import { allowOnly, list, page, param } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
-import { tenantNotFound } from '../entities/shared';
+import { requireTenant } from '../entities/shared';
 import { applyEntityFilters, renderHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
 
 const PAGE_PARAMS = ['limit', 'offset'];
@@ -66,7 +66,7 @@ async function answerTemporalQuery(deps: BrokerDeps, ngsi: NgsiRequest, req: Req
     throw badRequest('A temporal query needs type, id, idPattern, attrs, q, scopeQ or a geo-query');
   }
   const p = page(q, deps.config.defaultLimit, deps.config.maxLimit);
-  if (!(await deps.store.tenantExists(ngsi.tenant))) throw tenantNotFound(ngsi.tenant);
+  await requireTenant(deps, ngsi.tenant);
   const entities = (await applyEntityFilters(deps, ngsi.tenant, t)) ? await deps.store.historyEntities(ngsi.tenant, t.selection, p.limit + 1, p.offset) : [];
   const hasMore = entities.length > p.limit;
   if (hasMore) entities.length = p.limit;

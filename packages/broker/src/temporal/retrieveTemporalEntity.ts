@@ -4,7 +4,7 @@ import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { allowOnly } from '../http/params';
 import { sendRepresentation } from '../http/respond';
-import { entityIdParam, tenantNotFound } from '../entities/shared';
+import { entityIdParam, requireTenant } from '../entities/shared';
 import { applyEntityFilters, renderHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
 
 export const retrieveTemporalEntityHandler = (deps: BrokerDeps) =>
@@ -12,7 +12,7 @@ export const retrieveTemporalEntityHandler = (deps: BrokerDeps) =>
     allowOnly(req, TEMPORAL_PARAMS);
     const id = entityIdParam(req);
     const t = temporalRequest(req.query, ngsi);
-    if (!(await deps.store.tenantExists(ngsi.tenant))) throw tenantNotFound(ngsi.tenant);
+    await requireTenant(deps, ngsi.tenant);
     t.selection.ids = [id];
     const [entity] = (await applyEntityFilters(deps, ngsi.tenant, t)) ? await deps.store.historyEntities(ngsi.tenant, { ids: [id] }, 1, 0) : [];
     if (!entity) throw notFound(`Entity ${id} has no history`);
