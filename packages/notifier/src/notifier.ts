@@ -135,10 +135,10 @@ export class Notifier {
     await this.refreshIndex();
     const s = this.index.get(tenant, subscriptionId);
     if (!s || subscriptionState(s.subscription) !== 'active') return;
-    const entities = await this.deps.store.notifications.matchingEntities(tenant, this.currentStateQuery(s));
+    const { entities } = await this.deps.store.queryEntities(tenant, this.currentStateQuery(s));
     if (entities.length === 0) return;
     const notices: EntityNotice[] = entities.map((entity) => ({ entity }));
-    const linked = await linkedFor(s, notices, (ids) => this.deps.store.notifications.loadEntities(tenant, ids));
+    const linked = await linkedFor(s, notices, async (ids) => (await this.deps.store.queryEntities(tenant, { ids, limit: ids.length, offset: 0 })).entities);
     const queued = await this.deps.store.notifications.enqueue(
       [{ tenant, subscriptionId, notification: notificationBody(s, notices, linked) }],
       this.owner,

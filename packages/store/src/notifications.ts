@@ -93,10 +93,6 @@ export interface NotificationStore {
   /** Periodic subscriptions (timeInterval) whose time has come; each is granted to one caller only. */
   claimPeriodic(now: Date): Promise<StoredSubscription[]>;
 
-  /** Reads the entities with the given ids that exist. */
-  loadEntities: EntityLoader;
-  /** Reads matching entities (initial and periodic notifications). */
-  matchingEntities(tenant: string, query: EntityQuery): Promise<StoredEntity[]>;
 
   /** Called whenever changes may be waiting: committed here, or signalled by another process. */
   onChanges(listener: () => void): () => void;

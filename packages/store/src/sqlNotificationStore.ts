@@ -16,7 +16,6 @@ import type {
   StoredSubscription,
   ThrottleGate,
 } from './notifications';
-import type { EntityQuery } from './store';
 
 /** A timestamptz as NGSI-LD writes date-times. */
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -303,17 +302,6 @@ export class SqlNotificationStore implements NotificationStore {
       [now.toISOString()],
     );
     return rows.map(toStored);
-  }
-
-  loadEntities = async (tenant: string, ids: string[]): Promise<StoredEntity[]> => (await this.db.query<EntityRow>(GET_ENTITIES, [tenant, ids])).map(rowToEntity);
-
-  async matchingEntities(tenant: string, query: EntityQuery): Promise<StoredEntity[]> {
-    const { filter, params } = compileEntityFilter(tenant, query);
-    const rows = await this.db.query<EntityRow>(
-      `SELECT ${ENTITY_COLUMNS} FROM entities WHERE ${filter} ORDER BY id LIMIT ${Number(query.limit)} OFFSET ${Number(query.offset)}`,
-      params,
-    );
-    return rows.map(rowToEntity);
   }
 
   onChanges(listener: () => void): () => void {
