@@ -203,7 +203,8 @@ export async function appendHistory(db: SqlExecutor, tenant: string, entityId: s
 /** The types an entity's history was last written with; undefined when it has none. */
 export async function historyTypes(db: SqlExecutor, tenant: string, entityId: string): Promise<string[] | undefined> {
   const rows = await db.query<{ entity_types: string[] }>(
-    'SELECT entity_types FROM attribute_history WHERE tenant = $1 AND entity_id = $2 ORDER BY instance_id DESC LIMIT 1',
+    // The newest end of the (tenant, entity, modified_at) index, as for historyEntities.
+    'SELECT entity_types FROM attribute_history WHERE tenant = $1 AND entity_id = $2 ORDER BY modified_at DESC LIMIT 1',
     [tenant, entityId],
   );
   return rows[0]?.entity_types;
