@@ -88,6 +88,7 @@ describeEachStore('temporal API', (h) => {
     const filtered = await h().client.get(`/temporal/entities?type=${type}&q=name==%22garage%22&attrs=v`);
     expect(filtered.body.map((e: { id: string }) => e.id)).toEqual([b]);
     expect((await h().client.post('/temporal/entityOperations/query', { type: 'NotAQuery' })).status).toBe(400);
+    expect((await h().client.post('/temporal/entityOperations/query', { type: 'Query', entities: [{ type }], temporalQ: 'after' })).status).toBe(400);
   });
 
   test.each([

@@ -48,10 +48,18 @@ export const temporalQueryHandler = (deps: BrokerDeps) =>
     text('q', body.q);
     text('scopeQ', body.scopeQ);
     text('lang', body.lang);
-    for (const [name, v] of Object.entries((body.geoQ as Body | undefined) ?? {})) params[name] = typeof v === 'string' ? v : JSON.stringify(v);
-    for (const [name, v] of Object.entries((body.temporalQ as Body | undefined) ?? {})) params[name] = String(v);
+    for (const [name, v] of Object.entries(member(body, 'geoQ'))) params[name] = typeof v === 'string' ? v : JSON.stringify(v);
+    for (const [name, v] of Object.entries(member(body, 'temporalQ'))) params[name] = String(v);
     await answerTemporalQuery(deps, ngsi, req, res, params);
   });
+
+/** An optional object member of the Query body. */
+function member(body: Body, name: string): Body {
+  const v = body[name];
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest(`${name} must be an object`);
+  return v as Body;
+}
 
 async function answerTemporalQuery(deps: BrokerDeps, ngsi: NgsiRequest, req: Request, res: Response, q: Body): Promise<void> {
   const t = temporalRequest(q, ngsi);

@@ -88,13 +88,16 @@ export function temporalRequest(q: Record<string, unknown>, ngsi: NgsiRequest): 
 export async function applyEntityFilters(deps: BrokerDeps, tenant: string, t: TemporalRequest): Promise<boolean> {
   const { q, scopes, geo } = t.filters;
   if (!q && !scopes && !geo) return true;
-  const query = { ...t.filters, limit: deps.config.maxLimit * 10, offset: 0 } as EntityQuery;
+  const cap = deps.config.maxLimit * 10;
+  const query = { ...t.filters, limit: cap, offset: 0, count: true } as EntityQuery;
   if (t.selection.ids) query.ids = t.selection.ids;
   if (t.selection.idPattern !== undefined) query.idPattern = t.selection.idPattern;
   if (t.selection.types) query.types = t.selection.types.map((type) => [type]);
-  const matching = (await deps.store.queryEntities(tenant, query)).entities.map((e) => e.id);
-  t.selection.ids = matching;
-  return matching.length > 0;
+  const { entities, count = 0 } = await deps.store.queryEntities(tenant, query);
+  // Never a silently partial answer: a filter that selects too many entities is refused.
+  if (count > cap) throw badRequest(`The temporal query selects ${count} entities by q, scopeQ or geo-query; narrow it to ${cap} at most`);
+  t.selection.ids = entities.map((e) => e.id);
+  return entities.length > 0;
 }
 
 /** The temporal representation of each entity, in the order given. */
