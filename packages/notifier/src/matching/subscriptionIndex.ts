@@ -31,7 +31,8 @@ export class SubscriptionIndex {
       try {
         index.add(tenant, subscription, await resolve(subscription));
       } catch (e) {
-        // A subscription whose @context cannot be loaded cannot be matched; it is retried at the next reload.
+        // A subscription whose @context cannot be loaded cannot be matched: logged, and tried again when
+        // subscriptions next change (its context was loadable when it was written, 5.8.1.4).
         log(e);
       }
     }
