@@ -101,11 +101,9 @@ export function describeEachStore(title: string, suite: (h: () => BrokerHarness)
       let harness: BrokerHarness | undefined;
       let cleanup: (() => Promise<void>) | undefined;
       beforeAll(async () => {
-        const config = { ...configFromEnv({ ...env }), port: 0, host: '127.0.0.1' };
-        const opened = await kind.open({ history: config.history });
-        cleanup = opened.cleanup;
-        const broker = await startBroker(config, { store: opened.store, log: quietLogger });
-        harness = { broker, client: new Client(broker.url), store: opened.store };
+        const started = await startOn(kind, env);
+        cleanup = started.cleanup;
+        harness = started.harness;
       });
       afterAll(async () => {
         await harness?.broker.close();
@@ -119,8 +117,16 @@ export function describeEachStore(title: string, suite: (h: () => BrokerHarness)
   }
 }
 
+/** A broker on a free port over a fresh store of `kind`. */
+export async function startOn(kind: StoreKind, env: Record<string, string> = {}): Promise<{ harness: BrokerHarness; cleanup(): Promise<void> }> {
+  const config = { ...configFromEnv({ ...env }), port: 0, host: '127.0.0.1' };
+  const opened = await kind.open({ history: config.history });
+  const broker = await startBroker(config, { store: opened.store, log: quietLogger });
+  return { harness: { broker, client: new Client(broker.url), store: opened.store }, cleanup: opened.cleanup };
+}
+
 /** Start-up chatter is dropped; unexpected errors are still printed, since a test that hits one should show why. */
-const quietLogger = {
+export const quietLogger = {
   info: () => undefined,
   error: (e: unknown) => console.error(e),
 };

@@ -3,23 +3,37 @@
  * from the environment (see the README's configuration table).
  */
 import { configFromEnv, startBroker } from '@civitas/broker';
+import { iotAgentConfigFromEnv, startIotAgent } from '@civitas/iot-agent';
 import { EmbeddedMqttBroker, startEmbeddedMqttBroker } from '@civitas/notifier';
 
 async function main(): Promise<void> {
   const config = configFromEnv();
   const mqtt = process.env.MQTT_URL ? undefined : await startMqtt(Number(process.env.CIVITAS_MQTT_PORT ?? 1883));
   const broker = await startBroker(config);
+  // The agent writes to this broker over HTTP, as it would to any NGSI-LD broker, and keeps its provisioning in the same store.
+  const agent =
+    process.env.CIVITAS_IOT_AGENT === 'off'
+      ? undefined
+      : await startIotAgent({ ...iotAgentConfigFromEnv(), brokerUrl: `http://127.0.0.1:${broker.port}`, mqttUrl: iotaMqttUrl(mqtt) }, { provisioning: broker.store.provisioning });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`${signal} received, shutting down`);
+    await agent?.close();
     await broker.close();
     await mqtt?.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** Devices publish to IOTA_MQTT_URL or MQTT_URL when set, else to the embedded broker (wherever it bound). */
+function iotaMqttUrl(embedded: EmbeddedMqttBroker | undefined): string | undefined {
+  if (process.env.IOTA_MQTT_URL === 'off') return undefined;
+  if (process.env.IOTA_MQTT_URL || process.env.MQTT_URL) return process.env.IOTA_MQTT_URL || process.env.MQTT_URL;
+  return embedded ? `mqtt://127.0.0.1:${embedded.port}` : iotAgentConfigFromEnv().mqttUrl;
 }
 
 /** The embedded MQTT broker; a port already taken (say, by a Mosquitto on this host) leaves it out rather than stopping Civitas. */

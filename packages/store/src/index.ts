@@ -3,3 +3,4 @@ export { openStore, type StoreOptions } from './openStore';
 export type { SqlDriver, SqlExecutor } from './driver';
 export * from './notifications';
 export * from './history';
+export * from './provisioning';

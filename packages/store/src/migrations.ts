@@ -154,6 +154,42 @@ const MIGRATIONS: string[] = [
   CREATE INDEX attribute_history_observed ON attribute_history (tenant, entity_id, attr, (coalesce(observed_at, modified_at)));
   CREATE INDEX attribute_history_types ON attribute_history USING gin (entity_types)
   `,
+  // 6: the IoT agent's provisioning data (config groups and devices, FIWARE-keyed) and the commands
+  // waiting for devices that poll for them.
+  `
+  CREATE TABLE iot_config_groups (
+    service text NOT NULL,
+    subservice text NOT NULL,
+    resource text NOT NULL,
+    apikey text NOT NULL,
+    body jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (service, subservice, resource, apikey)
+  );
+  CREATE INDEX iot_config_groups_apikey ON iot_config_groups (apikey);
+  CREATE TABLE iot_devices (
+    service text NOT NULL,
+    subservice text NOT NULL,
+    device_id text NOT NULL,
+    apikey text,
+    entity_name text NOT NULL,
+    body jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (service, subservice, device_id)
+  );
+  CREATE INDEX iot_devices_device ON iot_devices (device_id);
+  CREATE INDEX iot_devices_entity ON iot_devices (service, entity_name);
+  CREATE TABLE iot_commands (
+    id bigserial PRIMARY KEY,
+    service text NOT NULL,
+    subservice text NOT NULL,
+    device_id text NOT NULL,
+    name text NOT NULL,
+    value jsonb,
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE INDEX iot_commands_device ON iot_commands (service, subservice, device_id)
+  `,
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */

@@ -6,6 +6,7 @@ import { openPgliteDriver } from './pgliteDriver';
 import { SqlStore } from './sqlStore';
 import { ChangeSignals, CHANGES_CHANNEL } from './changeSignals';
 import { SqlNotificationStore } from './sqlNotificationStore';
+import { SqlProvisioningStore } from './sqlProvisioningStore';
 import type { Store } from './store';
 
 export interface StoreOptions {
@@ -36,5 +37,5 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 export async function storeOn(driver: SqlDriver, history = true): Promise<SqlStore> {
   const signals = new ChangeSignals();
   await driver.listen?.(CHANGES_CHANNEL, () => signals.emit());
-  return new SqlStore(driver, signals, new SqlNotificationStore(driver, signals), history);
+  return new SqlStore(driver, signals, new SqlNotificationStore(driver, signals), new SqlProvisioningStore(driver), history);
 }

@@ -6,6 +6,7 @@ import { compileEntityFilter, compileOrder } from './entityQuerySql';
 import type { ChangeSignals } from './changeSignals';
 import { WRITE_STATEMENT, writeParams } from './writeStatement';
 import type { NotificationStore } from './notifications';
+import type { ProvisioningStore } from './provisioning';
 import {
   AggregateRow,
   AggregationMethod,
@@ -58,6 +59,7 @@ export class SqlStore implements Store {
     private readonly db: SqlDriver,
     private readonly signals: ChangeSignals,
     readonly notifications: NotificationStore,
+    readonly provisioning: ProvisioningStore,
     /** Keep attribute history (the temporal API); off saves its cost on every write. */
     private readonly history = true,
   ) {}

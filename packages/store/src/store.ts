@@ -1,5 +1,6 @@
 import type { AttributeInstance, GeoQuery, QExpression, StoredEntity } from '@civitas/core';
 import type { NotificationStore } from './notifications';
+import type { ProvisioningStore } from './provisioning';
 import type { AggregateRow, AggregationMethod, HistoryDeletion, HistoryInstance, HistorySelection, NewHistoryInstance } from './history';
 
 /** The tenant used when a request names none; it always exists. */
@@ -108,6 +109,8 @@ export interface Store {
   readonly driver: 'postgres' | 'embedded';
   /** Subscriptions, the change outbox and the delivery queue, in the same database. */
   readonly notifications: NotificationStore;
+  /** The IoT agent's config groups, devices and queued commands, in the same database. */
+  readonly provisioning: ProvisioningStore;
 
   tenantExists(tenant: string): Promise<boolean>;
 

@@ -1,0 +1,169 @@
+/**
+ * Starting and stopping the IoT agent: the north port (provisioning API,
+ * command notifications, metrics, the Smart Data Models' @contexts), the
+ * HTTP southbound, the MQTT southbound, and the writer to the broker.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { DeviceRecord, ProvisioningStore } from '@civitas/store';
+import type { IotAgentConfig } from './config';
+import { Metrics } from './metrics';
+import { ModelCatalog } from './mapping/smartDataModels';
+import { DeviceRegistry } from './provisioning/registry';
+import { provisioningRouter, ProvisioningHooks } from './provisioning/api';
+import { errorHandler } from './provisioning/errors';
+import { BatchingWriter, Log } from './northbound/batchingWriter';
+import { createOrComplete, EntitySink, HttpEntitySink } from './northbound/entitySink';
+import { CommandDispatcher } from './commands/commandDispatcher';
+import { CommandSubscriptions } from './commands/commandSubscriptions';
+import { Destination, Ingest } from './southbound/ingest';
+import { httpSouthbound } from './southbound/httpSouthbound';
+import { MqttSouthbound } from './southbound/mqttSouthbound';
+import type { DeviceProfile } from './mapping/deviceProfile';
+import { toAttribute } from './mapping/attributes';
+import type { EntityFragment } from './mapping/measuresToEntity';
+import type { Device } from './provisioning/model';
+import { groupOf } from './provisioning/registry';
+
+export interface RunningIotAgent {
+  northPort: number;
+  httpPort: number;
+  /** The north URL the broker reaches the agent on. */
+  providerUrl: string;
+  metrics: Metrics;
+  writer: BatchingWriter;
+  /** The MQTT southbound, when one is configured. */
+  mqtt?: MqttSouthbound;
+  close(): Promise<void>;
+}
+
+export interface IotAgentDeps {
+  provisioning: ProvisioningStore;
+  log?: Log;
+  /** Where entity updates go (default: HTTP batch upserts to `config.brokerUrl`). */
+  sink?: EntitySink;
+}
+
+const consoleLog: Log = { info: (m) => console.log(m), error: (m) => console.error(m) };
+
+async function listen(app: express.Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+/** What a device's entity starts with: its static attributes and, per command, the command and its status. */
+function initialEntity(profile: DeviceProfile): EntityFragment | undefined {
+  if (profile.commands.length === 0 && profile.staticAttributes.length === 0) return undefined;
+  const entity: EntityFragment = { id: profile.entityId, type: profile.entityType };
+  for (const s of profile.staticAttributes) entity[s.name] = toAttribute(s.name, s.type ?? profile.model?.attributeType(s.name), s.value, s.metadata);
+  for (const c of profile.commands) {
+    entity[c.name] = { type: 'Property', value: '' };
+    entity[`${c.name}_status`] = { type: 'Property', value: 'UNKNOWN' };
+    entity[`${c.name}_info`] = { type: 'Property', value: '' };
+  }
+  return entity;
+}
+
+export async function startIotAgent(config: IotAgentConfig, deps: IotAgentDeps): Promise<RunningIotAgent> {
+  const log = deps.log ?? consoleLog;
+  const metrics = new Metrics();
+  const models = new ModelCatalog();
+  const registry = new DeviceRegistry(deps.provisioning, models, config.registryTtlMs);
+  const north = express();
+  north.disable('x-powered-by');
+  const northServer = await listen(north, config.northPort, config.host);
+  const northPort = (northServer.address() as AddressInfo).port;
+  const providerUrl = config.providerUrl ?? `http://127.0.0.1:${northPort}`;
+
+  const destination: Destination = {
+    tenant: (p) => p.service || undefined,
+    contextUrl: (p) => (p.model ? `${providerUrl}/ontologies/smart-data-models/${p.model.name}.jsonld` : undefined),
+  };
+  const writer = new BatchingWriter(deps.sink ?? new HttpEntitySink(config.brokerUrl), metrics, log, config.writer);
+  const subscriptions = new CommandSubscriptions(config.brokerUrl, `${providerUrl}/notify`, log);
+  let mqtt: MqttSouthbound | undefined;
+  const dispatcher = new CommandDispatcher(registry, writer, destination, () => mqtt, metrics, log);
+  const ingest = new Ingest(registry, writer, dispatcher, destination, metrics, log, config.maxPayloadBytes);
+
+  const setUpDevice = async (record: DeviceRecord) => {
+    const profile = await registry.profileOf(record);
+    const entity = initialEntity(profile);
+    if (entity) await createOrComplete(config.brokerUrl, destination.tenant(profile), destination.contextUrl(profile), entity);
+    for (const c of (record.body as unknown as Device).commands ?? []) {
+      await subscriptions.ensure(profile.service, destination.contextUrl(profile), { id: profile.entityId, type: profile.entityType }, c.name);
+    }
+  };
+  const hooks: ProvisioningHooks = {
+    devicesProvisioned: async (records) => {
+      for (const r of records) await setUpDevice(r).catch((e) => log.error(`Setting up the entity of device ${r.deviceId} failed: ${(e as Error).message}`));
+    },
+    groupsProvisioned: async (records) => {
+      for (const record of records) {
+        const group = groupOf(record);
+        const type = group.entity_type ?? group.model ?? 'Device';
+        const contextUrl = group.model ? `${providerUrl}/ontologies/smart-data-models/${group.model}.jsonld` : undefined;
+        for (const c of group.commands ?? []) {
+          await subscriptions.ensure(record.service, contextUrl, { type }, c.name).catch((e) => log.error((e as Error).message));
+        }
+      }
+    },
+  };
+  registry.onAutoprovisioned = (record) => void hooks.devicesProvisioned([record]);
+
+  north.get('/health', (_req, res) => {
+    res.json({ status: 'ok', mqtt: mqtt ? (mqtt.connected ? 'connected' : 'disconnected') : 'off', buffered: metrics.buffered(), dropped: metrics.droppedTotal() });
+  });
+  north.get('/metrics', (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(metrics.toPrometheus());
+  });
+  north.get('/iot/about', (_req, res) => {
+    res.json({ libVersion: 'civitas', port: String(northPort), baseRoot: '/', version: '0.1.0' });
+  });
+  north.get('/ontologies/smart-data-models/:file', (req, res) => {
+    const model = models.get(req.params.file.replace(/\.jsonld$/, ''));
+    if (!model) res.status(404).json({ name: 'NOT_FOUND', message: `No Smart Data Model ${req.params.file}` });
+    else res.type('application/ld+json').send(JSON.stringify(model.context));
+  });
+  north.use(express.json({ limit: '1mb', type: ['application/json', 'application/ld+json'] }));
+  north.post('/notify', (req, res) => {
+    res.status(200).end();
+    const service = typeof req.query.service === 'string' ? req.query.service : '';
+    for (const entity of (req.body?.data ?? []) as Array<Record<string, unknown>>) {
+      for (const [name, attribute] of Object.entries(entity)) {
+        if (name === 'id' || name === 'type' || name === '@context') continue;
+        const value = (attribute as { value?: unknown })?.value;
+        dispatcher.dispatch(service, String(entity.id), name, value).catch((e) => log.error(`Command ${name} for ${entity.id} failed: ${(e as Error).message}`));
+      }
+    }
+  });
+  north.use(provisioningRouter(registry, models, hooks));
+  north.use(errorHandler(log.error));
+
+  const southServer = await listen(httpSouthbound(ingest, dispatcher, metrics, log, config.maxPayloadBytes), config.httpPort, config.host);
+  const httpPort = (southServer.address() as AddressInfo).port;
+  if (config.mqttUrl) {
+    mqtt = await MqttSouthbound.connect({ url: config.mqttUrl, username: config.mqttUsername, password: config.mqttPassword, qos: config.mqttQos }, ingest, log);
+  }
+  log.info(`IoT agent: provisioning API on port ${northPort}, HTTP southbound on port ${httpPort}${config.mqttUrl ? `, MQTT on ${config.mqttUrl}` : ''}, writing to ${config.brokerUrl}`);
+
+  return {
+    northPort,
+    httpPort,
+    providerUrl,
+    metrics,
+    writer,
+    get mqtt() {
+      return mqtt;
+    },
+    close: async () => {
+      await mqtt?.close();
+      await new Promise((r) => southServer.close(r));
+      await writer.close();
+      northServer.closeAllConnections?.();
+      await new Promise((r) => northServer.close(r));
+    },
+  };
+}

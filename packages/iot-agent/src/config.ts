@@ -1,0 +1,56 @@
+/** The IoT agent's configuration, from the environment (the README's table). */
+import { DEFAULT_WRITER_CONFIG, WriterConfig } from './northbound/batchingWriter';
+
+export interface IotAgentConfig {
+  host: string;
+  /** Provisioning API, notifications from the broker, metrics (FIWARE's 4041). */
+  northPort: number;
+  /** HTTP southbound (FIWARE's 7896). */
+  httpPort: number;
+  /** The NGSI-LD broker the agent writes to. */
+  brokerUrl: string;
+  /** The agent's north URL as the broker reaches it (notifications, @contexts); derived from the bound port when unset. */
+  providerUrl?: string;
+  /** The MQTT broker devices publish to; unset leaves MQTT out. */
+  mqttUrl?: string;
+  mqttUsername?: string;
+  mqttPassword?: string;
+  mqttQos: 0 | 1;
+  /** Largest device payload accepted, in bytes. */
+  maxPayloadBytes: number;
+  /** How long a device lookup is reused. */
+  registryTtlMs: number;
+  writer: WriterConfig;
+}
+
+const int = (value: string | undefined, fallback: number): number => {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`Expected a non-negative integer, got ${JSON.stringify(value)}`);
+  return n;
+};
+
+export function iotAgentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IotAgentConfig {
+  const mqttUrl = env.IOTA_MQTT_URL || env.MQTT_URL || `mqtt://127.0.0.1:${env.CIVITAS_MQTT_PORT || 1883}`;
+  return {
+    host: env.IOTA_HOST || env.CIVITAS_HOST || '0.0.0.0',
+    northPort: int(env.IOTA_NORTH_PORT, 4041),
+    httpPort: int(env.IOTA_HTTP_PORT, 7896),
+    brokerUrl: env.IOTA_CB_URL || `http://127.0.0.1:${env.CIVITAS_PORT || 1026}`,
+    providerUrl: env.IOTA_PROVIDER_URL || undefined,
+    mqttUrl: env.IOTA_MQTT_URL === 'off' ? undefined : mqttUrl,
+    mqttUsername: env.IOTA_MQTT_USERNAME || undefined,
+    mqttPassword: env.IOTA_MQTT_PASSWORD || undefined,
+    mqttQos: env.IOTA_MQTT_QOS === '1' ? 1 : 0,
+    maxPayloadBytes: int(env.IOTA_MAX_PAYLOAD_BYTES, 64 * 1024),
+    registryTtlMs: int(env.IOTA_REGISTRY_TTL_MS, 5_000),
+    writer: {
+      batchSize: int(env.IOTA_BATCH_SIZE, DEFAULT_WRITER_CONFIG.batchSize),
+      flushMs: int(env.IOTA_BATCH_MS, DEFAULT_WRITER_CONFIG.flushMs),
+      bufferLimit: int(env.IOTA_BUFFER_LIMIT, DEFAULT_WRITER_CONFIG.bufferLimit),
+      concurrency: int(env.IOTA_WRITE_CONCURRENCY, DEFAULT_WRITER_CONFIG.concurrency),
+      retryBaseMs: int(env.IOTA_RETRY_MS, DEFAULT_WRITER_CONFIG.retryBaseMs),
+      retryMaxMs: int(env.IOTA_RETRY_MAX_MS, DEFAULT_WRITER_CONFIG.retryMaxMs),
+    },
+  };
+}

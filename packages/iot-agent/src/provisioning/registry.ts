@@ -1,0 +1,111 @@
+/**
+ * Finds the device behind a southbound message (by API key and device id),
+ * autoprovisioning it where its group allows, and keeps recent answers for a
+ * few seconds: every measure needs one, and provisioning changes rarely.
+ * Changes made through this agent's own API clear the cache at once.
+ */
+import type { ConfigGroupRecord, DeviceRecord, ProvisioningStore } from '@civitas/store';
+import { DropError } from '../dropReasons';
+import { defaultEntityId, deviceProfile, DeviceProfile, DEFAULT_ENTITY_TYPE } from '../mapping/deviceProfile';
+import type { ModelCatalog } from '../mapping/smartDataModels';
+import type { ConfigGroup, Device } from './model';
+
+interface Cached {
+  value: DeviceProfile | DropError;
+  expires: number;
+}
+
+const MAX_CACHED = 100_000;
+
+export class DeviceRegistry {
+  private readonly cache = new Map<string, Cached>();
+  /** Lookups under way, shared so that a device's messages resolve in the order they came. */
+  private readonly pending = new Map<string, Promise<DeviceProfile | DropError>>();
+
+  /** Called with every device the registry autoprovisioned, so that its entity and commands can be set up. */
+  onAutoprovisioned: (device: DeviceRecord) => void = () => undefined;
+
+  constructor(
+    readonly store: ProvisioningStore,
+    private readonly models: ModelCatalog,
+    private readonly ttlMs = 5_000,
+  ) {}
+
+  /** The device's profile; throws DropError (unknown_apikey, unknown_device) when there is none to be had. */
+  async lookup(apikey: string, deviceId: string, resource?: string): Promise<DeviceProfile> {
+    const key = `${apikey}\u0000${deviceId}\u0000${resource ?? ''}`;
+    const hit = this.cache.get(key);
+    if (hit && hit.expires > Date.now()) {
+      if (hit.value instanceof DropError) throw hit.value;
+      return hit.value;
+    }
+    let lookup = this.pending.get(key);
+    if (!lookup) {
+      lookup = this.resolve(apikey, deviceId, resource)
+        .catch((e) => {
+          if (e instanceof DropError) return e;
+          throw e;
+        })
+        .then((value) => {
+          if (this.cache.size >= MAX_CACHED) this.cache.clear();
+          this.cache.set(key, { value, expires: Date.now() + this.ttlMs });
+          return value;
+        })
+        .finally(() => this.pending.delete(key));
+      this.pending.set(key, lookup);
+    }
+    const value = await lookup;
+    if (value instanceof DropError) throw value;
+    return value;
+  }
+
+  /** The profile of a device known by its record (commands, provisioning-time writes). */
+  async profileOf(record: DeviceRecord): Promise<DeviceProfile> {
+    const device = record.body as unknown as Device;
+    const groups = await this.store.groupsByApikey(device.apikey ?? '');
+    const group = groups.find((g) => g.service === record.service && g.subservice === record.subservice) ?? (await this.groupOfService(record));
+    return this.profile(record, group && groupOf(group));
+  }
+
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  private async resolve(apikey: string, deviceId: string, resource?: string): Promise<DeviceProfile> {
+    const groups = await this.store.groupsByApikey(apikey);
+    const device = await this.store.findDevice(apikey, deviceId);
+    if (device) {
+      const group = groups.find((g) => g.service === device.service && g.subservice === device.subservice);
+      return this.profile(device, group && groupOf(group));
+    }
+    if (groups.length === 0) throw new DropError('unknown_apikey', `No config group or device has the API key "${apikey}"`);
+    const groupRecord = groups.find((g) => resource === undefined || g.resource === resource || g.resource === '') ?? groups[0];
+    const group = groupOf(groupRecord);
+    if (group.autoprovision === false) {
+      throw new DropError('unknown_device', `Device "${deviceId}" is not provisioned and group "${apikey}" does not autoprovision`);
+    }
+    const type = group.entity_type ?? (group.model && this.models.get(group.model)?.name) ?? DEFAULT_ENTITY_TYPE;
+    const created = await this.store.ensureDevice({
+      service: groupRecord.service,
+      subservice: groupRecord.subservice,
+      deviceId,
+      entityName: defaultEntityId(deviceId, type, group, groupRecord.service, groupRecord.subservice),
+      body: { device_id: deviceId, ...(group.transport ? { transport: group.transport } : {}), ...(group.protocol ? { protocol: group.protocol } : {}) },
+    });
+    this.onAutoprovisioned(created);
+    return this.profile(created, group);
+  }
+
+  /** A device provisioned with its own API key may still belong to the group of its service path with another key. */
+  private async groupOfService(record: DeviceRecord): Promise<ConfigGroupRecord | undefined> {
+    const { groups } = await this.store.listGroups({ service: record.service, subservice: record.subservice }, 1, 0);
+    return groups[0];
+  }
+
+  private profile(record: DeviceRecord, group: ConfigGroup | undefined): DeviceProfile {
+    const modelName = group?.model;
+    return deviceProfile({ ...record, body: record.body as unknown as Device }, group, modelName ? this.models.get(modelName) : undefined);
+  }
+}
+
+export const groupOf = (record: ConfigGroupRecord): ConfigGroup => ({ ...(record.body as object), resource: record.resource, apikey: record.apikey }) as ConfigGroup;
