@@ -4,6 +4,16 @@ import { describeEachStore, uniqueId } from '../support/broker';
 const ERR = 'https://uri.etsi.org/ngsi-ld/errors/';
 
 describeEachStore('batch operations', (h) => {
+  test('upsert: writers racing to create the same new entity all succeed, each attribute kept', async () => {
+    const id = uniqueId();
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => h().client.post('/entityOperations/upsert?options=update', [{ id, type: 'T', [`a${i}`]: i }])),
+    );
+    expect(answers.map((a) => a.status).filter((s) => s !== 201 && s !== 204)).toEqual([]);
+    const entity = (await h().client.get(`/entities/${encodeURIComponent(id)}?options=keyValues`)).body;
+    expect(Object.keys(entity).filter((k) => k.startsWith('a')).sort()).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7']);
+  });
+
   test('create: 201 with the ids; an existing or invalid one fails alone (207)', async () => {
     const [a, b, c] = [uniqueId(), uniqueId(), uniqueId()];
     const ok = await h().client.post('/entityOperations/create', [{ id: a, type: 'T', v: 1 }, { id: b, type: 'T', v: 2 }]);

@@ -42,6 +42,9 @@ const DEADLOCK = '40P01';
 const INVALID_REGEX = '2201B';
 const MAX_ATTEMPTS = 3;
 
+/** Thrown inside a transaction to roll it back when an insert met a concurrently created entity and the caller wants another try. */
+class InsertConflict extends Error {}
+
 const GET_ENTITY = statement('get_entity', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = $2`);
 
 /** The entities a mutation reads, locked; sorted, so that concurrent batches lock rows in the same order and cannot deadlock. */
@@ -88,12 +91,15 @@ export class SqlStore implements Store {
   ): Promise<MutationOutcome<T>> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const { changed, ...outcome } = await this.db.transaction((tx) => this.mutateIn(tx, tenant, ids, plan, options));
+        // On the last attempt a conflict is reported rather than retried.
+        const attemptOptions = attempt < MAX_ATTEMPTS ? options : { ...options, retryConflicts: false };
+        const { changed, ...outcome } = await this.db.transaction((tx) => this.mutateIn(tx, tenant, ids, plan, attemptOptions));
         // Committed: the notifier of this process may claim the changes now.
         if (changed) this.signals.emit();
         return outcome;
       } catch (e) {
         const code = (e as { code?: string }).code;
+        if (e instanceof InsertConflict) continue;
         if (attempt < MAX_ATTEMPTS && (code === SERIALIZATION_FAILURE || code === DEADLOCK)) continue;
         throw this.translate(e);
       }
@@ -118,6 +124,7 @@ export class SqlStore implements Store {
     const [written] = await tx.query<{ inserted: string[]; changes: number }>(WRITE_STATEMENT, writeParams(tenant, current, inserts, upserts, deletes, this.history));
     const inserted = new Set(written.inserted);
     const conflicts = inserts.map((e) => e.id).filter((id) => !inserted.has(id));
+    if (conflicts.length > 0 && options.retryConflicts) throw new InsertConflict();
     const changed = Number(written.changes) > 0;
     this.refreshStatistics(inserts.length + upserts.length + deletes.length);
     return { result, conflicts, changed };

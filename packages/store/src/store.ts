@@ -31,6 +31,11 @@ export interface MutationOutcome<T> {
 export interface MutateOptions {
   /** Create the tenant when it does not exist yet (create operations); otherwise an unknown tenant fails with NonexistentTenant. */
   createTenant?: boolean;
+  /**
+   * When an insert meets an entity created meanwhile by another writer, roll
+   * back and plan again against it (upserts), rather than report the conflict.
+   */
+  retryConflicts?: boolean;
 }
 
 /**

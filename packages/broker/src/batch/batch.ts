@@ -17,6 +17,7 @@ import {
   ProblemDetails,
   StoredEntity,
 } from '@civitas/core';
+import type { MutateOptions } from '@civitas/store';
 import { toNgsiError } from '../http/problem';
 import type { BrokerDeps } from '../deps';
 import { checkElementContext, NgsiRequest } from '../http/pipeline';
@@ -77,7 +78,7 @@ export async function runBatch(
   tenant: string,
   elements: ParsedElement[],
   apply: (element: ParsedElement, current: StoredEntity | undefined, now: string) => ElementEffect,
-  createTenant: boolean,
+  options: MutateOptions,
 ): Promise<BatchOutcome & { created: string[] }> {
   const valid = elements.filter((e) => !e.error);
   const ids = [...new Set(valid.map((e) => e.id))];
@@ -117,7 +118,7 @@ export async function runBatch(
       }
       return { inserts, upserts, deletes, result: { results, created } };
     },
-    { createTenant },
+    options,
   );
   const conflicted = new Set(outcome.conflicts);
   const success: string[] = [];

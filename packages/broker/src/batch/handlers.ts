@@ -23,7 +23,7 @@ export const batchCreateHandler = (deps: BrokerDeps) =>
     allowOnly(req, []);
     const elements = await parseElements(deps, ngsi, { requireIdAndType: true });
     const outcome = await runBatch(deps, ngsi.tenant, elements, (e, current, now) =>
-      current ? alreadyExists(e.id) : { entity: createEntity(e.fragment!, now), created: true }, true);
+      current ? alreadyExists(e.id) : { entity: createEntity(e.fragment!, now), created: true }, { createTenant: true });
     sendBatch(res, outcome, () => res.status(201).type('application/json').send(JSON.stringify(outcome.success)));
   });
 
@@ -38,7 +38,7 @@ export const batchUpsertHandler = (deps: BrokerDeps) =>
       if (!current) return { entity: createEntity(e.fragment!, now), created: true };
       if (!update) return { entity: replaceEntity(current, e.fragment!, now), created: false };
       return { entity: appendAttributes(current, e.fragment!, now, false).entity, created: false };
-    }, true);
+    }, { createTenant: true, retryConflicts: true });
     sendBatch(res, outcome, () => sendIds(res, outcome.created));
   });
 
@@ -53,7 +53,7 @@ export const batchUpdateHandler = (deps: BrokerDeps) =>
       if (result.notUpdated.length === 0) return { entity, created: false };
       // What could be appended is written; the entity is still reported, naming what was kept (5.6.9).
       return { entity, created: false, error: badRequest(`Not updated (noOverwrite): ${result.notUpdated.map((n) => n.attributeName).join(', ')}`) };
-    }, false);
+    }, {});
     sendBatch(res, outcome, () => sendNoContent(res));
   });
 
@@ -62,7 +62,7 @@ export const batchMergeHandler = (deps: BrokerDeps) =>
     allowOnly(req, []);
     const elements = await parseElements(deps, ngsi, { fragment: true, mergeValues: true });
     const outcome = await runBatch(deps, ngsi.tenant, elements, (e, current, now) =>
-      current ? { entity: mergeEntity(current, e.fragment!, now), created: false } : missing(e.id), false);
+      current ? { entity: mergeEntity(current, e.fragment!, now), created: false } : missing(e.id), {});
     sendBatch(res, outcome, () => sendNoContent(res));
   });
 
@@ -73,6 +73,6 @@ export const batchDeleteHandler = (deps: BrokerDeps) =>
     if (!Array.isArray(ids) || ids.length === 0) throw badRequest('A batch delete body must be a non-empty array of entity ids');
     const elements: ParsedElement[] = ids.map((id) =>
       isUri(id) ? { id } : { id: String(id), error: badRequest(`${JSON.stringify(id)} is not a URI`) });
-    const outcome = await runBatch(deps, ngsi.tenant, elements, (e, current) => (current ? { deleted: true } : missing(e.id)), false);
+    const outcome = await runBatch(deps, ngsi.tenant, elements, (e, current) => (current ? { deleted: true } : missing(e.id)), {});
     sendBatch(res, outcome, () => sendNoContent(res));
   });
