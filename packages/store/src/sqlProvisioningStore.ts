@@ -180,13 +180,13 @@ export class SqlProvisioningStore implements ProvisioningStore {
   }
 
   async takeCommands(service: string, subservice: string, deviceId: string): Promise<PendingCommand[]> {
-    const rows = await this.db.query<{ id: string; name: string; value: unknown; created_at: string }>(
+    const rows = await this.db.query<{ id: string; name: string; value: string; created_at: string }>(
       `DELETE FROM iot_commands WHERE service = $1 AND subservice = $2 AND device_id = $3
-       RETURNING id::text AS id, name, value, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`,
+       RETURNING id::text AS id, name, value::text AS value, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`,
       [service, subservice, deviceId],
     );
     return rows
-      .map((r) => ({ id: r.id, name: r.name, value: typeof r.value === 'string' ? JSON.parse(r.value) : r.value, createdAt: r.created_at }))
+      .map((r) => ({ id: r.id, name: r.name, value: JSON.parse(r.value), createdAt: r.created_at }))
       .sort((a, b) => Number(a.id) - Number(b.id));
   }
 

@@ -49,6 +49,8 @@ export class BatchingWriter {
   private readonly queue: Batch[] = [];
   private buffered = 0;
   private inFlight = 0;
+  /** Entities in batches on their way to the broker. */
+  private readonly inFlightIds = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -108,13 +110,26 @@ export class BatchingWriter {
     }
   }
 
-  /** Sends full batches; with `all`, partial ones too. Stops while a retry is pending. */
+  /**
+   * Sends full batches (with `all`, partial ones too), oldest first. A batch
+   * waits while an entity of it is in flight or in an older waiting batch,
+   * so that an entity's updates reach the broker in the order they came.
+   * Nothing goes while a retry is pending.
+   */
   private pump(all = false): void {
-    while (!this.closed && !this.retryTimer && this.inFlight < this.config.concurrency && this.queue.length > 0) {
-      const next = this.queue[0];
-      if (!all && next.entities.length < this.config.batchSize) break;
-      this.queue.shift();
-      void this.send(next);
+    const blocked = new Set(this.inFlightIds.keys());
+    for (let i = 0; i < this.queue.length && !this.closed && !this.retryTimer && this.inFlight < this.config.concurrency; ) {
+      const batch = this.queue[i];
+      const ready = (all || batch.entities.length >= this.config.batchSize) && ![...batch.ids].some((id) => blocked.has(id));
+      if (!ready) {
+        for (const id of batch.ids) blocked.add(id);
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      for (const id of batch.ids) this.inFlightIds.set(id, (this.inFlightIds.get(id) ?? 0) + 1);
+      for (const id of batch.ids) blocked.add(id);
+      void this.send(batch);
     }
     if (this.queue.length > 0 && !this.timer && !this.retryTimer) {
       this.timer = setTimeout(() => {
@@ -151,6 +166,11 @@ export class BatchingWriter {
       }, delay);
     } finally {
       this.inFlight--;
+      for (const id of batch.ids) {
+        const n = this.inFlightIds.get(id)! - 1;
+        if (n === 0) this.inFlightIds.delete(id);
+        else this.inFlightIds.set(id, n);
+      }
     }
     this.pump(true);
     if (this.buffered === 0 && this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();

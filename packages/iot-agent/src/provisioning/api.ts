@@ -91,7 +91,7 @@ function groupKey(req: Request): { resource: string; apikey: string } {
 
 const groupToApi = (g: ConfigGroupRecord) => ({ ...g.body, resource: g.resource, apikey: g.apikey, service: g.service, subservice: g.subservice });
 
-const deviceToApi = (d: DeviceRecord) => ({ ...d.body, service: d.service, service_path: d.subservice, entity_name: d.entityName });
+const deviceToApi = (d: DeviceRecord) => ({ ...d.body, ...(d.apikey ? { apikey: d.apikey } : {}), service: d.service, service_path: d.subservice, entity_name: d.entityName });
 
 /** Wraps an async handler so that its errors reach the error middleware. */
 const handle = (fn: (req: Request, res: import('express').Response) => Promise<void>) => (req: Request, res: import('express').Response, next: (e?: unknown) => void) => {

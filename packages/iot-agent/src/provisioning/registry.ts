@@ -62,7 +62,7 @@ export class DeviceRegistry {
   /** The profile of a device known by its record (commands, provisioning-time writes). */
   async profileOf(record: DeviceRecord): Promise<DeviceProfile> {
     const device = record.body as unknown as Device;
-    const groups = await this.store.groupsByApikey(device.apikey ?? '');
+    const groups = await this.store.groupsByApikey(record.apikey ?? device.apikey ?? '');
     const group = groups.find((g) => g.service === record.service && g.subservice === record.subservice) ?? (await this.groupOfService(record));
     return this.profile(record, group && groupOf(group));
   }
@@ -89,6 +89,8 @@ export class DeviceRegistry {
       service: groupRecord.service,
       subservice: groupRecord.subservice,
       deviceId,
+      // Kept with the device, so that it stays tied to this group among others of its service path.
+      apikey: groupRecord.apikey,
       entityName: defaultEntityId(deviceId, type, group, groupRecord.service, groupRecord.subservice),
       body: { device_id: deviceId, ...(group.transport ? { transport: group.transport } : {}), ...(group.protocol ? { protocol: group.protocol } : {}) },
     });
