@@ -1,4 +1,5 @@
 /** The FIWARE provisioning API: the same bodies, status codes and error shapes as FIWARE's agents. */
+import { eventually } from '../support/receiver';
 import { describeAgentOnEachStore, SERVICE_HEADERS, uniqueKey } from '../support/iotAgent';
 
 describeAgentOnEachStore('IoT agent provisioning API', (h) => {
@@ -75,6 +76,20 @@ describeAgentOnEachStore('IoT agent provisioning API', (h) => {
     const named = uniqueKey('dev');
     await h().iot('POST', '/iot/devices', { devices: [{ device_id: named }] }, headers);
     expect((await h().iot('GET', `/iot/devices/${named}`, undefined, headers)).body.entity_name).toBe(`urn:ngsi-ld:Meter:city-${named}`);
+  });
+
+  it('pairs a device without an API key with the group of its entity type among several in its service path', async () => {
+    const headers = { 'fiware-service': 'smartcity', 'fiware-servicepath': `/${uniqueKey('p')}` };
+    const [a, b] = [uniqueKey(), uniqueKey()];
+    await h().iot('POST', '/iot/services', { services: [{ apikey: a, resource: '/iot/d', entity_type: 'Alpha' }, { apikey: b, resource: '/iot/d', entity_type: 'Beta', static_attributes: [{ name: 'kind', type: 'Text', value: 'beta' }] }] }, headers);
+    const id = uniqueKey('dev');
+    await h().iot('POST', '/iot/devices', { devices: [{ device_id: id, entity_type: 'Beta' }] }, headers);
+    expect((await h().iot('GET', `/iot/devices/${id}`, undefined, headers)).body.entity_name).toBe(`urn:ngsi-ld:Beta:${id}`);
+    await h().publish(`/${b}/${id}/attrs`, 'x|1');
+    await eventually(async () => {
+      const e = (await h().client.get(`/entities/urn:ngsi-ld:Beta:${id}?options=keyValues`, { headers: { 'NGSILD-Tenant': 'smartcity' } })).body;
+      expect(e).toMatchObject({ type: 'Beta', kind: 'beta', x: '1' });
+    });
   });
 
   it('keeps services apart', async () => {

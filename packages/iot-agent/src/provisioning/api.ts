@@ -10,7 +10,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { ConfigGroupRecord, DeviceRecord, ServiceScope } from '@civitas/store';
 import type { DeviceRegistry } from './registry';
-import { groupOf } from './registry';
+import { groupForDevice, groupOf } from './registry';
 import type { ModelCatalog } from '../mapping/smartDataModels';
 import { defaultEntityId, DEFAULT_ENTITY_TYPE } from '../mapping/deviceProfile';
 import { checkExpression } from '../mapping/expressions';
@@ -184,7 +184,7 @@ export function provisioningRouter(registry: DeviceRegistry, models: ModelCatalo
         check(validateDevice, d, `devices[${i}]`);
         checkExpressions(d, models);
         const { service: _s, service_path: _sp, entity_name, ...body } = d as Device & { service?: string; service_path?: string };
-        const group = groups.map(groupOf).find((g) => g.apikey === d.apikey) ?? groups.map(groupOf)[0];
+        const group = groupForDevice(groups.map(groupOf), d);
         const type = d.entity_type ?? group?.entity_type ?? (group?.model && models.get(group.model)?.name) ?? DEFAULT_ENTITY_TYPE;
         return { service, subservice, deviceId: d.device_id, apikey: d.apikey, entityName: entity_name ?? defaultEntityId(d.device_id, type, group, service, subservice), body };
       });

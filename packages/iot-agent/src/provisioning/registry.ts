@@ -61,10 +61,8 @@ export class DeviceRegistry {
 
   /** The profile of a device known by its record (commands, provisioning-time writes). */
   async profileOf(record: DeviceRecord): Promise<DeviceProfile> {
-    const device = record.body as unknown as Device;
-    const groups = await this.store.groupsByApikey(record.apikey ?? device.apikey ?? '');
-    const group = groups.find((g) => g.service === record.service && g.subservice === record.subservice) ?? (await this.groupOfService(record));
-    return this.profile(record, group && groupOf(group));
+    const { groups } = await this.store.listGroups({ service: record.service, subservice: record.subservice }, 1000, 0);
+    return this.profile(record, groupForDevice(groups.map(groupOf), { ...(record.body as unknown as Device), apikey: record.apikey }));
   }
 
   invalidate(): void {
@@ -98,12 +96,6 @@ export class DeviceRegistry {
     return this.profile(created, group);
   }
 
-  /** A device provisioned with its own API key may still belong to the group of its service path with another key. */
-  private async groupOfService(record: DeviceRecord): Promise<ConfigGroupRecord | undefined> {
-    const { groups } = await this.store.listGroups({ service: record.service, subservice: record.subservice }, 1, 0);
-    return groups[0];
-  }
-
   private profile(record: DeviceRecord, group: ConfigGroup | undefined): DeviceProfile {
     const modelName = group?.model;
     return deviceProfile({ ...record, body: record.body as unknown as Device }, group, modelName ? this.models.get(modelName) : undefined);
@@ -111,3 +103,20 @@ export class DeviceRegistry {
 }
 
 export const groupOf = (record: ConfigGroupRecord): ConfigGroup => ({ ...(record.body as object), resource: record.resource, apikey: record.apikey }) as ConfigGroup;
+
+/**
+ * The config group of a device among those of its service path: the one with
+ * its API key, else the one producing its entity type, else the only (or
+ * first) one, the way FIWARE agents pair them.
+ */
+export function groupForDevice(groups: ConfigGroup[], device: Pick<Device, 'apikey' | 'entity_type'>): ConfigGroup | undefined {
+  if (device.apikey) {
+    const byKey = groups.find((g) => g.apikey === device.apikey);
+    if (byKey) return byKey;
+  }
+  if (device.entity_type) {
+    const byType = groups.find((g) => (g.entity_type ?? g.model) === device.entity_type);
+    if (byType) return byType;
+  }
+  return groups[0];
+}
