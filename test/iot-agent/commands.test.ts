@@ -35,14 +35,10 @@ describeAgentOnEachStore('IoT agent commands', (h) => {
     expect((await h().iot('POST', '/iot/devices', { devices: [{ device_id: deviceId, entity_type: 'Bell', transport: 'MQTT', commands: [{ name: 'ring', type: 'command' }] }] })).status).toBe(201);
     await status(h(), entityId, 'ring', 'UNKNOWN');
 
-    const device = h().device();
-    await once(device, 'connect');
-    await device.subscribeAsync(`/${apikey}/${deviceId}/cmd`);
-    const received = once(device, 'message');
+    const device = await h().device(`/${apikey}/${deviceId}/cmd`);
+    const received = device.next();
     await send(h(), entityId, 'ring', 'loud');
-    const [topic, payload] = await received;
-    expect(topic).toBe(`/${apikey}/${deviceId}/cmd`);
-    expect(payload.toString()).toBe(`${deviceId}@ring|loud`);
+    expect(await received).toEqual({ topic: `/${apikey}/${deviceId}/cmd`, payload: `${deviceId}@ring|loud` });
     await status(h(), entityId, 'ring', 'PENDING');
 
     await h().publish(`/${apikey}/${deviceId}/cmdexe`, `${deviceId}@ring|rang twice`);
@@ -55,13 +51,10 @@ describeAgentOnEachStore('IoT agent commands', (h) => {
     const entityId = `urn:ngsi-ld:Lamp:${deviceId}`;
     await h().iot('POST', '/iot/services', { services: [{ apikey, resource: '/iot/json', entity_type: 'Lamp', commands: [{ name: 'switch', type: 'command' }] }] });
     await h().publish(`/json/${apikey}/${deviceId}/attrs`, JSON.stringify({ power: 12 }));
-    const device = h().device();
-    await once(device, 'connect');
-    await device.subscribeAsync(`/${apikey}/${deviceId}/cmd`);
-    const received = once(device, 'message');
+    const device = await h().device(`/${apikey}/${deviceId}/cmd`);
+    const received = device.next();
     await send(h(), entityId, 'switch', 'on');
-    const [, payload] = await received;
-    expect(JSON.parse(payload.toString())).toEqual({ switch: 'on' });
+    expect(JSON.parse((await received).payload)).toEqual({ switch: 'on' });
     await h().publish(`/json/${apikey}/${deviceId}/cmdexe`, JSON.stringify({ switch: 'switched on' }));
     await status(h(), entityId, 'switch', 'OK', 'switched on');
   });

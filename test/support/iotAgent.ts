@@ -21,8 +21,8 @@ export interface AgentHarness extends BrokerHarness {
   south(method: string, path: string, body?: string, contentType?: string): Promise<{ status: number; text: string }>;
   /** Publishes as a device would. */
   publish(topic: string, payload: string | Buffer): Promise<void>;
-  /** A second MQTT client, to see what the agent publishes. */
-  device(): MqttClient;
+  /** A connected MQTT client subscribed to `topic`, to see what the agent publishes there; `next()` is its next message. */
+  device(topic: string): Promise<{ client: MqttClient; next(): Promise<{ topic: string; payload: string }> }>;
   /** What the agent logged as errors. */
   errors: string[];
 }
@@ -87,10 +87,12 @@ export function describeAgentOnEachStore(title: string, suite: (h: () => AgentHa
           publish: async (topic, payload) => {
             await publisher.publishAsync(topic, payload, { qos: 1 });
           },
-          device: () => {
-            const client = mqtt.connect(mqttUrl);
+          device: async (topic) => {
+            const client = await mqtt.connectAsync(mqttUrl);
             cleanups.push(() => client.endAsync());
-            return client;
+            await client.subscribeAsync(topic, { qos: 1 });
+            const next = () => new Promise<{ topic: string; payload: string }>((resolve) => client.once('message', (t, p) => resolve({ topic: t, payload: p.toString() })));
+            return { client, next };
           },
         };
       });
