@@ -28,6 +28,8 @@ function start(env: Record<string, string>): Promise<Broker> {
       CIVITAS_NOTIFY_LEASE_MS: '1500',
       CIVITAS_NOTIFY_POLL_MS: '100',
       CIVITAS_NOTIFY_RETRY_MS: '100',
+      IOTA_NORTH_PORT: '0',
+      IOTA_HTTP_PORT: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

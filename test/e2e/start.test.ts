@@ -1,26 +1,47 @@
 /**
  * The README's start command, as a user runs it: the built `civitas`
  * process on the embedded store, answering /health, keeping its data across
- * a restart.
+ * a restart, and taking a device's measures through its IoT agent and
+ * embedded MQTT broker.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { eventually } from '../support/receiver';
 
 const MAIN = join(__dirname, '../../packages/cli/dist/main.js');
 
-function start(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
+interface Started {
+  child: ChildProcess;
+  port: number;
+  northPort: number;
+  mqttUrl: string;
+}
+
+function start(dataDir: string): Promise<Started> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, DATABASE_URL: '', CIVITAS_PORT: '0', CIVITAS_HOST: '127.0.0.1', CIVITAS_DATA_DIR: dataDir, CIVITAS_MQTT_PORT: '0' },
+    env: {
+      ...process.env,
+      DATABASE_URL: '',
+      MQTT_URL: '',
+      CIVITAS_PORT: '0',
+      CIVITAS_HOST: '127.0.0.1',
+      CIVITAS_DATA_DIR: dataDir,
+      CIVITAS_MQTT_PORT: '0',
+      IOTA_NORTH_PORT: '0',
+      IOTA_HTTP_PORT: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const m = /listening on [^:]+:(\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
+      const api = /API listening on [^:]+:(\d+)/.exec(out);
+      const agent = /provisioning API on port (\d+), HTTP southbound on port \d+, MQTT on (\S+),/.exec(out);
+      if (api && agent) resolve({ child, port: Number(api[1]), northPort: Number(agent[1]), mqttUrl: agent[2] });
     });
     child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('exit', (code) => reject(new Error(`civitas exited with ${code}: ${out}`)));
@@ -53,6 +74,23 @@ test('starts on the embedded store, serves /health, and keeps entities across a 
     const second = await start(dataDir);
     const res = await fetch(`http://127.0.0.1:${second.port}/ngsi-ld/v1/entities/urn:ngsi-ld:Streetlight:1?options=keyValues`);
     expect(await res.json()).toEqual({ id: 'urn:ngsi-ld:Streetlight:1', type: 'Streetlight', powerState: 'on' });
+
+    // A device: provisioned through the agent's FIWARE API, reporting UltraLight over the embedded MQTT broker.
+    const provisioned = await fetch(`http://127.0.0.1:${second.northPort}/iot/services`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'fiware-service': 'demo', 'fiware-servicepath': '/' },
+      body: JSON.stringify({ services: [{ apikey: 'e2ekey', resource: '/iot/d', entity_type: 'Thermometer', attributes: [{ object_id: 't', name: 'temperature', type: 'Number' }] }] }),
+    });
+    expect(provisioned.status).toBe(201);
+    const device = await mqtt.connectAsync(second.mqttUrl);
+    await device.publishAsync('/e2ekey/th1/attrs', 't|19.5', { qos: 1 });
+    await device.endAsync();
+    const measured = await eventually(async () => {
+      const r = await fetch(`http://127.0.0.1:${second.port}/ngsi-ld/v1/entities/urn:ngsi-ld:Thermometer:th1?options=keyValues`, { headers: { 'NGSILD-Tenant': 'demo' } });
+      expect(r.status).toBe(200);
+      return r.json();
+    });
+    expect(measured).toEqual({ id: 'urn:ngsi-ld:Thermometer:th1', type: 'Thermometer', temperature: 19.5 });
     expect(await stop(second.child)).toBe(0);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

@@ -3,7 +3,8 @@
  * from the environment (see the README's configuration table).
  */
 import { configFromEnv, startBroker } from '@civitas/broker';
-import { iotAgentConfigFromEnv, startIotAgent } from '@civitas/iot-agent';
+import { iotAgentConfigFromEnv, RunningIotAgent, startIotAgent } from '@civitas/iot-agent';
+import type { ProvisioningStore } from '@civitas/store';
 import { EmbeddedMqttBroker, startEmbeddedMqttBroker } from '@civitas/notifier';
 
 async function main(): Promise<void> {
@@ -11,10 +12,7 @@ async function main(): Promise<void> {
   const mqtt = process.env.MQTT_URL ? undefined : await startMqtt(Number(process.env.CIVITAS_MQTT_PORT ?? 1883));
   const broker = await startBroker(config);
   // The agent writes to this broker over HTTP, as it would to any NGSI-LD broker, and keeps its provisioning in the same store.
-  const agent =
-    process.env.CIVITAS_IOT_AGENT === 'off'
-      ? undefined
-      : await startIotAgent({ ...iotAgentConfigFromEnv(), brokerUrl: `http://127.0.0.1:${broker.port}`, mqttUrl: iotaMqttUrl(mqtt) }, { provisioning: broker.store.provisioning });
+  const agent = process.env.CIVITAS_IOT_AGENT === 'off' ? undefined : await startAgent(broker.port, broker.store.provisioning, mqtt);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -27,6 +25,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** The IoT agent; a port already taken leaves it out (with the reason) rather than stopping the broker. */
+async function startAgent(brokerPort: number, provisioning: ProvisioningStore, mqtt: EmbeddedMqttBroker | undefined): Promise<RunningIotAgent | undefined> {
+  try {
+    return await startIotAgent({ ...iotAgentConfigFromEnv(), brokerUrl: `http://127.0.0.1:${brokerPort}`, mqttUrl: iotaMqttUrl(mqtt) }, { provisioning });
+  } catch (e) {
+    console.error(`The IoT agent could not start (${(e as Error).message}); set IOTA_NORTH_PORT and IOTA_HTTP_PORT, or CIVITAS_IOT_AGENT=off`);
+    return undefined;
+  }
 }
 
 /** Devices publish to IOTA_MQTT_URL or MQTT_URL when set, else to the embedded broker (wherever it bound). */
