@@ -8,6 +8,7 @@
  *   npm run bench -- --store embedded  the embedded store
  *   npm run bench -- --only notify     the notification scenarios alone
  *   npm run bench -- --only temporal   the temporal scenarios alone
+ *   npm run bench -- --only iot        the IoT agent scenario alone
  *
  * Civitas and the bare-HTTP baseline run as child processes; autocannon
  * drives them from this process. Results go to bench/results.json.
@@ -21,11 +22,14 @@ const autocannon = require('autocannon');
 const { Client } = require('pg');
 const { runNotificationBench } = require('./notifications');
 const { runTemporalBench } = require('./temporal');
+const { runIotBench } = require('./iot');
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const store = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'postgres';
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+/** Devices publish to this MQTT broker (say, the Mosquitto on this host); unset uses Civitas' embedded one. */
+const mqttUrl = args.includes('--mqtt') ? args[args.indexOf('--mqtt') + 1] : undefined;
 const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const SIZES = quick ? [10_000, 100_000] : [100_000, 1_000_000];
 const DURATION = quick ? 4 : 10;
@@ -51,7 +55,7 @@ function startProcess(command, argv, env, ready) {
     child.stdout.on('data', (chunk) => {
       out += chunk.toString();
       const m = ready.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
+      if (m) resolve({ child, port: Number(m[1]), output: () => out });
     });
     child.once('exit', (code) => reject(new Error(`${command} exited with ${code}: ${out}`)));
   });
@@ -66,7 +70,7 @@ function rssSampler(pid) {
   };
   read();
   const timer = setInterval(read, 100);
-  return { stop: () => (clearInterval(timer), read(), peak) };
+  return { stop: () => (clearInterval(timer), read(), peak), peak: () => peak };
 }
 
 async function load(url, requests, { connections = CONNECTIONS, duration = DURATION } = {}) {
@@ -128,14 +132,24 @@ async function main() {
   const bare = await startProcess(process.execPath, [join(__dirname, 'bareServer.js')], {}, /listening on (\d+)/);
   const dataDir = mkdtempSync(join(tmpdir(), 'civitas-bench-'));
   const schema = `bench_${Date.now().toString(36)}`;
-  const civitasEnv = { CIVITAS_PORT: '0', CIVITAS_MQTT_PORT: '0', CIVITAS_HOST: '127.0.0.1', CIVITAS_DATA_DIR: dataDir, DATABASE_URL: '', CIVITAS_MAX_BODY_BYTES: String(16 * 1024 * 1024) };
+  const civitasEnv = {
+    CIVITAS_PORT: '0',
+    CIVITAS_MQTT_PORT: '0',
+    CIVITAS_HOST: '127.0.0.1',
+    CIVITAS_DATA_DIR: dataDir,
+    DATABASE_URL: '',
+    MQTT_URL: mqttUrl ?? '',
+    CIVITAS_MAX_BODY_BYTES: String(16 * 1024 * 1024),
+    IOTA_NORTH_PORT: '0',
+    IOTA_HTTP_PORT: '0',
+  };
   if (store === 'postgres') Object.assign(civitasEnv, { DATABASE_URL: databaseUrl, CIVITAS_DB_SCHEMA: schema });
   const main = join(__dirname, '../packages/cli/dist/main.js');
   const civitas = await startProcess(process.execPath, [main], civitasEnv, /API listening on [^:]+:(\d+)/);
   const base = `http://127.0.0.1:${civitas.port}`;
   // The same Civitas without attribute history, for the cost of history on writes.
   const plainDir = mkdtempSync(join(tmpdir(), 'civitas-bench-'));
-  const plainEnv = { ...civitasEnv, CIVITAS_DATA_DIR: plainDir, CIVITAS_HISTORY: 'off' };
+  const plainEnv = { ...civitasEnv, CIVITAS_DATA_DIR: plainDir, CIVITAS_HISTORY: 'off', CIVITAS_IOT_AGENT: 'off' };
   if (store === 'postgres') plainEnv.CIVITAS_DB_SCHEMA = `${schema}_plain`;
   const plain = await startProcess(process.execPath, [main], plainEnv, /API listening on [^:]+:(\d+)/);
   const record = (name, figure, baseline, rss) => {
@@ -168,8 +182,30 @@ async function main() {
           console.log(`${name.padEnd(36)} ${JSON.stringify(figure)}`);
         },
       });
+    const iot = async () => {
+      let agent;
+      for (let waited = 0; !(agent = /provisioning API on port (\d+), HTTP southbound on port \d+, MQTT on (\S+),/.exec(civitas.output())) && waited < 10_000; waited += 50) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (!agent) throw new Error('The IoT agent did not start');
+      const sampler = rssSampler(civitas.child.pid);
+      await runIotBench({
+        base,
+        northPort: Number(agent[1]),
+        mqttUrl: agent[2],
+        quick,
+        report: (name, figure) => {
+          results.scenarios.push({ name, ...figure, peakRssMb: Math.round(sampler.peak() / 1048576) });
+          console.log(
+            `${name.padEnd(36)} ${String(Math.round(figure.rate)).padStart(8)} ${figure.unit}  delay p50 ${figure.latencyMs.p50} ms  p99 ${figure.latencyMs.p99} ms  lost ${figure.lost}  drained in ${figure.drainedInSeconds} s  rss ${Math.round(sampler.peak() / 1048576)} MB`,
+          );
+        },
+      });
+      sampler.stop();
+    };
     if (only === 'notify') return await notify();
     if (only === 'temporal') return await temporal();
+    if (only === 'iot') return await iot();
     const bareFigure = await load(`http://127.0.0.1:${bare.port}/`, undefined);
     record('baseline: bare node:http', { rate: bareFigure.requestsPerSecond, unit: 'req/s', ...bareFigure }, undefined, 0);
     const insertRate = store === 'postgres' ? await insertBaseline(DURATION) : undefined;
@@ -197,6 +233,8 @@ async function main() {
     await notify();
     console.log('');
     await temporal();
+    console.log('');
+    await iot();
 
     let loaded = 0;
     const perSize = {};
@@ -226,7 +264,6 @@ async function main() {
       results.scenarios.push({ name: `${name}: p50 latency ${SIZES[1] / 1000}k vs ${SIZES[0] / 1000}k`, ratio });
       console.log(`${name.padEnd(36)} p50 at ${SIZES[1] / 1000}k / at ${SIZES[0] / 1000}k = ${ratio === undefined ? 'n/a' : ratio.toFixed(2)}`);
     }
-    console.log('\nnot yet measured (features not built): IoT ingest');
   } finally {
     // Stopped before its schema is dropped, so that no request of its runs against missing tables.
     await Promise.all(
