@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { eventually } from '../support/receiver';
+import { loadExamples, runDemo } from '../../packages/cli/src/demo';
 
 const MAIN = join(__dirname, '../../packages/cli/dist/main.js');
 
@@ -91,6 +92,18 @@ test('starts on the embedded store, serves /health, and keeps entities across a 
       return r.json();
     });
     expect(measured).toEqual({ id: 'urn:ngsi-ld:Thermometer:th1', type: 'Thermometer', temperature: 19.5 });
+
+    // The demo: every example config group provisioned, and one round of its devices' samples.
+    await runDemo({ northUrl: `http://127.0.0.1:${second.northPort}`, mqttUrl: second.mqttUrl, rounds: 1, intervalMs: 0 });
+    for (const example of loadExamples()) {
+      const id = `urn:ngsi-ld:${example.name}:${example.devices[0].device_id}`;
+      await eventually(async () => {
+        const r = await fetch(`http://127.0.0.1:${second.port}/ngsi-ld/v1/entities/${id}`, { headers: { 'NGSILD-Tenant': example['fiware-service'] } });
+        const body = (await r.json()) as Record<string, unknown>;
+        // Measured attributes carry observedAt; static ones do not.
+        expect(Object.values(body).some((a) => (a as { observedAt?: string })?.observedAt)).toBe(true);
+      });
+    }
     expect(await stop(second.child)).toBe(0);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
