@@ -33,6 +33,8 @@ export interface BrokerConfig {
   historyRetentionDays: number;
   /** How often retention runs. */
   historyPruneMs: number;
+  /** Most instances of one attribute in a temporal response; more are paged with 206 and Content-Range (6.3.10). */
+  temporalMaxInstances: number;
   /** Send the entities that already match when a subscription is created (not in the specification; off by default). */
   initialNotification: boolean;
   notifier: Partial<NotifierConfig>;
@@ -64,6 +66,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     history: env.CIVITAS_HISTORY !== 'off',
     historyRetentionDays: int(env.CIVITAS_HISTORY_RETENTION_DAYS, 0),
     historyPruneMs: int(env.CIVITAS_HISTORY_PRUNE_MS, 3_600_000),
+    temporalMaxInstances: Math.max(1, int(env.CIVITAS_TEMPORAL_MAX_INSTANCES, 1000)),
     notifier: {
       timeoutMs: int(env.CIVITAS_NOTIFY_TIMEOUT_MS, DEFAULT_NOTIFIER_CONFIG.timeoutMs),
       leaseMs: int(env.CIVITAS_NOTIFY_LEASE_MS, DEFAULT_NOTIFIER_CONFIG.leaseMs),

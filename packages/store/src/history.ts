@@ -25,6 +25,8 @@ export interface HistoryInstance {
   entityTypes: string[];
   attr: string;
   instanceId: string;
+  /** When the instance counts, by the selection's timeproperty (ISO 8601, microseconds). */
+  time: string;
   instance: AttributeInstance;
 }
 
@@ -94,18 +96,25 @@ export async function historyEntities(db: SqlExecutor, tenant: string, s: Histor
   );
 }
 
+/** How many instances of each attribute of each entity to read, from which end of its history. */
+export interface InstanceTake {
+  count: number;
+  /** The most recent ones (lastN, backwards pagination); otherwise the least recent (forwards). */
+  newest: boolean;
+}
+
 /**
- * The instances of the selection in time order. With lastN, the last N of
- * each attribute of each entity, each read backwards on the time index
+ * The instances of the selection in time order. With `take`, only that many
+ * of each attribute of each entity, each read from one end of the time index
  * (one index range per attribute, however long the history).
  */
-export async function historyInstances(db: SqlExecutor, tenant: string, s: HistorySelection, lastN?: number): Promise<HistoryInstance[]> {
+export async function historyInstances(db: SqlExecutor, tenant: string, s: HistorySelection, take?: InstanceTake): Promise<HistoryInstance[]> {
   const params: unknown[] = [];
   const t = TIME[s.time?.timeproperty ?? 'observedAt'];
   const filter = where(tenant, s, params, t);
-  const columns = `entity_id, entity_types, attr, instance_id::text AS instance_id, instance, ${t} AS t, instance_id AS n`;
+  const columns = `entity_id, entity_types, attr, instance_id::text AS instance_id, instance, ${t} AS t, ${iso(t)} AS time, instance_id AS n`;
   let sql: string;
-  if (lastN === undefined) {
+  if (take === undefined) {
     sql = `SELECT ${columns} FROM attribute_history WHERE ${filter}`;
   } else {
     // The (entity, attribute) pairs: given ones when both lists are, else those the history holds.
@@ -113,13 +122,14 @@ export async function historyInstances(db: SqlExecutor, tenant: string, s: Histo
       s.ids && s.attrs
         ? `SELECT e AS entity_id, a AS attr FROM unnest($${params.indexOf(s.ids) + 1}::text[]) AS e CROSS JOIN unnest($${params.indexOf(s.attrs) + 1}::text[]) AS a`
         : `SELECT DISTINCT entity_id, attr FROM attribute_history WHERE ${filter}`;
+    const direction = take.newest ? 'DESC' : 'ASC';
     sql = `SELECT h.* FROM (${keys}) AS k CROSS JOIN LATERAL (
              SELECT ${columns} FROM attribute_history
              WHERE ${filter} AND entity_id = k.entity_id AND attr = k.attr
-             ORDER BY ${t} DESC, instance_id DESC LIMIT ${Number(lastN)}
+             ORDER BY ${t} ${direction}, instance_id ${direction} LIMIT ${Number(take.count)}
            ) AS h`;
   }
-  const rows = await db.query<{ entity_id: string; entity_types: string[]; attr: string; instance_id: string; instance: AttributeInstance | string }>(
+  const rows = await db.query<{ entity_id: string; entity_types: string[]; attr: string; instance_id: string; instance: AttributeInstance | string; time: string }>(
     `SELECT * FROM (${sql}) AS x ORDER BY entity_id, attr, t, n`,
     params,
   );
@@ -128,6 +138,7 @@ export async function historyInstances(db: SqlExecutor, tenant: string, s: Histo
     entityTypes: r.entity_types,
     attr: r.attr,
     instanceId: r.instance_id,
+    time: r.time,
     instance: typeof r.instance === 'string' ? JSON.parse(r.instance) : r.instance,
   }));
 }

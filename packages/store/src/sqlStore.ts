@@ -18,6 +18,7 @@ import {
   HistoryInstance,
   historyInstances,
   HistorySelection,
+  InstanceTake,
   historyTypes,
   NewHistoryInstance,
   pruneHistory,
@@ -248,8 +249,8 @@ export class SqlStore implements Store {
     return this.guard(() => historyEntities(this.db, tenant, selection, limit, offset));
   }
 
-  historyInstances(tenant: string, selection: HistorySelection, lastN?: number): Promise<HistoryInstance[]> {
-    return this.guard(() => historyInstances(this.db, tenant, selection, lastN));
+  historyInstances(tenant: string, selection: HistorySelection, take?: InstanceTake): Promise<HistoryInstance[]> {
+    return this.guard(() => historyInstances(this.db, tenant, selection, take));
   }
 
   historyAggregates(tenant: string, selection: HistorySelection, methods: AggregationMethod[], periodSeconds?: number): Promise<AggregateRow[]> {

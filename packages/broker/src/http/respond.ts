@@ -24,7 +24,7 @@ export function addLink(res: Response, value: string): void {
  * body=json`) the context goes in the body: inside each element of an array
  * answer, on the FeatureCollection for GeoJSON.
  */
-export function sendRepresentation(req: Request, res: Response, ngsi: NgsiRequest, body: unknown, options: { contextList?: boolean } = {}): void {
+export function sendRepresentation(req: Request, res: Response, ngsi: NgsiRequest, body: unknown, options: { contextList?: boolean; status?: number } = {}): void {
   const { accept, ctx } = ngsi;
   const contextInBody = accept === LD_JSON || (accept === GEO_JSON && !/body=json/i.test(String(req.headers.prefer ?? '')));
   let payload = body;
@@ -36,7 +36,7 @@ export function sendRepresentation(req: Request, res: Response, ngsi: NgsiReques
   } else {
     addLink(res, contextLink(req, ctx));
   }
-  res.status(200).setHeader('Content-Type', accept === JSON_TYPE ? JSON_TYPE : accept);
+  res.status(options.status ?? 200).setHeader('Content-Type', accept === JSON_TYPE ? JSON_TYPE : accept);
   res.send(JSON.stringify(payload));
 }
 

@@ -7,9 +7,9 @@ import { badRequest, parseTypeExpression } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler, NgsiRequest } from '../http/pipeline';
 import { allowOnly, list, page, param } from '../http/params';
-import { paginationLinks, sendRepresentation } from '../http/respond';
+import { paginationLinks } from '../http/respond';
 import { requireTenant } from '../entities/shared';
-import { applyEntityFilters, renderHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
+import { applyEntityFilters, renderHistory, sendHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
 
 const PAGE_PARAMS = ['limit', 'offset'];
 
@@ -79,5 +79,6 @@ async function answerTemporalQuery(deps: BrokerDeps, ngsi: NgsiRequest, req: Req
   const hasMore = entities.length > p.limit;
   if (hasMore) entities.length = p.limit;
   paginationLinks(req, res, ngsi.accept, p, hasMore);
-  sendRepresentation(req, res, ngsi, await renderHistory(deps, ngsi.tenant, t, entities));
+  const history = await renderHistory(deps, ngsi.tenant, t, entities);
+  sendHistory(req, res, ngsi, history, history.entities);
 }

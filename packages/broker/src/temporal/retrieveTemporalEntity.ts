@@ -3,9 +3,8 @@ import { notFound } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { allowOnly } from '../http/params';
-import { sendRepresentation } from '../http/respond';
 import { entityIdParam, requireTenant } from '../entities/shared';
-import { applyEntityFilters, renderHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
+import { applyEntityFilters, renderHistory, sendHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
 
 export const retrieveTemporalEntityHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, {}, async (ngsi, req, res) => {
@@ -16,6 +15,6 @@ export const retrieveTemporalEntityHandler = (deps: BrokerDeps) =>
     t.selection.ids = [id];
     const [entity] = (await applyEntityFilters(deps, ngsi.tenant, t)) ? await deps.store.historyEntities(ngsi.tenant, { ids: [id] }, 1, 0) : [];
     if (!entity) throw notFound(`Entity ${id} has no history`);
-    const [rendered] = await renderHistory(deps, ngsi.tenant, t, [entity]);
-    sendRepresentation(req, res, ngsi, rendered);
+    const history = await renderHistory(deps, ngsi.tenant, t, [entity]);
+    sendHistory(req, res, ngsi, history, history.entities[0]);
   });

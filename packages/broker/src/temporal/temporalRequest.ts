@@ -19,7 +19,10 @@ import {
 import { AGGREGATION_METHODS, AggregationMethod, EntityQuery, HistorySelection } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import type { NgsiRequest } from '../http/pipeline';
+import type { Request, Response } from 'express';
 import { list, options, param, renderOptions } from '../http/params';
+import { sendRepresentation } from '../http/respond';
+import { instanceTake, pageInstances } from './instancePages';
 
 export const TEMPORAL_PARAMS = [
   'timerel', 'timeAt', 'endTimeAt', 'timeproperty', 'lastN', 'attrs', 'pick', 'omit', 'datasetId', 'options', 'format', 'lang',
@@ -100,22 +103,30 @@ export async function applyEntityFilters(deps: BrokerDeps, tenant: string, t: Te
   return entities.length > 0;
 }
 
+export interface RenderedHistory {
+  entities: Array<Record<string, unknown>>;
+  /** Set when the instances were cut (6.3.10): answer 206 with this Content-Range. */
+  contentRange?: string;
+}
+
 /** The temporal representation of each entity, in the order given. */
-export async function renderHistory(deps: BrokerDeps, tenant: string, t: TemporalRequest, entities: Array<{ id: string; types: string[] }>): Promise<Array<Record<string, unknown>>> {
-  if (entities.length === 0) return [];
+export async function renderHistory(deps: BrokerDeps, tenant: string, t: TemporalRequest, entities: Array<{ id: string; types: string[] }>): Promise<RenderedHistory> {
+  if (entities.length === 0) return { entities: [] };
   const selection = { ...t.selection, ids: entities.map((e) => e.id) };
   const { keep, drop, datasetIds } = t.shown;
   const shown = (attr: string) => (!keep || keep.has(attr)) && !drop?.has(attr);
   if (t.representation === 'aggregatedValues') {
     const [rows, latest] = await Promise.all([
       deps.store.historyAggregates(tenant, selection, t.methods, t.periodSeconds),
-      deps.store.historyInstances(tenant, selection, 1),
+      deps.store.historyInstances(tenant, selection, { count: 1, newest: true }),
     ]);
     const attrTypes = new Map(latest.map((i) => [i.attr, i.instance.type]));
-    return entities.map((e) => renderAggregatedEntity(e.id, e.types, rows.filter((r) => r.entityId === e.id && shown(r.attr)), attrTypes, t.renderer));
+    return { entities: entities.map((e) => renderAggregatedEntity(e.id, e.types, rows.filter((r) => r.entityId === e.id && shown(r.attr)), attrTypes, t.renderer)) };
   }
-  const instances = await deps.store.historyInstances(tenant, selection, t.lastN);
-  return entities.map((e) => {
+  const cap = deps.config.temporalMaxInstances;
+  const read = await deps.store.historyInstances(tenant, selection, instanceTake(cap, t.lastN));
+  const { instances, contentRange } = pageInstances(read, cap, t.lastN, t.selection.time);
+  const rendered = entities.map((e) => {
     const byAttr = new Map<string, TemporalAttribute>();
     for (const i of instances) {
       if (i.entityId !== e.id || !shown(i.attr)) continue;
@@ -126,4 +137,11 @@ export async function renderHistory(deps: BrokerDeps, tenant: string, t: Tempora
     }
     return renderTemporalEntity(e.id, e.types, [...byAttr.values()], t.renderer, t.representation === 'temporalValues', t.selection.time?.timeproperty ?? 'observedAt');
   });
+  return { entities: rendered, contentRange };
+}
+
+/** 200 with the entities, or 206 with the Content-Range of a cut response. */
+export function sendHistory(req: Request, res: Response, ngsi: NgsiRequest, history: RenderedHistory, body: unknown): void {
+  if (history.contentRange) res.setHeader('Content-Range', history.contentRange);
+  sendRepresentation(req, res, ngsi, body, { status: history.contentRange ? 206 : 200 });
 }
