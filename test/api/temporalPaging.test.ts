@@ -58,10 +58,15 @@ describeEachStore(
       expect(narrow.body.speed).toHaveLength(3);
     });
 
-    it('pages the temporal query the same way', async () => {
-      const res = await h().client.get(`/temporal/entities?type=Vehicle&id=${id}`);
+    it('pages the temporal query the same way, cutting each entity at its own time', async () => {
+      const later = uniqueId('Vehicle');
+      const speed = Array.from({ length: 8 }, (_, i) => ({ type: 'Property', value: i, observedAt: minute(i + 20) }));
+      expect((await h().client.post('/temporal/entities', { id: later, type: 'Vehicle', speed })).status).toBe(201);
+      const res = await h().client.get(`/temporal/entities?type=Vehicle&id=${id},${later}`);
       expect(res.status).toBe(206);
-      expect(res.headers.get('content-range')).toBe(`date-time ${minute(1)}-${minute(5)}/*`);
+      expect(res.headers.get('content-range')).toBe(`date-time ${minute(1)}-${minute(24)}/*`);
+      const other = res.body.find((e: { id: string }) => e.id === later);
+      expect(other.speed.map((i: { value: number }) => i.value)).toEqual([0, 1, 2, 3, 4]);
       const post = await h().client.post('/temporal/entityOperations/query', { type: 'Query', entities: [{ id, type: 'Vehicle' }] });
       expect(post.status).toBe(206);
     });

@@ -1,10 +1,11 @@
 /**
  * Temporal pagination (6.3.10): a response holds at most a configured number
  * of instances per attribute. When an attribute has more in the requested
- * window, the response is cut at one time for every attribute, answered with
- * 206 and a Content-Range (`date-time <range-start>-<range-end>/<size>`)
- * saying which part of the window it covers: forwards from the least recent
- * instance, or backwards from the most recent one with lastN.
+ * window, its entity's instances are cut at one time for all its attributes,
+ * and the response is answered with 206 and a Content-Range
+ * (`date-time <range-start>-<range-end>/<size>`) saying which part of the
+ * window it covers: forwards from the least recent instance, or backwards
+ * from the most recent one with lastN.
  */
 import type { TemporalWindow } from '@civitas/core';
 import type { HistoryInstance, InstanceTake } from '@civitas/store';
@@ -32,13 +33,20 @@ export function pageInstances(read: HistoryInstance[], cap: number, lastN: numbe
     if (g) g.push(i);
     else groups.set(key, [i]);
   }
-  // Each group is in time order; a group over the cap decides where the response stops.
-  const over = [...groups.values()].filter((g) => g.length > cap);
-  if (over.length === 0) return { instances: read };
+  // Each group is in time order; within an entity, its groups over the cap decide where its instances stop.
   const backwards = lastN !== undefined;
-  const cuts = over.map((g) => (backwards ? g[g.length - cap].time : g[cap - 1].time));
-  const cut = backwards ? cuts.reduce((a, b) => (b > a ? b : a)) : cuts.reduce((a, b) => (b < a ? b : a));
-  const instances = read.filter((i) => (backwards ? i.time >= cut : i.time <= cut));
+  const cuts = new Map<string, string>();
+  for (const g of groups.values()) {
+    if (g.length <= cap) continue;
+    const t = backwards ? g[g.length - cap].time : g[cap - 1].time;
+    const previous = cuts.get(g[0].entityId);
+    if (previous === undefined || (backwards ? t > previous : t < previous)) cuts.set(g[0].entityId, t);
+  }
+  if (cuts.size === 0) return { instances: read };
+  const instances = read.filter((i) => {
+    const cut = cuts.get(i.entityId);
+    return cut === undefined || (backwards ? i.time >= cut : i.time <= cut);
+  });
   const times = instances.map((i) => i.time).sort();
   const [least, most] = [times[0], times[times.length - 1]];
   let start: string;
