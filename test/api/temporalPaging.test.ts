@@ -58,6 +58,16 @@ describeEachStore(
       expect(narrow.body.speed).toHaveLength(3);
     });
 
+    it('applies pick and omit to id and type, and finds nothing when nothing is left', async () => {
+      const picked = await h().client.get(`/temporal/entities/${id}?pick=speed&lastN=1`);
+      expect(Object.keys(picked.body)).toEqual(['speed']);
+      const omitted = await h().client.get(`/temporal/entities/${id}?omit=type,speed&lastN=1`);
+      expect(Object.keys(omitted.body).sort()).toEqual(['fuelLevel', 'id']);
+      expect((await h().client.get(`/temporal/entities/${id}?pick=unknown`)).status).toBe(404);
+      expect((await h().client.get(`/temporal/entities/${id}?omit=id,type,speed,fuelLevel`)).status).toBe(404);
+      expect((await h().client.get(`/temporal/entities/${id}?attrs=unknownAttribute`)).status).toBe(404);
+    });
+
     it('pages the temporal query the same way, cutting each entity at its own time', async () => {
       const later = uniqueId('Vehicle');
       const speed = Array.from({ length: 8 }, (_, i) => ({ type: 'Property', value: i, observedAt: minute(i + 20) }));

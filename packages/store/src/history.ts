@@ -71,7 +71,8 @@ function where(tenant: string, s: HistorySelection, params: unknown[], timeColum
   if (s.time) {
     const t = s.time;
     if (t.timerel === 'before') conditions.push(`${timeColumn} < ${p(t.timeAt)}::timestamptz`);
-    else if (t.timerel === 'after') conditions.push(`${timeColumn} > ${p(t.timeAt)}::timestamptz`);
+    // after includes timeAt itself; before and the end of between exclude theirs (4.11).
+    else if (t.timerel === 'after') conditions.push(`${timeColumn} >= ${p(t.timeAt)}::timestamptz`);
     else conditions.push(`${timeColumn} >= ${p(t.timeAt)}::timestamptz AND ${timeColumn} < ${p(t.endTimeAt)}::timestamptz`);
   }
   return conditions.join(' AND ');

@@ -33,8 +33,8 @@ export interface TemporalRequest {
   selection: HistorySelection;
   /** q, scopeQ and geo-query select entities by their current state. */
   filters: CompiledFilters;
-  /** Which attributes and instances to show (attrs / pick / omit, datasetId). */
-  shown: Pick<RenderOptions, 'keep' | 'drop' | 'datasetIds'>;
+  /** Which members, attributes and instances to show (attrs / pick / omit, datasetId). */
+  shown: Pick<RenderOptions, 'keep' | 'drop' | 'datasetIds' | 'hideId' | 'hideType'>;
   lastN?: number;
   representation: 'normalized' | 'temporalValues' | 'aggregatedValues';
   methods: AggregationMethod[];
@@ -65,7 +65,7 @@ export function temporalRequest(q: Record<string, unknown>, ngsi: NgsiRequest): 
   const out: TemporalRequest = {
     selection,
     filters: compileFilters({ q: param(q, 'q'), scopeQ: param(q, 'scopeQ'), geoQ }, ngsi.ctx),
-    shown: { keep: render.keep, drop: render.drop, datasetIds: render.datasetIds },
+    shown: { keep: render.keep, drop: render.drop, datasetIds: render.datasetIds, hideId: render.hideId, hideType: render.hideType },
     lastN: parseLastN(param(q, 'lastN')),
     representation,
     methods: [],
@@ -121,7 +121,7 @@ export async function renderHistory(deps: BrokerDeps, tenant: string, t: Tempora
       deps.store.historyInstances(tenant, selection, { count: 1, newest: true }),
     ]);
     const attrTypes = new Map(latest.map((i) => [i.attr, i.instance.type]));
-    return { entities: entities.map((e) => renderAggregatedEntity(e.id, e.types, rows.filter((r) => r.entityId === e.id && shown(r.attr)), attrTypes, t.renderer)) };
+    return { entities: entities.map((e) => hideCoreMembers(renderAggregatedEntity(e.id, e.types, rows.filter((r) => r.entityId === e.id && shown(r.attr)), attrTypes, t.renderer), t.shown)) };
   }
   const cap = deps.config.temporalMaxInstances;
   const read = await deps.store.historyInstances(tenant, selection, instanceTake(cap, t.lastN));
@@ -137,7 +137,14 @@ export async function renderHistory(deps: BrokerDeps, tenant: string, t: Tempora
     }
     return renderTemporalEntity(e.id, e.types, [...byAttr.values()], t.renderer, t.representation === 'temporalValues', t.selection.time?.timeproperty ?? 'observedAt');
   });
-  return { entities: rendered, contentRange };
+  return { entities: rendered.map((e) => hideCoreMembers(e, t.shown)), contentRange };
+}
+
+/** pick / omit apply to id and type too (4.21). */
+function hideCoreMembers(entity: Record<string, unknown>, shown: TemporalRequest['shown']): Record<string, unknown> {
+  if (shown.hideId) delete entity.id;
+  if (shown.hideType) delete entity.type;
+  return entity;
 }
 
 /** 200 with the entities, or 206 with the Content-Range of a cut response. */
