@@ -3,8 +3,10 @@
  * in a time window or the last N of each attribute, and aggregations over
  * periods, all computed in SQL on the history indexes.
  */
-import type { AttributeInstance, TemporalWindow, TimeProperty } from '@civitas/core';
+import type { AttributeInstance, GeoQuery, QExpression, TemporalWindow, TimeProperty } from '@civitas/core';
 import type { SqlExecutor } from './driver';
+import { compileQ, SqlParams } from './qSql';
+import { compileGeo } from './geoSql';
 
 /** The time window of a history read (timeproperty observedAt, createdAt or modifiedAt). */
 export type TimeFilter = TemporalWindow;
@@ -95,6 +97,38 @@ export async function historyEntities(db: SqlExecutor, tenant: string, s: Histor
      ORDER BY k.entity_id`,
     params,
   );
+}
+
+/** Filters judged on the instances of a temporal selection rather than on the current state (5.7.4.4). */
+export interface HistoryFilters {
+  q?: { expression: QExpression; expand: (name: string) => string };
+  geo?: GeoQuery & { propertyIri: string };
+}
+
+/**
+ * The entities (ids, in order, at most `cap` + 1) whose instances in the
+ * selection satisfy q and the geo-query: each term is judged against every
+ * instance of its attribute that the selection (type, id, time window)
+ * keeps, any one of them sufficing, as for multi-instance attributes.
+ */
+export async function historyMatchingEntities(db: SqlExecutor, tenant: string, s: HistorySelection, filters: HistoryFilters, cap: number): Promise<string[]> {
+  const sql = new SqlParams();
+  // Every attribute of the window takes part, whichever attrs are to be shown.
+  const filter = where(tenant, { ...s, attrs: undefined }, sql.values, TIME[s.time?.timeproperty ?? 'observedAt']);
+  const conditions = ['true'];
+  if (filters.q) conditions.push(compileQ(filters.q.expression, filters.q.expand, sql, undefined));
+  if (filters.geo) conditions.push(compileGeo(filters.geo, sql, undefined));
+  const rows = await db.query<{ id: string }>(
+    `SELECT id FROM (
+       SELECT entity_id AS id, jsonb_object_agg(attr, instances) AS attrs
+       FROM (SELECT entity_id, attr, jsonb_agg(instance) AS instances FROM attribute_history WHERE ${filter} GROUP BY entity_id, attr) AS a
+       GROUP BY entity_id
+     ) AS windowed
+     WHERE ${conditions.join(' AND ')}
+     ORDER BY id LIMIT ${Number(cap) + 1}`,
+    sql.values,
+  );
+  return rows.map((r) => r.id);
 }
 
 /** How many instances of each attribute of each entity to read, from which end of its history. */

@@ -127,7 +127,8 @@ function scalarCompare(v: string, op: QOperator, value: QScalar, params: SqlPara
     case 'number': {
       const n = `${params.add(value.value)}::numeric`;
       if (op === '==') return `(${v} = to_jsonb(${n}) OR (jsonb_typeof(${v}) = 'array' AND ${v} @> jsonb_build_array(${n})))`;
-      return `(jsonb_typeof(${v}) = 'number' AND (${v})::numeric ${ORDERING[op]} ${n})`;
+      // CASE, not AND: the planner may evaluate a cast before the type test that guards it.
+      return `(CASE WHEN jsonb_typeof(${v}) = 'number' THEN (${v})::numeric END ${ORDERING[op]} ${n})`;
     }
     case 'boolean':
       return op === '==' ? `(${v} = ${params.add(JSON.stringify(value.value))}::jsonb)` : 'false';

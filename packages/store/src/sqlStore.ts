@@ -17,6 +17,8 @@ import {
   historyEntities,
   HistoryInstance,
   historyInstances,
+  HistoryFilters,
+  historyMatchingEntities,
   HistorySelection,
   InstanceTake,
   historyTypes,
@@ -247,6 +249,10 @@ export class SqlStore implements Store {
 
   historyEntities(tenant: string, selection: HistorySelection, limit: number, offset: number): Promise<Array<{ id: string; types: string[] }>> {
     return this.guard(() => historyEntities(this.db, tenant, selection, limit, offset));
+  }
+
+  historyMatchingEntities(tenant: string, selection: HistorySelection, filters: HistoryFilters, cap: number): Promise<string[]> {
+    return this.guard(() => historyMatchingEntities(this.db, tenant, selection, filters, cap));
   }
 
   historyInstances(tenant: string, selection: HistorySelection, take?: InstanceTake): Promise<HistoryInstance[]> {

@@ -1,7 +1,7 @@
 import type { AttributeInstance, GeoQuery, QExpression, StoredEntity } from '@civitas/core';
 import type { NotificationStore } from './notifications';
 import type { ProvisioningStore } from './provisioning';
-import type { AggregateRow, AggregationMethod, HistoryDeletion, HistoryInstance, HistorySelection, InstanceTake, NewHistoryInstance } from './history';
+import type { AggregateRow, AggregationMethod, HistoryDeletion, HistoryFilters, HistoryInstance, HistorySelection, InstanceTake, NewHistoryInstance } from './history';
 
 /** The tenant used when a request names none; it always exists. */
 export const DEFAULT_TENANT = '';
@@ -149,6 +149,8 @@ export interface Store {
   /** Attribute history (the temporal API): the entities that have some, their instances, aggregations. */
   historyEntities(tenant: string, selection: HistorySelection, limit: number, offset: number): Promise<Array<{ id: string; types: string[] }>>;
   historyInstances(tenant: string, selection: HistorySelection, take?: InstanceTake): Promise<HistoryInstance[]>;
+  /** Ids (at most cap + 1, in order) of the entities whose instances in the selection satisfy the filters. */
+  historyMatchingEntities(tenant: string, selection: HistorySelection, filters: HistoryFilters, cap: number): Promise<string[]>;
   historyAggregates(tenant: string, selection: HistorySelection, methods: AggregationMethod[], periodSeconds?: number): Promise<AggregateRow[]>;
   /**
    * Adds instances to an entity's history (temporal provision), creating the

@@ -31,7 +31,7 @@ export const TEMPORAL_PARAMS = [
 
 export interface TemporalRequest {
   selection: HistorySelection;
-  /** q, scopeQ and geo-query select entities by their current state. */
+  /** q and the geo-query select entities by their instances in the window, scopeQ by their current scope. */
   filters: CompiledFilters;
   /** Which members, attributes and instances to show (attrs / pick / omit, datasetId). */
   shown: Pick<RenderOptions, 'keep' | 'drop' | 'datasetIds' | 'hideId' | 'hideType'>;
@@ -85,22 +85,34 @@ export function temporalRequest(q: Record<string, unknown>, ngsi: NgsiRequest): 
 }
 
 /**
- * Narrows the selection to the entities whose current state passes the
- * q, scopeQ and geo filters; false when none does.
+ * Narrows the selection to the entities that pass q, the geo-query and
+ * scopeQ; false when none does. q and the geo-query are judged on the
+ * instances the temporal query keeps (its types, ids and time window: any
+ * instance of an attribute may satisfy a term, 5.7.4.4); scopeQ on the
+ * entities' current scope.
  */
 export async function applyEntityFilters(deps: BrokerDeps, tenant: string, t: TemporalRequest): Promise<boolean> {
   const { q, scopes, geo } = t.filters;
   if (!q && !scopes && !geo) return true;
   const cap = deps.config.maxLimit * 10;
-  const query = { ...t.filters, limit: cap, offset: 0, count: true } as EntityQuery;
-  if (t.selection.ids) query.ids = t.selection.ids;
-  if (t.selection.idPattern !== undefined) query.idPattern = t.selection.idPattern;
-  if (t.selection.types) query.types = t.selection.types.map((type) => [type]);
-  const { entities, count = 0 } = await deps.store.queryEntities(tenant, query);
   // Never a silently partial answer: a filter that selects too many entities is refused.
-  if (count > cap) throw badRequest(`The temporal query selects ${count} entities by q, scopeQ or geo-query; narrow it to ${cap} at most`);
-  t.selection.ids = entities.map((e) => e.id);
-  return entities.length > 0;
+  const tooMany = (count: number) => badRequest(`The temporal query selects ${count} entities by q, scopeQ or geo-query; narrow it to ${cap} at most`);
+  if (q || geo) {
+    const ids = await deps.store.historyMatchingEntities(tenant, t.selection, { q, geo }, cap);
+    if (ids.length > cap) throw tooMany(ids.length);
+    t.selection.ids = ids;
+    if (ids.length === 0) return false;
+  }
+  if (scopes) {
+    const query = { scopes, limit: cap, offset: 0, count: true } as EntityQuery;
+    if (t.selection.ids) query.ids = t.selection.ids;
+    if (t.selection.idPattern !== undefined) query.idPattern = t.selection.idPattern;
+    if (t.selection.types) query.types = t.selection.types.map((type) => [type]);
+    const { entities, count = 0 } = await deps.store.queryEntities(tenant, query);
+    if (count > cap) throw tooMany(count);
+    t.selection.ids = entities.map((e) => e.id);
+  }
+  return t.selection.ids!.length > 0;
 }
 
 export interface RenderedHistory {
