@@ -62,6 +62,22 @@ describeEachStore('temporal API', (h) => {
     expect(whole.body.v.stddev[0][0]).toBeCloseTo(1.2910, 3);
   });
 
+  test('the POST query takes aggregation from temporalQ or aggrParams, methods as a list or a string', async () => {
+    const type = `A${Date.now().toString(36)}`;
+    await sensor(type);
+    const query = (extra: object) => h().client.post('/temporal/entityOperations/query', { type: 'Query', entities: [{ type }], attrs: ['v'], ...extra });
+    const inTemporalQ = await query({ temporalQ: { timerel: 'after', timeAt: at(0), aggrMethods: ['avg'] } });
+    expect(inTemporalQ.status).toBe(200);
+    expect(inTemporalQ.body[0].v.avg[0][0]).toBe(2.5);
+    expect(inTemporalQ.text).not.toContain('instanceId');
+    const asString = await query({ temporalQ: { timerel: 'after', timeAt: at(0), aggrMethods: 'avg,max' } });
+    expect(Object.keys(asString.body[0].v).sort()).toEqual(['avg', 'max', 'type']);
+    const inAggrParams = await query({ temporalQ: { timerel: 'after', timeAt: at(0) }, aggrParams: { aggrMethods: ['sum'], aggrPeriodDuration: 'PT0S' } });
+    expect(inAggrParams.body[0].v.sum).toHaveLength(1);
+    expect((await query({ aggrParams: { aggrMethods: ['median'] } })).status).toBe(400);
+    expect((await query({ temporalQ: { timerel: 'after', timeAt: at(0), aggrMethods: ['avg'], aggrPeriodDuration: 'bogus' } })).status).toBe(400);
+  });
+
   test('query by type, a page of entities at a time', async () => {
     const type = `T${Date.now().toString(36)}`;
     const ids = [await sensor(type), await sensor(type), await sensor(type)].sort();
@@ -101,6 +117,8 @@ describeEachStore('temporal API', (h) => {
     ['an unknown timeproperty', 'timerel=after&timeAt=2026-01-01T00:00:00Z&timeproperty=seenAt'],
     ['lastN that is not a positive integer', 'lastN=0'],
     ['an unknown aggregation method', 'options=aggregatedValues&aggrMethods=median'],
+    ['an unknown aggregation method without aggregatedValues', 'aggrMethods=median'],
+    ['a duration that does not parse without aggregatedValues', 'aggrPeriodDuration=soon'],
     ['aggregatedValues without methods', 'options=aggregatedValues'],
     ['a duration that does not parse', 'options=aggregatedValues&aggrMethods=sum&aggrPeriodDuration=1 hour'],
     ['a duration in months', 'options=aggregatedValues&aggrMethods=sum&aggrPeriodDuration=P1M'],

@@ -49,7 +49,20 @@ export const temporalQueryHandler = (deps: BrokerDeps) =>
     text('scopeQ', body.scopeQ);
     text('lang', body.lang);
     for (const [name, v] of Object.entries(member(body, 'geoQ'))) params[name] = typeof v === 'string' ? v : JSON.stringify(v);
-    for (const [name, v] of Object.entries(member(body, 'temporalQ'))) params[name] = String(v);
+    // Aggregation comes in temporalQ (V1.8) or in aggrParams (5.2.44); methods as a list or a comma-separated string.
+    const aggregation: Body = {};
+    for (const [name, v] of Object.entries({ ...member(body, 'temporalQ'), ...member(body, 'aggrParams') })) {
+      if (name === 'aggrMethods' || name === 'aggrPeriodDuration') aggregation[name] = v;
+      else params[name] = String(v);
+    }
+    if (aggregation.aggrMethods !== undefined) {
+      const m = aggregation.aggrMethods;
+      if (!(typeof m === 'string' || (Array.isArray(m) && m.every((x) => typeof x === 'string')))) throw badRequest('aggrMethods must be a list of strings or a comma-separated string');
+      params.aggrMethods = Array.isArray(m) ? m.join(',') : m;
+      // Asking for aggregation methods asks for the aggregated representation, unless another one is named.
+      if (params.format === undefined && params.options === undefined) params.format = 'aggregatedValues';
+    }
+    text('aggrPeriodDuration', aggregation.aggrPeriodDuration);
     await answerTemporalQuery(deps, ngsi, req, res, params);
   });
 

@@ -71,15 +71,18 @@ export function temporalRequest(q: Record<string, unknown>, ngsi: NgsiRequest): 
     methods: [],
     renderer: new EntityRenderer(ngsi.ctx, { ...render, format: 'normalized' }),
   };
+  // Aggregation parameters are checked whenever given, so that a typo is not silently ignored.
+  const methods = list(q, 'aggrMethods');
+  for (const m of methods ?? []) {
+    if (!(AGGREGATION_METHODS as readonly string[]).includes(m)) throw badRequest(`aggrMethods: ${JSON.stringify(m)} is not one of ${AGGREGATION_METHODS.join(', ')}`);
+  }
+  const period = param(q, 'aggrPeriodDuration');
+  // A zero duration (P0D, PT0S) means one period over the whole window.
+  const periodSeconds = period === undefined ? undefined : parseDuration(period, true) || undefined;
   if (representation === 'aggregatedValues') {
-    const methods = list(q, 'aggrMethods');
     if (!methods) throw badRequest('aggregatedValues needs aggrMethods');
-    for (const m of methods) {
-      if (!(AGGREGATION_METHODS as readonly string[]).includes(m)) throw badRequest(`aggrMethods: ${JSON.stringify(m)} is not one of ${AGGREGATION_METHODS.join(', ')}`);
-    }
     out.methods = methods as AggregationMethod[];
-    const period = param(q, 'aggrPeriodDuration');
-    if (period !== undefined && period !== 'P0D') out.periodSeconds = parseDuration(period);
+    out.periodSeconds = periodSeconds;
   }
   return out;
 }

@@ -54,8 +54,9 @@ const UNIT_SECONDS: Record<string, number> = { W: 604_800, D: 86_400, H: 3_600, 
 /**
  * An ISO 8601 duration (`PT1H`, `P1D`, `P1DT12H`, `P2W`) in seconds. Years
  * and months have no fixed length, so they are refused rather than guessed.
+ * Zero only with `allowZero` (a zero aggrPeriodDuration means the whole window).
  */
-export function parseDuration(text: string): number {
+export function parseDuration(text: string, allowZero = false): number {
   const m = /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text);
   if (!m || text === 'P' || text.endsWith('T')) {
     if (/^P(\d+Y|\d+M)/.test(text)) throw badRequest(`aggrPeriodDuration ${text}: years and months have no fixed length; use weeks, days, hours, minutes or seconds`);
@@ -63,6 +64,6 @@ export function parseDuration(text: string): number {
   }
   const [, w, d, h, min, s] = m;
   const seconds = [w && +w * UNIT_SECONDS.W, d && +d * UNIT_SECONDS.D, h && +h * UNIT_SECONDS.H, min && +min * UNIT_SECONDS.M, s && +s].reduce<number>((a, b) => a + (Number(b) || 0), 0);
-  if (seconds <= 0) throw badRequest('aggrPeriodDuration must be longer than zero');
+  if (seconds < 0 || (seconds === 0 && !allowZero)) throw badRequest('aggrPeriodDuration must be longer than zero');
   return seconds;
 }
