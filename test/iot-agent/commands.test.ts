@@ -106,6 +106,17 @@ describeAgentOnEachStore('IoT agent commands', (h) => {
     await status(h(), entityId, 'reset', 'OK', 'done');
   });
 
+  it('takes commands only from notifications of its own subscriptions', async () => {
+    const sent = h().agent.metrics.commandsSent;
+    const res = await fetch(`http://127.0.0.1:${h().agent.northPort}/notify?service=smartcity`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ subscriptionId: 'urn:ngsi-ld:Subscription:someone-else', data: [{ id: 'urn:ngsi-ld:Bell:x', type: 'Bell', ring: { type: 'Property', value: 1 } }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(h().agent.metrics.commandsSent).toBe(sent);
+  });
+
   it('drops a result for a command the device does not have', async () => {
     const apikey = uniqueKey();
     const deviceId = uniqueKey('dev');

@@ -16,11 +16,11 @@ import { errorHandler } from './provisioning/errors';
 import { BatchingWriter, Log } from './northbound/batchingWriter';
 import { createOrComplete, EntitySink, HttpEntitySink } from './northbound/entitySink';
 import { CommandDispatcher } from './commands/commandDispatcher';
-import { CommandSubscriptions } from './commands/commandSubscriptions';
+import { COMMAND_SUBSCRIPTION_PREFIX, CommandSubscriptions } from './commands/commandSubscriptions';
 import { Destination, Ingest } from './southbound/ingest';
 import { httpSouthbound } from './southbound/httpSouthbound';
 import { MqttSouthbound } from './southbound/mqttSouthbound';
-import type { DeviceProfile } from './mapping/deviceProfile';
+import { DEFAULT_ENTITY_TYPE, type DeviceProfile } from './mapping/deviceProfile';
 import { toAttribute } from './mapping/attributes';
 import type { EntityFragment } from './mapping/measuresToEntity';
 import type { Device } from './provisioning/model';
@@ -103,7 +103,7 @@ export async function startIotAgent(config: IotAgentConfig, deps: IotAgentDeps):
     groupsProvisioned: async (records) => {
       for (const record of records) {
         const group = groupOf(record);
-        const type = group.entity_type ?? group.model ?? 'Device';
+        const type = group.entity_type ?? group.model ?? DEFAULT_ENTITY_TYPE;
         const contextUrl = group.model ? `${providerUrl}/ontologies/smart-data-models/${group.model}.jsonld` : undefined;
         for (const c of group.commands ?? []) {
           await subscriptions.ensure(record.service, contextUrl, { type }, c.name).catch((e) => log.error((e as Error).message));
@@ -129,6 +129,12 @@ export async function startIotAgent(config: IotAgentConfig, deps: IotAgentDeps):
   });
   north.use(express.json({ limit: '1mb', type: ['application/json', 'application/ld+json'] }));
   north.post('/notify', (req, res) => {
+    // Only notifications of the agent's own command subscriptions send commands.
+    const subscriptionId = req.body?.subscriptionId;
+    if (typeof subscriptionId !== 'string' || !subscriptionId.startsWith(COMMAND_SUBSCRIPTION_PREFIX)) {
+      res.status(400).json({ name: 'BAD_REQUEST', message: 'Not a notification of a command subscription of this agent' });
+      return;
+    }
     res.status(200).end();
     const service = typeof req.query.service === 'string' ? req.query.service : '';
     for (const entity of (req.body?.data ?? []) as Array<Record<string, unknown>>) {

@@ -9,6 +9,9 @@
 import { createHash } from 'node:crypto';
 import type { Log } from '../northbound/batchingWriter';
 
+/** Every command subscription of an agent has an id starting so. */
+export const COMMAND_SUBSCRIPTION_PREFIX = 'urn:ngsi-ld:Subscription:civitas-iota:';
+
 export interface CommandSelector {
   type: string;
   /** One entity (device commands), or every entity of the type (group commands). */
@@ -25,7 +28,7 @@ export class CommandSubscriptions {
 
   async ensure(service: string, contextUrl: string | undefined, selector: CommandSelector, command: string): Promise<void> {
     const digest = createHash('sha1').update(JSON.stringify([service, selector.type, selector.id ?? '', command])).digest('hex').slice(0, 24);
-    const id = `urn:ngsi-ld:Subscription:civitas-iota:${digest}`;
+    const id = `${COMMAND_SUBSCRIPTION_PREFIX}${digest}`;
     const body = {
       entities: [selector.id ? { id: selector.id, type: selector.type } : { type: selector.type }],
       watchedAttributes: [command],
