@@ -10,7 +10,8 @@ describeEachStore('q queries', (h) => {
       { id: id(1), type, temperature: { type: 'Property', value: 21.5, observedAt: '2026-11-25T08:00:00Z', accuracy: 0.5 }, status: 'ok', tags: ['a', 'b'], lot: { type: 'Relationship', object: 'urn:ngsi-ld:Lot:1' }, address: { city: 'Bonn', zip: '53111' } },
       { id: id(2), type, temperature: { type: 'Property', value: 30, observedAt: '2026-11-25T12:00:00Z', accuracy: 2 }, status: 'alarm', tags: ['c'], lot: { type: 'Relationship', object: 'urn:ngsi-ld:Lot:2' }, address: { city: 'Köln' } },
       { id: id(3), type, temperature: [{ type: 'Property', value: 10 }, { type: 'Property', value: 40, datasetId: 'urn:ngsi-ld:Dataset:raw' }], status: 'ok', open: true, since: { type: 'Property', value: { '@type': 'DateTime', '@value': '2026-01-01T00:00:00Z' } } },
-      { id: id(4), type, status: 5 },
+      { id: id(4), type, status: 5, label: { type: 'LanguageProperty', languageMap: { en: 'red', fr: 'rouge' } } },
+      { id: id(5), type, label: { type: 'LanguageProperty', languageMap: { es: 'rouge' } } },
     ];
     expect((await h().client.post('/entityOperations/create', entities)).status).toBe(201);
   });
@@ -48,6 +49,13 @@ describeEachStore('q queries', (h) => {
     expect(await ids('temperature>35')).toEqual([3]);
   });
 
+  test('a language of a LanguageProperty, or any of them with [*]', async () => {
+    expect(await ids('label[en]=="red"')).toEqual([4]);
+    expect(await ids('label[fr]=="red"')).toEqual([]);
+    expect(await ids('label[*]=="rouge"')).toEqual([4, 5]);
+    expect((await h().client.get(`/entities?type=${type}&q=${encodeURIComponent('label[*')}`)).status).toBe(400);
+  });
+
   test('AND, OR and parentheses', async () => {
     expect(await ids('status=="ok";temperature>15')).toEqual([1, 3]);
     expect(await ids('status=="alarm"|open==true')).toEqual([2, 3]);
@@ -56,7 +64,7 @@ describeEachStore('q queries', (h) => {
 
   test('existence and absence', async () => {
     expect(await ids('open')).toEqual([3]);
-    expect(await ids('!temperature')).toEqual([4]);
+    expect(await ids('!temperature')).toEqual([4, 5]);
   });
 
   test('sub-attributes, metadata, compound members and date-times', async () => {

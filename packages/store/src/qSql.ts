@@ -96,7 +96,10 @@ function locate(path: QPath, expand: (name: string) => string, params: SqlParams
   const isRelationship = `coalesce(${node} ->> 'type' IN ('Relationship', 'ListRelationship'), false)`;
   if (metadata) return { key, instances, target: `(${node} -> ${params.add(metadata)})`, isRelationship };
   let target = `coalesce(${node} -> 'value', ${node} -> 'object', ${node} -> 'vocab', ${node} -> 'valueList', ${node} -> 'objectList', ${node} -> 'json', ${node} -> 'languageMap')`;
-  if (path.compound.length > 0) {
+  if (path.compound.length === 1 && path.compound[0] === '*') {
+    // Every language's value, as an array: == then matches any of them.
+    target = `(SELECT jsonb_agg(l.value) FROM jsonb_each(${node} -> 'languageMap') AS l)`;
+  } else if (path.compound.length > 0) {
     // Compound values are stored with expanded member names; JSON and language maps keep theirs.
     const expanded = path.compound.map((c) => params.add(expand(c)));
     const raw = path.compound.map((c) => params.add(c));

@@ -30,7 +30,7 @@ export interface QPath {
   attribute: string;
   /** Sub-attributes, or a metadata member (observedAt, unitCode, ...) as the last step. */
   members: string[];
-  /** Keys into a compound value (`attr[a.b]`), or a language tag for a LanguageProperty. */
+  /** Keys into a compound value (`attr[a.b]`), or a language tag for a LanguageProperty (`*`: any). */
   compound: string[];
 }
 
@@ -119,6 +119,14 @@ class QParser {
     if (path.members.some((m) => m === '')) this.fail('empty attribute path member');
     if (this.peek('[')) {
       this.pos += 1;
+      // `[*]`: any language of a LanguageProperty (4.9).
+      if (this.peek('*')) {
+        this.pos += 1;
+        if (!this.peek(']')) this.fail('expected "]" after "*"');
+        this.pos += 1;
+        path.compound = ['*'];
+        return path;
+      }
       path.compound = this.name('a member name').split('.');
       if (path.compound.some((m) => m === '')) this.fail('empty compound member');
       if (!this.peek(']')) this.fail('expected "]"');
