@@ -56,6 +56,14 @@ describeEachStore('temporal q on windowed instances', (h) => {
     expect(await ids('q=speed>"a"')).toEqual([texty]);
   });
 
+  it('counts the matching entities with count=true', async () => {
+    const res = await h().client.get(`/temporal/entities?type=${type}&${WINDOW}&q=speed>5&count=true&limit=1`);
+    expect(res.headers.get('ngsild-results-count')).toBe('2');
+    expect(res.body).toHaveLength(1);
+    const none = await h().client.get(`/temporal/entities?type=${type}&${WINDOW}&q=speed>500&count=true`);
+    expect(none.headers.get('ngsild-results-count')).toBe('0');
+  });
+
   it('judges a geo-query on the windowed GeoProperty instances', async () => {
     expect(await ids('georel=near;maxDistance==1000&geometry=Point&coordinates=[2.35,48.85]')).toEqual([slow]);
   });

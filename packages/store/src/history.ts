@@ -99,6 +99,14 @@ export async function historyEntities(db: SqlExecutor, tenant: string, s: Histor
   );
 }
 
+/** How many entities have history matching the selection (NGSILD-Results-Count of a temporal query). */
+export async function historyEntityCount(db: SqlExecutor, tenant: string, s: HistorySelection): Promise<number> {
+  const params: unknown[] = [];
+  const filter = where(tenant, s, params, TIME[s.time?.timeproperty ?? 'observedAt']);
+  const [row] = await db.query<{ n: string }>(`SELECT count(DISTINCT entity_id)::text AS n FROM attribute_history WHERE ${filter}`, params);
+  return Number(row.n);
+}
+
 /** Filters judged on the instances of a temporal selection rather than on the current state (5.7.4.4). */
 export interface HistoryFilters {
   q?: { expression: QExpression; expand: (name: string) => string };

@@ -15,6 +15,7 @@ import {
   historyAggregates,
   HistoryDeletion,
   historyEntities,
+  historyEntityCount,
   HistoryInstance,
   historyInstances,
   HistoryFilters,
@@ -249,6 +250,10 @@ export class SqlStore implements Store {
 
   historyEntities(tenant: string, selection: HistorySelection, limit: number, offset: number): Promise<Array<{ id: string; types: string[] }>> {
     return this.guard(() => historyEntities(this.db, tenant, selection, limit, offset));
+  }
+
+  historyEntityCount(tenant: string, selection: HistorySelection): Promise<number> {
+    return this.guard(() => historyEntityCount(this.db, tenant, selection));
   }
 
   historyMatchingEntities(tenant: string, selection: HistorySelection, filters: HistoryFilters, cap: number): Promise<string[]> {

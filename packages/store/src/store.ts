@@ -149,6 +149,7 @@ export interface Store {
   /** Attribute history (the temporal API): the entities that have some, their instances, aggregations. */
   historyEntities(tenant: string, selection: HistorySelection, limit: number, offset: number): Promise<Array<{ id: string; types: string[] }>>;
   historyInstances(tenant: string, selection: HistorySelection, take?: InstanceTake): Promise<HistoryInstance[]>;
+  historyEntityCount(tenant: string, selection: HistorySelection): Promise<number>;
   /** Ids (at most cap + 1, in order) of the entities whose instances in the selection satisfy the filters. */
   historyMatchingEntities(tenant: string, selection: HistorySelection, filters: HistoryFilters, cap: number): Promise<string[]>;
   historyAggregates(tenant: string, selection: HistorySelection, methods: AggregationMethod[], periodSeconds?: number): Promise<AggregateRow[]>;

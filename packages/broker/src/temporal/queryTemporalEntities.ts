@@ -11,7 +11,7 @@ import { paginationLinks } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 import { applyEntityFilters, renderHistory, sendHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
 
-const PAGE_PARAMS = ['limit', 'offset'];
+const PAGE_PARAMS = ['limit', 'offset', 'count'];
 
 export const queryTemporalEntitiesHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, {}, async (ngsi, req, res) => {
@@ -88,7 +88,9 @@ async function answerTemporalQuery(deps: BrokerDeps, ngsi: NgsiRequest, req: Req
   }
   const p = page(q, deps.config.defaultLimit, deps.config.maxLimit);
   await requireTenant(deps, ngsi.tenant);
-  const entities = (await applyEntityFilters(deps, ngsi.tenant, t)) ? await deps.store.historyEntities(ngsi.tenant, t.selection, p.limit + 1, p.offset) : [];
+  const matched = await applyEntityFilters(deps, ngsi.tenant, t);
+  const entities = matched ? await deps.store.historyEntities(ngsi.tenant, t.selection, p.limit + 1, p.offset) : [];
+  if (p.count) res.setHeader('NGSILD-Results-Count', String(matched ? await deps.store.historyEntityCount(ngsi.tenant, t.selection) : 0));
   const hasMore = entities.length > p.limit;
   if (hasMore) entities.length = p.limit;
   paginationLinks(req, res, ngsi.accept, p, hasMore);
