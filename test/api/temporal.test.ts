@@ -78,6 +78,27 @@ describeEachStore('temporal API', (h) => {
     expect((await query({ temporalQ: { timerel: 'after', timeAt: at(0), aggrMethods: ['avg'], aggrPeriodDuration: 'bogus' } })).status).toBe(400);
   });
 
+  test('datasetId selects instances; temporalValues gives one simplified attribute per datasetId', async () => {
+    const type = `D${Date.now().toString(36)}`;
+    const id = `urn:ngsi-ld:${type}:1`;
+    const speed = [
+      { type: 'Property', value: 120, observedAt: at(1) },
+      { type: 'Property', value: 60, observedAt: at(2), datasetId: 'urn:ngsi-ld:Dataset:Speed' },
+      { type: 'Property', value: 62, observedAt: at(3), datasetId: 'urn:ngsi-ld:Dataset:Speed' },
+    ];
+    expect((await h().client.post('/temporal/entities', { id, type, speed })).status).toBe(201);
+    const all = await h().client.get(`/temporal/entities?type=${type}&options=temporalValues`);
+    expect(all.body[0].speed).toEqual([
+      { type: 'Property', values: [[120, at(1)]] },
+      { type: 'Property', datasetId: 'urn:ngsi-ld:Dataset:Speed', values: [[60, at(2)], [62, at(3)]] },
+    ]);
+    const one = await h().client.get(`/temporal/entities?type=${type}&options=temporalValues&datasetId=urn:ngsi-ld:Dataset:Speed`);
+    expect(one.body[0].speed).toEqual({ type: 'Property', datasetId: 'urn:ngsi-ld:Dataset:Speed', values: [[60, at(2)], [62, at(3)]] });
+    const byDefault = await h().client.get(`/temporal/entities?type=${type}&datasetId=@none`);
+    expect(byDefault.body[0].speed.map((i: { value: number }) => i.value)).toEqual([120]);
+    expect((await h().client.get(`/temporal/entities?type=${type}&datasetId=urn:ngsi-ld:Dataset:none`)).body).toEqual([]);
+  });
+
   test('query by type, a page of entities at a time', async () => {
     const type = `T${Date.now().toString(36)}`;
     const ids = [await sensor(type), await sensor(type), await sensor(type)].sort();

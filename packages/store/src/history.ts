@@ -19,6 +19,8 @@ export interface HistorySelection {
   types?: string[];
   /** Expanded attribute IRIs; undefined means all. */
   attrs?: string[];
+  /** Only instances with these datasetIds (`@none`: the default instance). */
+  datasetIds?: string[];
   time?: TimeFilter;
 }
 
@@ -70,6 +72,7 @@ function where(tenant: string, s: HistorySelection, params: unknown[], timeColum
   if (s.idPattern !== undefined) conditions.push(`entity_id ~ ${p(s.idPattern)}`);
   if (s.types) conditions.push(`entity_types && ${p(s.types)}::text[]`);
   if (s.attrs) conditions.push(`attr = ANY(${p(s.attrs)}::text[])`);
+  if (s.datasetIds) conditions.push(`coalesce(dataset_id, '@none') = ANY(${p(s.datasetIds)}::text[])`);
   if (s.time) {
     const t = s.time;
     if (t.timerel === 'before') conditions.push(`${timeColumn} < ${p(t.timeAt)}::timestamptz`);

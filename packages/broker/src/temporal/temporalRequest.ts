@@ -49,6 +49,8 @@ export function temporalRequest(q: Record<string, unknown>, ngsi: NgsiRequest): 
   if (time) selection.time = time;
   const attrs = list(q, 'attrs');
   if (attrs) selection.attrs = attrs.map((a) => ngsi.ctx.expandTerm(a));
+  const datasetIds = list(q, 'datasetId');
+  if (datasetIds) selection.datasetIds = datasetIds;
   // format wins over the older options form (4.5.19, 6.3.7).
   const format = param(q, 'format');
   const opts = options(q);

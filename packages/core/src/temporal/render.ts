@@ -43,9 +43,22 @@ export function renderTemporalEntity(
   for (const { attr, instances } of attributes) {
     const name = renderer.nameOf(attr);
     if (simplified) {
-      const type = instances[0]?.instance.type ?? 'Property';
-      const [member, content] = PAIRS[type] ?? ['values', (i: AttributeInstance) => i.value];
-      out[name] = { type, [member]: instances.map(({ instance }) => [content(instance), instance[timeproperty] ?? instance.modifiedAt]) };
+      // One simplified attribute per datasetId, the default instance first (4.5.9); a single one stands alone.
+      const byDataset = new Map<string | undefined, AttributeInstance[]>();
+      for (const { instance } of instances) {
+        const list = byDataset.get(instance.datasetId);
+        if (list) list.push(instance);
+        else byDataset.set(instance.datasetId, [instance]);
+      }
+      const named = [...byDataset.keys()].filter((k) => k !== undefined);
+      const keys = byDataset.has(undefined) ? [undefined, ...named] : named;
+      const simplifiedOf = (datasetId: string | undefined) => {
+        const list = byDataset.get(datasetId)!;
+        const type = list[0].type ?? 'Property';
+        const [member, content] = PAIRS[type] ?? ['values', (i: AttributeInstance) => i.value];
+        return { type, ...(datasetId === undefined ? {} : { datasetId }), [member]: list.map((i) => [content(i), i[timeproperty] ?? i.modifiedAt]) };
+      };
+      out[name] = keys.length === 1 ? simplifiedOf(keys[0]) : keys.map(simplifiedOf);
     } else {
       out[name] = instances.map(({ instanceId, instance }) => ({ ...(renderer.attributeInstances([instance]) as Out), instanceId: instanceUri(instanceId) }));
     }
