@@ -18,3 +18,4 @@ export * from './query/filters';
 export * from './temporal/params';
 export * from './temporal/render';
 export * from './model/projection';
+export * from './model/versionFallback';

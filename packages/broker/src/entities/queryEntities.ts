@@ -53,7 +53,7 @@ export async function answerQuery(
     const features = rendered.map((r, i) => toFeature(r, result.entities[i], geometryIri));
     sendRepresentation(req, res, ngsi, { type: 'FeatureCollection', features });
   } else {
-    sendRepresentation(req, res, ngsi, await withLinked(deps, ngsi.tenant, joinOption(req.query), rendered, result.entities, renderer, { ctx: ngsi.ctx, options, projections: projections(req.query) }));
+    sendRepresentation(req, res, ngsi, await withLinked(deps, ngsi.tenant, joinOption(req.query), rendered, result.entities, renderer, { ctx: ngsi.ctx, options, projections: projections(req.query) }), { entityData: true });
   }
 }
 

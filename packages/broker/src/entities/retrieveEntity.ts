@@ -25,9 +25,9 @@ export const retrieveEntityHandler = (deps: BrokerDeps) =>
     } else if (join) {
       // Flat is always an array (4.5.23.3); inline stays the one entity.
       const joined = await withLinked(deps, ngsi.tenant, join, [rendered], [entity], renderer, { ctx: ngsi.ctx, options, projections: projections(req.query) });
-      sendRepresentation(req, res, ngsi, join.mode === 'flat' ? joined : joined[0]);
+      sendRepresentation(req, res, ngsi, join.mode === 'flat' ? joined : joined[0], { entityData: true });
     } else {
-      sendRepresentation(req, res, ngsi, rendered);
+      sendRepresentation(req, res, ngsi, rendered, { entityData: true });
     }
   });
 

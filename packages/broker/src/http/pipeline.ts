@@ -4,7 +4,7 @@
  * compacts the response (6.3.5).
  */
 import type { NextFunction, Request, Response } from 'express';
-import { ActiveContext, ContextSource, NgsiError } from '@civitas/core';
+import { ActiveContext, ContextSource, NgsiError, preferredVersion } from '@civitas/core';
 import { bodyType, JSON_TYPE, LD_JSON, MERGE_PATCH, negotiate, ResponseType } from './mediaTypes';
 import { parseJson } from './jsonBody';
 import { sendError } from './problem';
@@ -21,6 +21,8 @@ export interface NgsiRequest {
   ldBody: boolean;
   /** The negotiated response media type. */
   accept: ResponseType;
+  /** The NGSI-LD version the consumer prefers (Prefer: ngsi-ld=x.y), already confirmed in Preference-Applied. */
+  version?: string;
 }
 
 export interface HandlerOptions {
@@ -55,7 +57,9 @@ export function ngsiHandler(deps: BrokerDeps, options: HandlerOptions, handle: N
         userContext = linked;
       }
       const ctx = await deps.contexts.resolve(userContext);
-      await handle({ tenant, ctx, body, ldBody, accept }, req, res);
+      const version = preferredVersion(req.headers.prefer);
+      if (version) res.setHeader('Preference-Applied', `ngsi-ld=${version}`);
+      await handle({ tenant, ctx, body, ldBody, accept, version }, req, res);
     } catch (error) {
       sendError(res, error, deps.log.error);
     }

@@ -3,7 +3,7 @@
  * the @context in the body (ld+json, geo+json) or in a Link header (json).
  */
 import type { Request, Response } from 'express';
-import { ActiveContext, formatContextLink } from '@civitas/core';
+import { ActiveContext, amendEntityForVersion, formatContextLink } from '@civitas/core';
 import { GEO_JSON, JSON_TYPE, LD_JSON } from './mediaTypes';
 import type { NgsiRequest } from './pipeline';
 
@@ -24,8 +24,23 @@ export function addLink(res: Response, value: string): void {
  * body=json`) the context goes in the body: inside each element of an array
  * answer, on the FeatureCollection for GeoJSON.
  */
-export function sendRepresentation(req: Request, res: Response, ngsi: NgsiRequest, body: unknown, options: { contextList?: boolean; status?: number } = {}): void {
+export function sendRepresentation(
+  req: Request,
+  res: Response,
+  ngsi: NgsiRequest,
+  body: unknown,
+  options: { contextList?: boolean; status?: number; entityData?: boolean } = {},
+): void {
   const { accept, ctx } = ngsi;
+  let status = options.status ?? 200;
+  if (options.entityData && ngsi.version) {
+    // Entity data amended to the preferred version is flagged with 203 (4.3.6.8).
+    let altered = false;
+    for (const e of Array.isArray(body) ? body : [body]) {
+      if (typeof e === 'object' && e !== null) altered = amendEntityForVersion(e as Record<string, unknown>, ngsi.version) || altered;
+    }
+    if (altered && status === 200) status = 203;
+  }
   const contextInBody = accept === LD_JSON || (accept === GEO_JSON && !/body=json/i.test(String(req.headers.prefer ?? '')));
   let payload = body;
   if (contextInBody) {
@@ -36,7 +51,7 @@ export function sendRepresentation(req: Request, res: Response, ngsi: NgsiReques
   } else {
     addLink(res, contextLink(req, ctx));
   }
-  res.status(options.status ?? 200).setHeader('Content-Type', accept === JSON_TYPE ? JSON_TYPE : accept);
+  res.status(status).setHeader('Content-Type', accept === JSON_TYPE ? JSON_TYPE : accept);
   res.send(JSON.stringify(payload));
 }
 
