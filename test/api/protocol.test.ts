@@ -91,11 +91,14 @@ describeEachStore('protocol', (h) => {
     expect(mp.status).toBe(415);
   });
 
-  test('411 without a body when a POST has neither Content-Length nor chunked encoding', async () => {
+  test.each([
+    ['no length at all', ''],
+    ['chunked encoding', 'Transfer-Encoding: chunked\r\n', '2\r\n{}\r\n0\r\n\r\n'],
+  ])('411 without a body when a POST has no Content-Length: %s', async (_what, header, body = '') => {
     const { port } = new URL(h().broker.url);
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = connect(Number(port), '127.0.0.1', () => {
-        socket.write('POST /ngsi-ld/v1/entities HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n');
+        socket.write(`POST /ngsi-ld/v1/entities HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${header}Connection: close\r\n\r\n${body}`);
       });
       let data = '';
       socket.on('data', (chunk) => (data += chunk.toString()));
@@ -104,6 +107,17 @@ describeEachStore('protocol', (h) => {
     });
     expect(answer).toMatch(/^HTTP\/1\.1 411 /);
     expect(answer.split('\r\n\r\n')[1] ?? '').toBe('');
+  });
+
+  test('JSON answers carry the bare media type, and the source identity is there', async () => {
+    const res = await fetch(`${h().broker.url}/ngsi-ld/v1/info/sourceIdentity`, { headers: { 'NGSILD-Tenant': 'alias_a' } });
+    expect(res.headers.get('content-type')).toBe('application/json');
+    const identity = (await res.json()) as Record<string, string>;
+    expect(identity).toMatchObject({ type: 'ContextSourceIdentity', contextSourceAlias: expect.stringMatching(/:alias_a$/) });
+    expect(identity.contextSourceUptime).toMatch(/^PT\d+(\.\d+)?S$/);
+    expect(identity.contextSourceTimeAt).toMatch(/Z$/);
+    const missing = await fetch(`${h().broker.url}/ngsi-ld/v1/entities/urn:ngsi-ld:T:none`);
+    expect(missing.headers.get('content-type')).toBe('application/json');
   });
 
   test('405 with Allow for a verb the resource does not have', async () => {

@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import { NgsiError } from '@civitas/core';
 import type { BrokerDeps } from './deps';
 import { sendError } from './http/problem';
+import { sendJson } from './http/respond';
 import { createEntityHandler } from './entities/createEntity';
 import { retrieveEntityHandler } from './entities/retrieveEntity';
 import { queryEntitiesHandler } from './entities/queryEntities';
@@ -24,6 +25,7 @@ import { listTypesHandler } from './discovery/listTypes';
 import { typeInfoHandler } from './discovery/typeInfo';
 import { listAttributesHandler } from './discovery/listAttributes';
 import { attributeInfoHandler } from './discovery/attributeInfo';
+import { sourceIdentityHandler } from './discovery/sourceIdentity';
 import { createSubscriptionHandler } from './subscriptions/createSubscription';
 import { querySubscriptionsHandler } from './subscriptions/querySubscriptions';
 import { retrieveSubscriptionHandler } from './subscriptions/retrieveSubscription';
@@ -107,11 +109,12 @@ export function createApp(deps: BrokerDeps): express.Express {
     '/types/:type': { get: typeInfoHandler(deps) },
     '/attributes': { get: listAttributesHandler(deps) },
     '/attributes/:attrId': { get: attributeInfoHandler(deps) },
+    '/info/sourceIdentity': { get: sourceIdentityHandler(deps) },
     '/jsonldContexts/:contextId': {
       get: (req, res) => {
         const doc = deps.contexts.stored(req.params.contextId);
         if (doc === undefined) sendError(res, new NgsiError('ResourceNotFound', `No @context ${req.params.contextId}`), deps.log.error);
-        else res.type('application/ld+json').send(JSON.stringify(doc));
+        else sendJson(res, 200, doc, 'application/ld+json');
       },
     },
   };

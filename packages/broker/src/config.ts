@@ -3,6 +3,7 @@
  * the README). Everything has a default that runs on one machine with no
  * other service.
  */
+import { hostname } from 'node:os';
 import { DEFAULT_NOTIFIER_CONFIG, NotifierConfig } from '@civitas/notifier';
 
 export interface BrokerConfig {
@@ -35,6 +36,8 @@ export interface BrokerConfig {
   historyPruneMs: number;
   /** Most instances of one attribute in a temporal response; more are paged with 206 and Content-Range (6.3.10). */
   temporalMaxInstances: number;
+  /** This broker's id as a Context Source (5.15.1); tenants' aliases derive from it. */
+  contextSourceId: string;
   /** Send the entities that already match when a subscription is created (not in the specification; off by default). */
   initialNotification: boolean;
   notifier: Partial<NotifierConfig>;
@@ -63,6 +66,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     contextUnavailableStatus: int(env.CIVITAS_CONTEXT_UNAVAILABLE_STATUS, 503),
     publicUrl: env.CIVITAS_PUBLIC_URL || undefined,
     initialNotification: env.CIVITAS_INITIAL_NOTIFICATION === 'true',
+    contextSourceId: env.CIVITAS_CONTEXT_SOURCE_ID || `urn:ngsi-ld:ContextSource:civitas-${hostname()}`,
     history: env.CIVITAS_HISTORY !== 'off',
     historyRetentionDays: int(env.CIVITAS_HISTORY_RETENTION_DAYS, 0),
     historyPruneMs: int(env.CIVITAS_HISTORY_PRUNE_MS, 3_600_000),

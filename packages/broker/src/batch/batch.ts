@@ -21,7 +21,7 @@ import type { MutateOptions } from '@civitas/store';
 import { toNgsiError } from '../http/problem';
 import type { BrokerDeps } from '../deps';
 import { checkElementContext, NgsiRequest } from '../http/pipeline';
-import { sendNoContent } from '../http/respond';
+import { sendJson, sendNoContent } from '../http/respond';
 
 export interface BatchError {
   entityId: string;
@@ -135,7 +135,7 @@ export async function runBatch(
 /** 207 with per-entity results when anything failed; otherwise the operation's own success answer. */
 export function sendBatch(res: Response, outcome: BatchOutcome, onSuccess: () => void): void {
   if (outcome.errors.length > 0) {
-    res.status(207).type('application/json').send(JSON.stringify({ success: outcome.success, errors: outcome.errors }));
+    sendJson(res, 207, { success: outcome.success, errors: outcome.errors });
     return;
   }
   onSuccess();
@@ -143,5 +143,5 @@ export function sendBatch(res: Response, outcome: BatchOutcome, onSuccess: () =>
 
 export function sendIds(res: Response, ids: string[]): void {
   if (ids.length === 0) sendNoContent(res);
-  else res.status(201).type('application/json').send(JSON.stringify(ids));
+  else sendJson(res, 201, ids);
 }

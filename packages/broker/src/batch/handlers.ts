@@ -12,7 +12,7 @@ import {
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { allowOnly, options } from '../http/params';
-import { sendNoContent } from '../http/respond';
+import { sendJson, sendNoContent } from '../http/respond';
 import { parseElements, ParsedElement, runBatch, sendBatch, sendIds } from './batch';
 
 const alreadyExists = (id: string) => new NgsiError('AlreadyExists', `Entity ${id} already exists`);
@@ -24,7 +24,7 @@ export const batchCreateHandler = (deps: BrokerDeps) =>
     const elements = await parseElements(deps, ngsi, { requireIdAndType: true });
     const outcome = await runBatch(deps, ngsi.tenant, elements, (e, current, now) =>
       current ? alreadyExists(e.id) : { entity: createEntity(e.fragment!, now), created: true }, { createTenant: true });
-    sendBatch(res, outcome, () => res.status(201).type('application/json').send(JSON.stringify(outcome.success)));
+    sendBatch(res, outcome, () => sendJson(res, 201, outcome.success));
   });
 
 export const batchUpsertHandler = (deps: BrokerDeps) =>

@@ -1,12 +1,12 @@
 /** 204 when every attribute was written, 207 with the UpdateResult otherwise (5.6.2, 5.6.3). */
 import type { Response } from 'express';
 import type { UpdateResult } from '@civitas/core';
-import { sendNoContent } from '../http/respond';
+import { sendJson, sendNoContent } from '../http/respond';
 
 export function sendUpdateResult(res: Response, result: UpdateResult): void {
   if (result.notUpdated.length === 0) {
     sendNoContent(res);
     return;
   }
-  res.status(207).type('application/json').send(JSON.stringify(result));
+  sendJson(res, 207, result);
 }

@@ -76,7 +76,8 @@ function tenantOf(req: Request, res: Response): string {
 }
 
 function checkBodyHeaders(req: Request): string {
-  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+  // A body of unannounced length (chunked included) is refused: 411 (6.3.4).
+  if (req.headers['content-length'] === undefined) {
     throw new NgsiError('InvalidRequest', 'Content-Length is required', 411);
   }
   const type = bodyType(req.headers['content-type']);

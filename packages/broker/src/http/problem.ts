@@ -4,6 +4,7 @@
  */
 import type { Response } from 'express';
 import { NgsiError } from '@civitas/core';
+import { sendJson } from './respond';
 
 /** 6.3.4: these answer with no body at all. */
 const BODYLESS = new Set(['UnsupportedMediaType']);
@@ -16,7 +17,7 @@ export function sendError(res: Response, error: unknown, log: (e: unknown) => vo
     res.status(ngsi.status).end();
     return;
   }
-  res.status(ngsi.status).type('application/json').send(JSON.stringify(ngsi.toProblem()));
+  sendJson(res, ngsi.status, ngsi.toProblem());
 }
 
 export function toNgsiError(error: unknown, log: (e: unknown) => void): NgsiError {

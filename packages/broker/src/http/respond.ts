@@ -51,8 +51,16 @@ export function sendRepresentation(
   } else {
     addLink(res, contextLink(req, ctx));
   }
-  res.status(status).setHeader('Content-Type', accept === JSON_TYPE ? JSON_TYPE : accept);
-  res.send(JSON.stringify(payload));
+  sendJson(res, status, payload, accept === JSON_TYPE ? JSON_TYPE : accept);
+}
+
+/**
+ * A JSON body with exactly the media type given: sent as bytes, so that
+ * express adds no charset parameter (NGSI-LD media types take none).
+ */
+export function sendJson(res: Response, status: number, payload: unknown, type: string = JSON_TYPE): void {
+  res.status(status).setHeader('Content-Type', type);
+  res.send(Buffer.from(JSON.stringify(payload)));
 }
 
 /** 204: no body, no Content-Length, no context Link (6.3.6). */
