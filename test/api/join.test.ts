@@ -46,6 +46,11 @@ describeEachStore(
         { id: city, name: 'Paris' },
       ]);
       expect((await h().client.get(`/entities/${building}?join=flat&pick=id,locatedAt{name`)).status).toBe(400);
+      // Reaching into linked entities needs a join, as deep as the projection goes.
+      expect((await h().client.get(`/entities/${building}?pick=id,locatedAt{name}`)).status).toBe(400);
+      expect((await h().client.get(`/entities/${building}?join=inline&pick=id,locatedAt{in{id}}`)).status).toBe(400);
+      expect((await h().client.get(`/entities?type=Building&join=flat&omit=locatedAt{in{type}}`)).status).toBe(400);
+      expect((await h().client.get(`/temporal/entities/${building}?pick=locatedAt{name}`)).status).toBe(400);
     });
 
     test('bad join parameters are 400', async () => {

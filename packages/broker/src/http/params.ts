@@ -42,14 +42,31 @@ function projection(query: Query, name: 'pick' | 'omit'): string[] | undefined {
   return [...parseProjection(text, name).entries()].filter(([, sub]) => name === 'pick' || sub === null).map(([member]) => member);
 }
 
-/** The whole pick / omit projections, linked-entity parts included. */
+/** How many levels of linked entities a projection reaches into (`a{b{c}}`: 2). */
+function linkedDepth(tree: ProjectionTree): number {
+  let depth = 0;
+  for (const sub of tree.values()) if (sub) depth = Math.max(depth, 1 + linkedDepth(sub));
+  return depth;
+}
+
+/**
+ * The whole pick / omit projections, linked-entity parts included; a part
+ * reaching into linked entities needs a join that goes that deep (4.21).
+ */
 export function projections(query: Query): { pick?: ProjectionTree; omit?: ProjectionTree } {
   const pick = param(query, 'pick');
   const omit = param(query, 'omit');
-  return {
+  const out = {
     ...(pick !== undefined ? { pick: parseProjection(pick, 'pick') } : {}),
     ...(omit !== undefined ? { omit: parseProjection(omit, 'omit') } : {}),
   };
+  const depth = Math.max(out.pick ? linkedDepth(out.pick) : 0, out.omit ? linkedDepth(out.omit) : 0);
+  if (depth > 0) {
+    const join = joinOption(query);
+    if (!join) throw badRequest('pick / omit into linked entities ({...}) needs join=flat or join=inline');
+    if (depth > join.level) throw badRequest(`pick / omit reach ${depth} levels of linked entities, deeper than joinLevel ${join.level}`);
+  }
+  return out;
 }
 
 /** `lang` (4.15): tags in order of preference, honouring q weights. */
@@ -105,6 +122,8 @@ export function renderOptions(query: Query, ctx: ActiveContext, accept: Response
   const attrs = list(query, 'attrs');
   const pick = projection(query, 'pick');
   const omit = projection(query, 'omit');
+  // Checked here, before anything is read: projections into linked entities need a join deep enough.
+  if (pick || omit) projections(query);
   if (pick && omit) throw badRequest('pick and omit cannot be used together');
   if (attrs && (pick || omit)) throw badRequest('attrs cannot be combined with pick or omit');
   const expand = (names: string[]) => new Set(names.filter((n) => n !== 'id' && n !== 'type').map((n) => ctx.expandTerm(n)));
