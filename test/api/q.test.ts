@@ -116,13 +116,20 @@ describeEachStore('POST /entityOperations/query', (h) => {
   const query = (body: unknown, qs = '') => h().client.post(`/entityOperations/query${qs}`, body);
 
   test('entity selectors are alternatives; q, attrs and paging apply', async () => {
-    const res = await query({ type: 'Query', entities: [{ type }, { id: id(3) }], q: 'fill>50', attrs: ['fill'] }, '?count=true&options=keyValues');
+    const res = await query({ type: 'Query', entities: [{ type }, { id: id(3), type: `${type}Other` }], q: 'fill>50', attrs: ['fill'] }, '?count=true&options=keyValues');
     expect(res.status).toBe(200);
     expect(res.headers.get('ngsild-results-count')).toBe('2');
     expect(res.body).toEqual([
       { id: id(2), type, fill: 90 },
       { id: id(3), type: `${type}Other`, fill: 95 },
     ]);
+  });
+
+  test('a selector names one id or several, and its id wins over its idPattern', async () => {
+    const ids = async (selector: object) => (await query({ type: 'Query', entities: [selector] })).body.map((e: { id: string }) => e.id);
+    expect(await ids({ type, id: [id(1), id(2)] })).toEqual([id(1), id(2)]);
+    expect(await ids({ type, id: id(1), idPattern: `${id(2)}$` })).toEqual([id(1)]);
+    expect(await ids({ type, idPattern: `${id(2)}$` })).toEqual([id(2)]);
   });
 
   test('geoQ and pick in the body', async () => {
@@ -137,6 +144,9 @@ describeEachStore('POST /entityOperations/query', (h) => {
     [{ type: 'Query', q: 5 }, /q must be a string/],
     [{ type: 'Query', geoQ: { georel: 5, geometry: 'Point', coordinates: [1, 2] } }, /strings/],
     [{ type: 'Query' }, /at least one/],
+    [{ type: 'Query', entities: [{ id: 'urn:ngsi-ld:T:1' }] }, /needs a type/],
+    [{ type: 'Query', entities: [{ type: 'T', id: 'not a uri' }] }, /URI/],
+    [{ type: 'Query', entities: [{ type: 'T', id: ['urn:ngsi-ld:T:1', 5] }] }, /URI/],
   ])('bad Query body %j is 400', async (body, why) => {
     const res = await query(body);
     expect(res.status).toBe(400);

@@ -38,17 +38,17 @@ function selection(q: Body, ngsi: NgsiRequest): Omit<EntityQuery, 'limit' | 'off
   const out: Omit<EntityQuery, 'limit' | 'offset'> = {};
   if (q.entities !== undefined) {
     if (!Array.isArray(q.entities) || q.entities.length === 0) throw badRequest('entities must be a non-empty array of entity selectors');
-    out.anyOf = q.entities.map((raw) => {
+    // An entity selector (5.2.33): a type (mandatory), and an id (one or a list, taking precedence) or an idPattern.
+    out.anyOf = q.entities.flatMap((raw): NonNullable<EntityQuery['anyOf']> => {
       if (typeof raw !== 'object' || raw === null) throw badRequest('Every entity selector must be an object');
       const { id, idPattern, type } = raw as Body;
-      if (id !== undefined && !isUri(id)) throw badRequest('An entity selector id must be a URI');
+      const ids = id === undefined ? undefined : Array.isArray(id) ? id : [id];
+      if (ids && (ids.length === 0 || !ids.every(isUri))) throw badRequest('An entity selector id must be a URI or a non-empty list of URIs');
       if (idPattern !== undefined && typeof idPattern !== 'string') throw badRequest('idPattern must be a string');
-      if (type !== undefined && typeof type !== 'string') throw badRequest('An entity selector type must be a string');
-      return {
-        id: id as string | undefined,
-        idPattern: idPattern as string | undefined,
-        types: type === undefined ? undefined : parseTypeExpression(type as string).map((all) => all.map((t) => ngsi.ctx.expandTerm(t))),
-      };
+      if (typeof type !== 'string') throw badRequest('An entity selector needs a type, as a string');
+      const types = parseTypeExpression(type).map((all) => all.map((t) => ngsi.ctx.expandTerm(t)));
+      if (ids) return ids.map((one) => ({ id: one as string, types }));
+      return [{ idPattern: idPattern as string | undefined, types }];
     });
   }
   if (q.attrs !== undefined) {
