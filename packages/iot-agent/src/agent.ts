@@ -151,7 +151,11 @@ export async function startIotAgent(config: IotAgentConfig, deps: IotAgentDeps):
   const southServer = await listen(httpSouthbound(ingest, dispatcher, metrics, log, config.maxPayloadBytes), config.httpPort, config.host);
   const httpPort = (southServer.address() as AddressInfo).port;
   if (config.mqttUrl) {
-    mqtt = await MqttSouthbound.connect({ url: config.mqttUrl, username: config.mqttUsername, password: config.mqttPassword, qos: config.mqttQos }, ingest, log);
+    mqtt = await MqttSouthbound.connect(
+      { url: config.mqttUrl, username: config.mqttUsername, password: config.mqttPassword, qos: config.mqttQos, sharedGroup: config.mqttSharedGroup },
+      ingest,
+      log,
+    );
   }
   log.info(`IoT agent: provisioning API on port ${northPort}, HTTP southbound on port ${httpPort}${config.mqttUrl ? `, MQTT on ${config.mqttUrl}` : ''}, writing to ${config.brokerUrl}`);
 

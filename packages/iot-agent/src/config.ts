@@ -16,6 +16,8 @@ export interface IotAgentConfig {
   mqttUsername?: string;
   mqttPassword?: string;
   mqttQos: 0 | 1;
+  /** Shared subscription group, for several agents on one MQTT broker (each message to one of them). */
+  mqttSharedGroup?: string;
   /** Largest device payload accepted, in bytes. */
   maxPayloadBytes: number;
   /** How long a device lookup is reused. */
@@ -42,6 +44,7 @@ export function iotAgentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Iot
     mqttUsername: env.IOTA_MQTT_USERNAME || undefined,
     mqttPassword: env.IOTA_MQTT_PASSWORD || undefined,
     mqttQos: env.IOTA_MQTT_QOS === '1' ? 1 : 0,
+    mqttSharedGroup: env.IOTA_MQTT_SHARED_GROUP || undefined,
     maxPayloadBytes: int(env.IOTA_MAX_PAYLOAD_BYTES, 64 * 1024),
     registryTtlMs: int(env.IOTA_REGISTRY_TTL_MS, 5_000),
     writer: {

@@ -11,6 +11,11 @@ import { parseTopic, SUBSCRIBED_TOPICS } from './topics';
 
 export interface MqttSouthboundOptions {
   url: string;
+  /**
+   * A shared subscription group (`$share/<group>/...`, MQTT 5 and Mosquitto):
+   * agents in one group split the device traffic instead of each taking all of it.
+   */
+  sharedGroup?: string;
   username?: string;
   password?: string;
   clientId?: string;
@@ -33,7 +38,7 @@ export class MqttSouthbound {
     });
     client.on('connect', () => {
       client.subscribe(
-        SUBSCRIBED_TOPICS,
+        SUBSCRIBED_TOPICS.map((t) => (options.sharedGroup ? `$share/${options.sharedGroup}/${t}` : t)),
         { qos: options.qos },
         (err) => (err ? log.error(`MQTT subscription failed: ${err.message}`) : log.info(`IoT agent subscribed to device topics on ${options.url}`)),
       );
