@@ -3,14 +3,13 @@
  * middle of a stream of updates loses no notification once started again,
  * and two brokers on one PostgreSQL deliver each notification once.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, Receiver, settle } from '../support/receiver';
 import { dropSchema, freshSchemaName } from '../support/schemas';
-
-const MAIN = join(__dirname, '../../packages/cli/dist/main.js');
+import { apiPort, startCivitas, stopCivitas } from '../support/civitasProcess';
 const N = 120;
 
 interface Broker {
@@ -18,40 +17,22 @@ interface Broker {
   base: string;
 }
 
-function start(env: Record<string, string>): Promise<Broker> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      ...process.env,
-      CIVITAS_PORT: '0',
-      CIVITAS_HOST: '127.0.0.1',
+async function start(env: Record<string, string>): Promise<Broker> {
+  const { child, ready: port } = await startCivitas(
+    {
       MQTT_URL: 'mqtt://127.0.0.1:1883',
       CIVITAS_NOTIFY_LEASE_MS: '1500',
       CIVITAS_NOTIFY_POLL_MS: '100',
       CIVITAS_NOTIFY_RETRY_MS: '100',
-      IOTA_NORTH_PORT: '0',
-      IOTA_HTTP_PORT: '0',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /API listening on [^:]+:(\d+)/.exec(out);
-      if (m) resolve({ child, base: `http://127.0.0.1:${m[1]}/ngsi-ld/v1` });
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`civitas exited with ${code}: ${out}`)));
-  });
+    apiPort,
+  );
+  return { child, base: `http://127.0.0.1:${port}/ngsi-ld/v1` };
 }
 
-function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
+async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  await stopCivitas(child, signal);
 }
 
 const json = { 'Content-Type': 'application/json' };

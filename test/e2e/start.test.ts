@@ -4,15 +4,14 @@
  * a restart, and taking a device's measures through its IoT agent and
  * embedded MQTT broker.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { eventually } from '../support/receiver';
 import { loadExamples, runDemo } from '../../packages/cli/src/demo';
-
-const MAIN = join(__dirname, '../../packages/cli/dist/main.js');
+import { apiPort, startCivitas, stopCivitas } from '../support/civitasProcess';
 
 interface Started {
   child: ChildProcess;
@@ -21,40 +20,19 @@ interface Started {
   mqttUrl: string;
 }
 
-function start(dataDir: string): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      ...process.env,
-      DATABASE_URL: '',
-      MQTT_URL: '',
-      CIVITAS_PORT: '0',
-      CIVITAS_HOST: '127.0.0.1',
-      CIVITAS_DATA_DIR: dataDir,
-      CIVITAS_MQTT_PORT: '0',
-      IOTA_NORTH_PORT: '0',
-      IOTA_HTTP_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const api = /API listening on [^:]+:(\d+)/.exec(out);
+async function start(dataDir: string): Promise<Started> {
+  const { child, ready } = await startCivitas(
+    { DATABASE_URL: '', MQTT_URL: '', CIVITAS_DATA_DIR: dataDir, CIVITAS_MQTT_PORT: '0' },
+    (out) => {
+      const port = apiPort(out);
       const agent = /provisioning API on port (\d+), HTTP southbound on port \d+, MQTT on (\S+),/.exec(out);
-      if (api && agent) resolve({ child, port: Number(api[1]), northPort: Number(agent[1]), mqttUrl: agent[2] });
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`civitas exited with ${code}: ${out}`)));
-  });
+      return port !== undefined && agent ? { port, northPort: Number(agent[1]), mqttUrl: agent[2] } : undefined;
+    },
+  );
+  return { child, ...ready };
 }
 
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.kill('SIGTERM');
-  });
-}
+const stop = (child: ChildProcess) => stopCivitas(child);
 
 test('starts on the embedded store, serves /health, and keeps entities across a restart', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'civitas-e2e-'));

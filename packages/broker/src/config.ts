@@ -4,6 +4,7 @@
  * other service.
  */
 import { hostname } from 'node:os';
+import { envInt } from '@civitas/core';
 import { DEFAULT_NOTIFIER_CONFIG, NotifierConfig } from '@civitas/notifier';
 
 export interface BrokerConfig {
@@ -43,41 +44,34 @@ export interface BrokerConfig {
   notifier: Partial<NotifierConfig>;
 }
 
-const int = (value: string | undefined, fallback: number): number => {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`Expected a non-negative integer, got ${JSON.stringify(value)}`);
-  return n;
-};
-
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
   return {
-    port: int(env.CIVITAS_PORT, 1026),
+    port: envInt(env.CIVITAS_PORT, 1026),
     host: env.CIVITAS_HOST || '0.0.0.0',
     databaseUrl: env.DATABASE_URL || undefined,
     databaseSchema: env.CIVITAS_DB_SCHEMA || undefined,
     dataDir: env.CIVITAS_DATA_DIR || './data',
-    maxBodyBytes: int(env.CIVITAS_MAX_BODY_BYTES, 2 * 1024 * 1024),
-    maxBodyDepth: int(env.CIVITAS_MAX_BODY_DEPTH, 32),
-    maxQueryLength: int(env.CIVITAS_MAX_QUERY_LENGTH, 8192),
-    defaultLimit: int(env.CIVITAS_DEFAULT_LIMIT, 20),
-    maxLimit: int(env.CIVITAS_MAX_LIMIT, 1000),
+    maxBodyBytes: envInt(env.CIVITAS_MAX_BODY_BYTES, 2 * 1024 * 1024),
+    maxBodyDepth: envInt(env.CIVITAS_MAX_BODY_DEPTH, 32),
+    maxQueryLength: envInt(env.CIVITAS_MAX_QUERY_LENGTH, 8192),
+    defaultLimit: envInt(env.CIVITAS_DEFAULT_LIMIT, 20),
+    maxLimit: envInt(env.CIVITAS_MAX_LIMIT, 1000),
     coreContextUrl: env.CIVITAS_CORE_CONTEXT || 'https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld',
-    contextUnavailableStatus: int(env.CIVITAS_CONTEXT_UNAVAILABLE_STATUS, 503),
+    contextUnavailableStatus: envInt(env.CIVITAS_CONTEXT_UNAVAILABLE_STATUS, 503),
     publicUrl: env.CIVITAS_PUBLIC_URL || undefined,
     initialNotification: env.CIVITAS_INITIAL_NOTIFICATION === 'true',
     contextSourceId: env.CIVITAS_CONTEXT_SOURCE_ID || `urn:ngsi-ld:ContextSource:civitas-${hostname()}`,
     history: env.CIVITAS_HISTORY !== 'off',
-    historyRetentionDays: int(env.CIVITAS_HISTORY_RETENTION_DAYS, 0),
-    historyPruneMs: int(env.CIVITAS_HISTORY_PRUNE_MS, 3_600_000),
-    temporalMaxInstances: Math.max(1, int(env.CIVITAS_TEMPORAL_MAX_INSTANCES, 1000)),
+    historyRetentionDays: envInt(env.CIVITAS_HISTORY_RETENTION_DAYS, 0),
+    historyPruneMs: envInt(env.CIVITAS_HISTORY_PRUNE_MS, 3_600_000),
+    temporalMaxInstances: Math.max(1, envInt(env.CIVITAS_TEMPORAL_MAX_INSTANCES, 1000)),
     notifier: {
-      timeoutMs: int(env.CIVITAS_NOTIFY_TIMEOUT_MS, DEFAULT_NOTIFIER_CONFIG.timeoutMs),
-      leaseMs: int(env.CIVITAS_NOTIFY_LEASE_MS, DEFAULT_NOTIFIER_CONFIG.leaseMs),
-      retryBaseMs: int(env.CIVITAS_NOTIFY_RETRY_MS, DEFAULT_NOTIFIER_CONFIG.retryBaseMs),
-      retryMaxMs: int(env.CIVITAS_NOTIFY_RETRY_MAX_MS, DEFAULT_NOTIFIER_CONFIG.retryMaxMs),
-      maxAgeMs: int(env.CIVITAS_NOTIFY_MAX_AGE_MS, DEFAULT_NOTIFIER_CONFIG.maxAgeMs),
-      pollMs: int(env.CIVITAS_NOTIFY_POLL_MS, DEFAULT_NOTIFIER_CONFIG.pollMs),
+      timeoutMs: envInt(env.CIVITAS_NOTIFY_TIMEOUT_MS, DEFAULT_NOTIFIER_CONFIG.timeoutMs),
+      leaseMs: envInt(env.CIVITAS_NOTIFY_LEASE_MS, DEFAULT_NOTIFIER_CONFIG.leaseMs),
+      retryBaseMs: envInt(env.CIVITAS_NOTIFY_RETRY_MS, DEFAULT_NOTIFIER_CONFIG.retryBaseMs),
+      retryMaxMs: envInt(env.CIVITAS_NOTIFY_RETRY_MAX_MS, DEFAULT_NOTIFIER_CONFIG.retryMaxMs),
+      maxAgeMs: envInt(env.CIVITAS_NOTIFY_MAX_AGE_MS, DEFAULT_NOTIFIER_CONFIG.maxAgeMs),
+      pollMs: envInt(env.CIVITAS_NOTIFY_POLL_MS, DEFAULT_NOTIFIER_CONFIG.pollMs),
     },
   };
 }

@@ -19,3 +19,4 @@ export * from './temporal/params';
 export * from './temporal/render';
 export * from './model/projection';
 export * from './model/versionFallback';
+export * from './env';

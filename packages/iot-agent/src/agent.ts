@@ -20,9 +20,8 @@ import { COMMAND_SUBSCRIPTION_PREFIX, CommandSubscriptions } from './commands/co
 import { Destination, Ingest } from './southbound/ingest';
 import { httpSouthbound } from './southbound/httpSouthbound';
 import { MqttSouthbound } from './southbound/mqttSouthbound';
-import { DEFAULT_ENTITY_TYPE, type DeviceProfile } from './mapping/deviceProfile';
-import { toAttribute } from './mapping/attributes';
-import type { EntityFragment } from './mapping/measuresToEntity';
+import { entityTypeOf } from './mapping/deviceProfile';
+import { provisionedEntity } from './mapping/measuresToEntity';
 import type { Device } from './provisioning/model';
 import { groupOf } from './provisioning/registry';
 
@@ -54,19 +53,6 @@ async function listen(app: express.Express, port: number, host: string): Promise
   });
 }
 
-/** What a device's entity starts with: its static attributes and, per command, the command and its status. */
-function initialEntity(profile: DeviceProfile): EntityFragment | undefined {
-  if (profile.commands.length === 0 && profile.staticAttributes.length === 0) return undefined;
-  const entity: EntityFragment = { id: profile.entityId, type: profile.entityType };
-  for (const s of profile.staticAttributes) entity[s.name] = toAttribute(s.name, s.type ?? profile.model?.attributeType(s.name), s.value, s.metadata);
-  for (const c of profile.commands) {
-    entity[c.name] = { type: 'Property', value: '' };
-    entity[`${c.name}_status`] = { type: 'Property', value: 'UNKNOWN' };
-    entity[`${c.name}_info`] = { type: 'Property', value: '' };
-  }
-  return entity;
-}
-
 export async function startIotAgent(config: IotAgentConfig, deps: IotAgentDeps): Promise<RunningIotAgent> {
   const log = deps.log ?? consoleLog;
   const metrics = new Metrics();
@@ -90,7 +76,7 @@ export async function startIotAgent(config: IotAgentConfig, deps: IotAgentDeps):
 
   const setUpDevice = async (record: DeviceRecord) => {
     const profile = await registry.profileOf(record);
-    const entity = initialEntity(profile);
+    const entity = provisionedEntity(profile);
     if (entity) await createOrComplete(config.brokerUrl, destination.tenant(profile), destination.contextUrl(profile), entity);
     for (const c of (record.body as unknown as Device).commands ?? []) {
       await subscriptions.ensure(profile.service, destination.contextUrl(profile), { id: profile.entityId, type: profile.entityType }, c.name);
@@ -103,7 +89,7 @@ export async function startIotAgent(config: IotAgentConfig, deps: IotAgentDeps):
     groupsProvisioned: async (records) => {
       for (const record of records) {
         const group = groupOf(record);
-        const type = group.entity_type ?? group.model ?? DEFAULT_ENTITY_TYPE;
+        const type = entityTypeOf(undefined, group);
         const contextUrl = group.model ? `${providerUrl}/ontologies/smart-data-models/${group.model}.jsonld` : undefined;
         for (const c of group.commands ?? []) {
           await subscriptions.ensure(record.service, contextUrl, { type }, c.name).catch((e) => log.error((e as Error).message));

@@ -1,4 +1,5 @@
 /** The IoT agent's configuration, from the environment (the README's table). */
+import { envInt } from '@civitas/core';
 import { DEFAULT_WRITER_CONFIG, WriterConfig } from './northbound/batchingWriter';
 
 export interface IotAgentConfig {
@@ -25,19 +26,12 @@ export interface IotAgentConfig {
   writer: WriterConfig;
 }
 
-const int = (value: string | undefined, fallback: number): number => {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`Expected a non-negative integer, got ${JSON.stringify(value)}`);
-  return n;
-};
-
 export function iotAgentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IotAgentConfig {
   const mqttUrl = env.IOTA_MQTT_URL || env.MQTT_URL || `mqtt://127.0.0.1:${env.CIVITAS_MQTT_PORT || 1883}`;
   return {
     host: env.IOTA_HOST || env.CIVITAS_HOST || '0.0.0.0',
-    northPort: int(env.IOTA_NORTH_PORT, 4041),
-    httpPort: int(env.IOTA_HTTP_PORT, 7896),
+    northPort: envInt(env.IOTA_NORTH_PORT, 4041),
+    httpPort: envInt(env.IOTA_HTTP_PORT, 7896),
     brokerUrl: env.IOTA_CB_URL || `http://127.0.0.1:${env.CIVITAS_PORT || 1026}`,
     providerUrl: env.IOTA_PROVIDER_URL || undefined,
     mqttUrl: env.IOTA_MQTT_URL === 'off' ? undefined : mqttUrl,
@@ -45,15 +39,15 @@ export function iotAgentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Iot
     mqttPassword: env.IOTA_MQTT_PASSWORD || undefined,
     mqttQos: env.IOTA_MQTT_QOS === '1' ? 1 : 0,
     mqttSharedGroup: env.IOTA_MQTT_SHARED_GROUP || undefined,
-    maxPayloadBytes: int(env.IOTA_MAX_PAYLOAD_BYTES, 64 * 1024),
-    registryTtlMs: int(env.IOTA_REGISTRY_TTL_MS, 5_000),
+    maxPayloadBytes: envInt(env.IOTA_MAX_PAYLOAD_BYTES, 64 * 1024),
+    registryTtlMs: envInt(env.IOTA_REGISTRY_TTL_MS, 5_000),
     writer: {
-      batchSize: int(env.IOTA_BATCH_SIZE, DEFAULT_WRITER_CONFIG.batchSize),
-      flushMs: int(env.IOTA_BATCH_MS, DEFAULT_WRITER_CONFIG.flushMs),
-      bufferLimit: int(env.IOTA_BUFFER_LIMIT, DEFAULT_WRITER_CONFIG.bufferLimit),
-      concurrency: int(env.IOTA_WRITE_CONCURRENCY, DEFAULT_WRITER_CONFIG.concurrency),
-      retryBaseMs: int(env.IOTA_RETRY_MS, DEFAULT_WRITER_CONFIG.retryBaseMs),
-      retryMaxMs: int(env.IOTA_RETRY_MAX_MS, DEFAULT_WRITER_CONFIG.retryMaxMs),
+      batchSize: envInt(env.IOTA_BATCH_SIZE, DEFAULT_WRITER_CONFIG.batchSize),
+      flushMs: envInt(env.IOTA_BATCH_MS, DEFAULT_WRITER_CONFIG.flushMs),
+      bufferLimit: envInt(env.IOTA_BUFFER_LIMIT, DEFAULT_WRITER_CONFIG.bufferLimit),
+      concurrency: envInt(env.IOTA_WRITE_CONCURRENCY, DEFAULT_WRITER_CONFIG.concurrency),
+      retryBaseMs: envInt(env.IOTA_RETRY_MS, DEFAULT_WRITER_CONFIG.retryBaseMs),
+      retryMaxMs: envInt(env.IOTA_RETRY_MAX_MS, DEFAULT_WRITER_CONFIG.retryMaxMs),
     },
   };
 }

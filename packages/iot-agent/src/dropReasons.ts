@@ -12,6 +12,8 @@ export type DropReason =
   | 'schema_violation'
   | 'no_attributes'
   | 'buffer_overflow'
+  /** Still waiting for the broker when the agent stopped. */
+  | 'shutdown'
   | 'rejected_by_broker'
   | 'unknown_command'
   | 'internal_error';

@@ -31,6 +31,11 @@ export interface DeviceProfile {
 /** FIWARE's default entity type for devices whose group names none. */
 export const DEFAULT_ENTITY_TYPE = 'Device';
 
+/** The entity type a device writes: its own, else its group's, else its group's model (the model's name is its type), else Device. */
+export function entityTypeOf(device: Pick<Device, 'entity_type'> | undefined, group: ConfigGroup | undefined): string {
+  return device?.entity_type ?? group?.entity_type ?? group?.model ?? DEFAULT_ENTITY_TYPE;
+}
+
 /** The entity id of a device that was not given one: the group's `entityNameExp`, or `urn:ngsi-ld:{type}:{deviceId}`. */
 export function defaultEntityId(deviceId: string, entityType: string, group?: ConfigGroup, service?: string, subservice?: string): string {
   if (group?.entityNameExp) {
@@ -58,7 +63,7 @@ export function deviceProfile(
     deviceId: device.device_id,
     apikey: device.apikey ?? group?.apikey ?? '',
     entityId: record.entityName,
-    entityType: device.entity_type ?? group?.entity_type ?? model?.name ?? DEFAULT_ENTITY_TYPE,
+    entityType: entityTypeOf(device, group),
     attributes: byName(device.attributes, group?.attributes),
     staticAttributes: byName(device.static_attributes, group?.static_attributes),
     commands: byName(device.commands, group?.commands),

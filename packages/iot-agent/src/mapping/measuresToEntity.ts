@@ -84,8 +84,8 @@ export function measuresToEntity(profile: DeviceProfile, group: MeasureGroup, re
     throw new DropError('no_attributes', `No measure of device ${profile.deviceId} maps to an attribute`);
   }
 
-  for (const s of profile.staticAttributes) {
-    if (!(s.name in attributes)) attributes[s.name] = toAttribute(s.name, s.type ?? profile.model?.attributeType(s.name), s.value, s.metadata);
+  for (const [name, attribute] of Object.entries(staticAttributes(profile))) {
+    if (!(name in attributes)) attributes[name] = attribute;
   }
   for (const date of profile.model?.observationDates ?? []) {
     if (date in attributes) continue;
@@ -99,6 +99,29 @@ export function measuresToEntity(profile: DeviceProfile, group: MeasureGroup, re
     for (const [name, attribute] of Object.entries(attributes)) keyValues[name] = keyValueOf(attribute);
     const problem = profile.model.validate(keyValues);
     if (problem) throw new DropError('schema_violation', `Entity ${entity.id} does not follow ${profile.model.name}: ${problem}`);
+  }
+  return entity;
+}
+
+/** The device's static attributes, typed by their provisioning or the model. */
+function staticAttributes(profile: DeviceProfile): Record<string, NgsiAttribute> {
+  const out: Record<string, NgsiAttribute> = {};
+  for (const s of profile.staticAttributes) out[s.name] = toAttribute(s.name, s.type ?? profile.model?.attributeType(s.name), s.value, s.metadata);
+  return out;
+}
+
+/**
+ * What a device's entity starts with when it is provisioned: its static
+ * attributes and, per command, the command and its status; undefined when
+ * it has neither.
+ */
+export function provisionedEntity(profile: DeviceProfile): EntityFragment | undefined {
+  if (profile.commands.length === 0 && profile.staticAttributes.length === 0) return undefined;
+  const entity: EntityFragment = { id: profile.entityId, type: profile.entityType, ...staticAttributes(profile) };
+  for (const c of profile.commands) {
+    entity[c.name] = { type: 'Property', value: '' };
+    entity[`${c.name}_status`] = { type: 'Property', value: 'UNKNOWN' };
+    entity[`${c.name}_info`] = { type: 'Property', value: '' };
   }
   return entity;
 }

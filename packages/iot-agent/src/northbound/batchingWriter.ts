@@ -105,7 +105,7 @@ export class BatchingWriter {
     clearTimeout(this.timer);
     clearTimeout(this.retryTimer);
     if (this.buffered > 0) {
-      this.metrics.drop('buffer_overflow', this.buffered);
+      this.metrics.drop('shutdown', this.buffered);
       this.log.error(`${this.buffered} entity updates were still waiting for the broker at shutdown and are dropped`);
     }
   }

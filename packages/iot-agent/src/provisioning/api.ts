@@ -12,9 +12,9 @@ import type { ConfigGroupRecord, DeviceRecord, ServiceScope } from '@civitas/sto
 import type { DeviceRegistry } from './registry';
 import { groupForDevice, groupOf } from './registry';
 import type { ModelCatalog } from '../mapping/smartDataModels';
-import { defaultEntityId, DEFAULT_ENTITY_TYPE } from '../mapping/deviceProfile';
+import { defaultEntityId, entityTypeOf } from '../mapping/deviceProfile';
 import { checkExpression } from '../mapping/expressions';
-import { CONFIG_GROUP_SCHEMA, ConfigGroup, Device, DEVICE_SCHEMA, DEVICE_UPDATE_SCHEMA } from './model';
+import { CONFIG_GROUP_SCHEMA, ConfigGroup, Device, DEVICE_SCHEMA } from './model';
 import {
   badRequest,
   deviceNotFound,
@@ -35,9 +35,10 @@ export interface ProvisioningHooks {
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
 const validateGroup = ajv.compile(CONFIG_GROUP_SCHEMA);
+// Updates are partial: every field optional (a device's id is refused before validation).
 const validateGroupUpdate = ajv.compile({ ...CONFIG_GROUP_SCHEMA, required: [] });
 const validateDevice = ajv.compile(DEVICE_SCHEMA);
-const validateDeviceUpdate = ajv.compile(DEVICE_UPDATE_SCHEMA);
+const validateDeviceUpdate = ajv.compile({ ...DEVICE_SCHEMA, required: [] });
 
 function check(validate: ReturnType<typeof ajv.compile>, value: unknown, what: string): void {
   if (!validate(value)) {
@@ -81,6 +82,13 @@ function paging(req: Request): { limit: number; offset: number } {
   return { limit, offset };
 }
 
+/** The non-empty list a creation body carries under `member` (`services`, `devices`). */
+function bodyList<T>(req: Request, member: string): T[] {
+  const list = req.body?.[member];
+  if (!Array.isArray(list) || list.length === 0) throw wrongSyntax(`the body must have a non-empty "${member}" array`);
+  return list as T[];
+}
+
 function groupKey(req: Request): { resource: string; apikey: string } {
   const resource = req.query.resource;
   const apikey = req.query.apikey;
@@ -118,9 +126,7 @@ export function provisioningRouter(registry: DeviceRegistry, models: ModelCatalo
     '/iot/services',
     handle(async (req, res) => {
       const { service, subservice } = scopeOf(req);
-      const list = req.body?.services;
-      if (!Array.isArray(list) || list.length === 0) throw wrongSyntax('the body must have a non-empty "services" array');
-      const records: ConfigGroupRecord[] = list.map((g: ConfigGroup, i: number) => {
+      const records: ConfigGroupRecord[] = bodyList<ConfigGroup>(req, 'services').map((g, i) => {
         check(validateGroup, g, `services[${i}]`);
         checkExpressions(g, models);
         const { resource = '', apikey, service: _s, subservice: _ss, ...body } = g as ConfigGroup & { service?: string; subservice?: string };
@@ -177,16 +183,15 @@ export function provisioningRouter(registry: DeviceRegistry, models: ModelCatalo
     '/iot/devices',
     handle(async (req, res) => {
       const { service, subservice } = scopeOf(req);
-      const list = req.body?.devices;
-      if (!Array.isArray(list) || list.length === 0) throw wrongSyntax('the body must have a non-empty "devices" array');
+      const list = bodyList<Device>(req, 'devices');
       const { groups } = await store.listGroups({ service, subservice }, 1000, 0);
-      const records: DeviceRecord[] = list.map((d: Device, i: number) => {
+      const records: DeviceRecord[] = list.map((d, i) => {
         check(validateDevice, d, `devices[${i}]`);
         checkExpressions(d, models);
         const { service: _s, service_path: _sp, entity_name, ...body } = d as Device & { service?: string; service_path?: string };
         const group = groupForDevice(groups.map(groupOf), d);
-        const type = d.entity_type ?? group?.entity_type ?? (group?.model && models.get(group.model)?.name) ?? DEFAULT_ENTITY_TYPE;
-        return { service, subservice, deviceId: d.device_id, apikey: d.apikey, entityName: entity_name ?? defaultEntityId(d.device_id, type, group, service, subservice), body };
+        const entityName = entity_name ?? defaultEntityId(d.device_id, entityTypeOf(d, group), group, service, subservice);
+        return { service, subservice, deviceId: d.device_id, apikey: d.apikey, entityName, body };
       });
       if (new Set(records.map((r) => r.deviceId)).size < records.length) throw duplicateDevice();
       if (!(await store.createDevices(records))) throw duplicateDevice();

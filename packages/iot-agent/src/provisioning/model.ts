@@ -72,12 +72,17 @@ export interface Device extends DeviceSettings {
   polling?: boolean;
 }
 
+/** An attribute or entity type name: none of the characters NGSI forbids in names. */
+const NAME = { type: 'string', minLength: 1, pattern: '^[^\\s<>"\'=;()]+$' };
+/** An API key or device id: they are MQTT topic levels, so no '/', '#', '+' or spaces. */
+const TOPIC_LEVEL = { type: 'string', minLength: 1, pattern: '^[^/#+\\s]+$' };
+
 const attribute = {
   type: 'object',
   required: ['name'],
   properties: {
     object_id: { type: 'string', minLength: 1 },
-    name: { type: 'string', minLength: 1, pattern: '^[^\\s<>"\'=;()]+$' },
+    name: NAME,
     type: { type: 'string' },
     expression: { type: 'string' },
     metadata: { type: 'object' },
@@ -87,11 +92,11 @@ const attribute = {
 const staticAttribute = {
   type: 'object',
   required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, pattern: '^[^\\s<>"\'=;()]+$' }, type: { type: 'string' }, metadata: { type: 'object' } },
+  properties: { name: NAME, type: { type: 'string' }, metadata: { type: 'object' } },
 };
 
 const settings = {
-  entity_type: { type: 'string', minLength: 1, pattern: '^[^\\s<>"\'=;()]+$' },
+  entity_type: NAME,
   attributes: { type: 'array', items: attribute },
   lazy: { type: 'array', items: attribute },
   commands: { type: 'array', items: attribute },
@@ -109,7 +114,7 @@ export const CONFIG_GROUP_SCHEMA = {
   properties: {
     ...settings,
     resource: { type: 'string' },
-    apikey: { type: 'string', minLength: 1, pattern: '^[^/#+\\s]+$' },
+    apikey: TOPIC_LEVEL,
     autoprovision: { type: 'boolean' },
     entityNameExp: { type: 'string' },
     model: { type: 'string' },
@@ -123,17 +128,10 @@ export const DEVICE_SCHEMA = {
   required: ['device_id'],
   properties: {
     ...settings,
-    device_id: { type: 'string', minLength: 1, pattern: '^[^/#+\\s]+$' },
+    device_id: TOPIC_LEVEL,
     entity_name: { type: 'string', minLength: 1 },
-    apikey: { type: 'string', minLength: 1, pattern: '^[^/#+\\s]+$' },
+    apikey: TOPIC_LEVEL,
     timezone: { type: 'string' },
     polling: { type: 'boolean' },
   },
-};
-
-/** Fields a device update may not change (FIWARE refuses them too). */
-export const DEVICE_UPDATE_SCHEMA = {
-  type: 'object',
-  properties: { ...DEVICE_SCHEMA.properties },
-  not: { required: ['device_id'] },
 };

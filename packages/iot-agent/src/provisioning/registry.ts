@@ -6,7 +6,7 @@
  */
 import type { ConfigGroupRecord, DeviceRecord, ProvisioningStore } from '@civitas/store';
 import { DropError } from '../dropReasons';
-import { defaultEntityId, deviceProfile, DeviceProfile, DEFAULT_ENTITY_TYPE } from '../mapping/deviceProfile';
+import { defaultEntityId, deviceProfile, DeviceProfile, entityTypeOf } from '../mapping/deviceProfile';
 import type { ModelCatalog } from '../mapping/smartDataModels';
 import type { ConfigGroup, Device } from './model';
 
@@ -82,7 +82,7 @@ export class DeviceRegistry {
     if (group.autoprovision === false) {
       throw new DropError('unknown_device', `Device "${deviceId}" is not provisioned and group "${apikey}" does not autoprovision`);
     }
-    const type = group.entity_type ?? (group.model && this.models.get(group.model)?.name) ?? DEFAULT_ENTITY_TYPE;
+    const type = entityTypeOf(undefined, group);
     const created = await this.store.ensureDevice({
       service: groupRecord.service,
       subservice: groupRecord.subservice,
@@ -115,7 +115,7 @@ export function groupForDevice(groups: ConfigGroup[], device: Pick<Device, 'apik
     if (byKey) return byKey;
   }
   if (device.entity_type) {
-    const byType = groups.find((g) => (g.entity_type ?? g.model) === device.entity_type);
+    const byType = groups.find((g) => entityTypeOf(undefined, g) === device.entity_type);
     if (byType) return byType;
   }
   return groups[0];
