@@ -15,6 +15,8 @@ export interface DeviceProfile {
   entityId: string;
   entityType: string;
   attributes: AttributeMapping[];
+  /** The attribute mappings by the name measures arrive under (object_id, else name). */
+  mappingOf: Map<string, AttributeMapping>;
   staticAttributes: StaticAttribute[];
   commands: CommandDefinition[];
   explicitAttrs?: boolean | string;
@@ -57,6 +59,7 @@ export function deviceProfile(
   model: SmartDataModel | undefined,
 ): DeviceProfile {
   const device = record.body;
+  const attributes = byName(device.attributes, group?.attributes);
   return {
     service: record.service,
     subservice: record.subservice,
@@ -64,7 +67,8 @@ export function deviceProfile(
     apikey: device.apikey ?? group?.apikey ?? '',
     entityId: record.entityName,
     entityType: entityTypeOf(device, group),
-    attributes: byName(device.attributes, group?.attributes),
+    attributes,
+    mappingOf: new Map(attributes.map((a) => [a.object_id ?? a.name, a])),
     staticAttributes: byName(device.static_attributes, group?.static_attributes),
     commands: byName(device.commands, group?.commands),
     explicitAttrs: device.explicitAttrs ?? group?.explicitAttrs,

@@ -42,8 +42,7 @@ export function measuresToEntity(profile: DeviceProfile, group: MeasureGroup, re
   const observedAt = group.observedAt ?? (timeMeasure ? parseTimestamp(String(timeMeasure.value)) : undefined) ?? receivedAt;
   const stamp = profile.timestamp ? observedAt : undefined;
 
-  const mappingOf = new Map<string, AttributeMapping>();
-  for (const a of profile.attributes) mappingOf.set(a.object_id ?? a.name, a);
+  const { mappingOf } = profile;
 
   const context: Record<string, unknown> = {
     id: profile.deviceId,
