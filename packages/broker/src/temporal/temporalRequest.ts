@@ -33,8 +33,8 @@ export interface TemporalRequest {
   selection: HistorySelection;
   /** q and the geo-query select entities by their instances in the window, scopeQ by their current scope. */
   filters: CompiledFilters;
-  /** Which members, attributes and instances to show (attrs / pick / omit, datasetId). */
-  shown: Pick<RenderOptions, 'keep' | 'drop' | 'datasetIds' | 'hideId' | 'hideType'>;
+  /** Which attributes and instances to show (attrs / pick / omit, datasetId); the renderer hides id and type. */
+  shown: Pick<RenderOptions, 'keep' | 'drop' | 'datasetIds'>;
   lastN?: number;
   representation: 'normalized' | 'temporalValues' | 'aggregatedValues';
   methods: AggregationMethod[];
@@ -67,7 +67,7 @@ export function temporalRequest(q: Record<string, unknown>, ngsi: NgsiRequest): 
   const out: TemporalRequest = {
     selection,
     filters: compileFilters({ q: param(q, 'q'), scopeQ: param(q, 'scopeQ'), geoQ }, ngsi.ctx),
-    shown: { keep: render.keep, drop: render.drop, datasetIds: render.datasetIds, hideId: render.hideId, hideType: render.hideType },
+    shown: { keep: render.keep, drop: render.drop, datasetIds: render.datasetIds },
     lastN: parseLastN(param(q, 'lastN')),
     representation,
     methods: [],
@@ -138,7 +138,7 @@ export async function renderHistory(deps: BrokerDeps, tenant: string, t: Tempora
       deps.store.historyInstances(tenant, selection, { count: 1, newest: true }),
     ]);
     const attrTypes = new Map(latest.map((i) => [i.attr, i.instance.type]));
-    return { entities: entities.map((e) => hideCoreMembers(renderAggregatedEntity(e.id, e.types, rows.filter((r) => r.entityId === e.id && shown(r.attr)), attrTypes, t.renderer), t.shown)) };
+    return { entities: entities.map((e) => renderAggregatedEntity(e.id, e.types, rows.filter((r) => r.entityId === e.id && shown(r.attr)), attrTypes, t.renderer)) };
   }
   const cap = deps.config.temporalMaxInstances;
   const read = await deps.store.historyInstances(tenant, selection, instanceTake(cap, t.lastN));
@@ -154,14 +154,7 @@ export async function renderHistory(deps: BrokerDeps, tenant: string, t: Tempora
     }
     return renderTemporalEntity(e.id, e.types, [...byAttr.values()], t.renderer, t.representation === 'temporalValues', t.selection.time?.timeproperty ?? 'observedAt');
   });
-  return { entities: rendered.map((e) => hideCoreMembers(e, t.shown)), contentRange };
-}
-
-/** pick / omit apply to id and type too (4.21). */
-function hideCoreMembers(entity: Record<string, unknown>, shown: TemporalRequest['shown']): Record<string, unknown> {
-  if (shown.hideId) delete entity.id;
-  if (shown.hideType) delete entity.type;
-  return entity;
+  return { entities: rendered, contentRange };
 }
 
 /** 200 with the entities, or 206 with the Content-Range of a cut response. */

@@ -33,11 +33,17 @@ export class EntityRenderer {
     private readonly options: RenderOptions,
   ) {}
 
+  /** id and type, as pick / omit leave them (4.21): the start of every entity representation. */
+  coreMembers(id: string, types: string[]): Out {
+    const out: Out = {};
+    if (!this.options.hideId) out.id = id;
+    if (!this.options.hideType) out.type = this.typeValue(types);
+    return out;
+  }
+
   entity(e: StoredEntity): Out {
     const o = this.options;
-    const out: Out = {};
-    if (!o.hideId) out.id = e.id;
-    if (!o.hideType) out.type = this.typeValue(e.types);
+    const out = this.coreMembers(e.id, e.types);
     if (e.scope) out.scope = e.scope.length === 1 ? e.scope[0] : e.scope;
     if (o.sysAttrs && o.format !== 'keyValues') {
       out.createdAt = e.createdAt;

@@ -39,7 +39,7 @@ export function renderTemporalEntity(
   simplified: boolean,
   timeproperty: TimeProperty,
 ): Out {
-  const out: Out = { id, type: renderer.typeValue(types) };
+  const out: Out = renderer.coreMembers(id, types);
   for (const { attr, instances } of attributes) {
     const name = renderer.nameOf(attr);
     if (simplified) {
@@ -76,7 +76,7 @@ export interface Aggregate {
 
 /** aggregatedValues: `{attr: {type, avg: [[value, start, end], ...], ...}}`. */
 export function renderAggregatedEntity(id: string, types: string[], aggregates: Aggregate[], attrTypes: Map<string, string>, renderer: EntityRenderer): Out {
-  const out: Out = { id, type: renderer.typeValue(types) };
+  const out: Out = renderer.coreMembers(id, types);
   for (const a of aggregates) {
     const name = renderer.nameOf(a.attr);
     const attr = (out[name] ??= { type: attrTypes.get(a.attr) ?? 'Property' }) as Out;
