@@ -15,6 +15,7 @@ export * from './subscription/subscription';
 export * from './subscription/parse';
 export * from './subscription/render';
 export * from './query/filters';
+export * from './query/ordering';
 export * from './temporal/params';
 export * from './temporal/render';
 export * from './model/projection';

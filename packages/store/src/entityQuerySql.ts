@@ -1,28 +1,56 @@
 /** EntityQuery -> the WHERE clause over the entities table, every value a parameter. */
-import { ATTRIBUTE_METADATA } from '@civitas/core';
+import type { OrderMember } from '@civitas/core';
 import { compileGeo } from './geoSql';
-import { compileQ, SqlParams } from './qSql';
+import { compileQ, pathTarget, SqlParams } from './qSql';
 import type { EntityQuery } from './store';
 
-/** ORDER BY for a query: its orderBy keys (first instance of an attribute), then id. */
-export function compileOrder(query: EntityQuery, params: unknown[]): string {
-  const keys = (query.orderBy ?? []).map((key) => {
+const MEMBER_COLUMNS: Record<OrderMember, string> = { id: 'id', type: 'types[1]', scope: 'scope[1]', createdAt: 'created_at', modifiedAt: 'modified_at' };
+
+/**
+ * ORDER BY for a query (4.23): its keys on the first instance of each
+ * attribute, then the id. `collation` is the SQL name of the collation
+ * strings compare with; by default ICU root, as 4.23.1 asks.
+ */
+export function compileOrder(query: EntityQuery, params: SqlParams, collation = '"und-x-icu"'): string {
+  const ordering = query.ordering;
+  if (!ordering) return 'id';
+  const keys = ordering.keys.flatMap((key) => {
     const direction = key.descending ? 'DESC' : 'ASC';
-    if ('member' in key) return `${key.member === 'type' ? 'types[1]' : key.member === 'id' ? 'id' : key.member === 'createdAt' ? 'created_at' : 'modified_at'} ${direction}`;
-    const p = (v: string) => {
-      params.push(v);
-      return `$${params.length}`;
-    };
-    let node = `(attrs -> ${p(key.attribute)} -> 0)`;
-    const path = [...key.path];
-    const last = path[path.length - 1];
-    const metadata = last !== undefined && ATTRIBUTE_METADATA.has(last) ? path.pop() : undefined;
-    for (const sub of path) node = `(${node} -> 'sub' -> ${p(sub)})`;
-    const value = metadata ? `(${node} -> ${p(metadata)})` : `coalesce(${node} -> 'value', ${node} -> 'object', ${node} -> 'vocab')`;
-    // Entities without the attribute sort last either way.
-    return `${value} ${direction} NULLS LAST`;
+    if (key.kind === 'member') return [`${MEMBER_COLUMNS[key.member]} ${direction}`];
+    const instance = `(attrs -> ${params.add(ordering.expand(key.kind === 'value' ? key.path.attribute : key.attribute))} -> 0)`;
+    if (key.kind === 'distance') {
+      // GeoProperties by distance first, then anything else (4.23.2); entities without the attribute last either way.
+      const isGeo = `(${instance} ->> 'type' = 'GeoProperty')`;
+      const from = `ST_SetSRID(ST_GeomFromGeoJSON(${params.add(JSON.stringify(ordering.from))}), 4326)::geography`;
+      const distance = `ST_Distance(ST_SetSRID(ST_GeomFromGeoJSON(${instance} ->> 'value'), 4326)::geography, ${from}, false)`;
+      return [`(CASE WHEN ${isGeo} THEN 0 WHEN ${instance} IS NOT NULL THEN 1 END) ASC NULLS LAST`, `(CASE WHEN ${isGeo} THEN ${distance} END) ${direction}`];
+    }
+    const { target: v } = pathTarget(instance, key.path, ordering.expand, params);
+    return [...valueOrder(v, collation).map((k) => `${k} ${direction} NULLS LAST`)];
   });
   return [...keys, 'id'].join(', ');
+}
+
+/**
+ * Sort keys for a JSON value in the datatype order of 4.23.2 (numbers,
+ * strings, objects, arrays, booleans, times, dates, date-times, null; an
+ * absent value gives NULL), then within each datatype by its own order.
+ */
+function valueOrder(v: string, collation: string): string[] {
+  const typed = `(jsonb_typeof(${v}) = 'object' AND ${v} ? '@value')`;
+  const rank = `(CASE
+    WHEN ${v} IS NULL THEN NULL
+    WHEN ${typed} THEN CASE WHEN ${v} ->> '@type' LIKE '%DateTime' THEN 7 WHEN ${v} ->> '@type' LIKE '%Date' THEN 6 ELSE 5 END
+    ELSE CASE jsonb_typeof(${v}) WHEN 'number' THEN 0 WHEN 'string' THEN 1 WHEN 'object' THEN 2 WHEN 'array' THEN 3 WHEN 'boolean' THEN 4 ELSE 8 END
+  END)`;
+  return [
+    rank,
+    // CASE, not AND: the planner may evaluate a cast before the type test that guards it.
+    `(CASE WHEN jsonb_typeof(${v}) = 'number' THEN (${v})::numeric END)`,
+    `(CASE WHEN jsonb_typeof(${v}) = 'string' THEN ${v} #>> '{}' END) COLLATE ${collation}`,
+    `(CASE WHEN ${typed} THEN ${v} ->> '@value' END)`,
+    v,
+  ];
 }
 
 /**

@@ -12,7 +12,8 @@ import { ATTRIBUTE_METADATA, QExpression, QOperator, QPath, QScalar, QValue } fr
 
 /** Collects parameters and hands back their placeholders. */
 export class SqlParams {
-  readonly values: unknown[] = [];
+  /** `values`: parameters already bound, which the new ones follow. */
+  constructor(readonly values: unknown[] = []) {}
 
   add(value: unknown): string {
     this.values.push(value);
@@ -88,13 +89,22 @@ function existence(path: QPath, expand: (name: string) => string, params: SqlPar
 function locate(path: QPath, expand: (name: string) => string, params: SqlParams) {
   const key = params.add(expand(path.attribute));
   const instances = `jsonb_array_elements(attrs -> ${key}) AS i`;
-  let node = 'i';
+  return { key, instances, ...pathTarget('i', path, expand, params) };
+}
+
+/**
+ * The JSON a path designates within one attribute instance (`instance`, an
+ * SQL expression): a sub-attribute's value, a metadata member, a member of a
+ * compound value, or the values of every language.
+ */
+export function pathTarget(instance: string, path: QPath, expand: (name: string) => string, params: SqlParams): { target: string; isRelationship: string } {
+  let node = instance;
   const members = [...path.members];
   const last = members[members.length - 1];
   const metadata = last !== undefined && ATTRIBUTE_METADATA.has(last) ? members.pop() : undefined;
   for (const sub of members) node = `${node} -> 'sub' -> ${params.add(expand(sub))}`;
   const isRelationship = `coalesce(${node} ->> 'type' IN ('Relationship', 'ListRelationship'), false)`;
-  if (metadata) return { key, instances, target: `(${node} -> ${params.add(metadata)})`, isRelationship };
+  if (metadata) return { target: `(${node} -> ${params.add(metadata)})`, isRelationship };
   let target = `coalesce(${node} -> 'value', ${node} -> 'object', ${node} -> 'vocab', ${node} -> 'valueList', ${node} -> 'objectList', ${node} -> 'json', ${node} -> 'languageMap')`;
   if (path.compound.length === 1 && path.compound[0] === '*') {
     // Every language's value, as an array: == then matches any of them.
@@ -105,7 +115,7 @@ function locate(path: QPath, expand: (name: string) => string, params: SqlParams
     const raw = path.compound.map((c) => params.add(c));
     target = `coalesce(${node} -> 'value' -> ${expanded.join(' -> ')}, ${node} -> 'json' -> ${raw.join(' -> ')}, ${node} -> 'languageMap' -> ${raw.join(' -> ')})`;
   }
-  return { key, instances, target: `(${target})`, isRelationship };
+  return { target: `(${target})`, isRelationship };
 }
 
 function compare(v: string, op: QOperator, value: QValue, params: SqlParams): string {

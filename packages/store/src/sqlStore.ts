@@ -3,6 +3,7 @@ import { AttributeInstance, badRequest, NgsiError, notFound, StoredEntity } from
 import { SqlDriver, SqlExecutor, Statement, statement } from './driver';
 import { ENTITY_COLUMNS, EntityRow, rowToEntity } from './entityRows';
 import { compileEntityFilter, compileOrder } from './entityQuerySql';
+import { SqlParams } from './qSql';
 import type { ChangeSignals } from './changeSignals';
 import { WRITE_STATEMENT, writeParams } from './writeStatement';
 import type { NotificationStore } from './notifications';
@@ -44,6 +45,7 @@ import type {
 const SERIALIZATION_FAILURE = '40001';
 const DEADLOCK = '40P01';
 const INVALID_REGEX = '2201B';
+const UNIQUE_VIOLATION = '23505';
 const MAX_ATTEMPTS = 3;
 
 /** Thrown inside a transaction to roll it back when an insert met a concurrently created entity and the caller wants another try. */
@@ -58,6 +60,8 @@ const LOCK_ENTITIES = statement('lock_entities', `SELECT ${ENTITY_COLUMNS} FROM 
 export class SqlStore implements Store {
   /** Tenants seen to exist; tenants are never dropped while a process runs. */
   private readonly knownTenants = new Set<string>(['']);
+  /** ICU collations created for BCP 47 tags, by tag. */
+  private readonly collations = new Map<string, string>();
   /** Rows written since the planner statistics were last refreshed (embedded store only, see refreshStatistics). */
   private writesSinceAnalyze = 0;
   private analyzing = false;
@@ -168,7 +172,8 @@ export class SqlStore implements Store {
     const { filter, params } = compileEntityFilter(tenant, query);
     // The sort keys add parameters of their own, which the count statement must not carry.
     const pageParams = [...params];
-    const order = compileOrder(query, pageParams);
+    const collation = query.ordering?.collation === undefined ? undefined : await this.collation(query.ordering.collation);
+    const order = compileOrder(query, new SqlParams(pageParams), collation);
     const [rows, count] = await Promise.all([
       query.limit > 0
         ? this.run<EntityRow>(
@@ -184,10 +189,38 @@ export class SqlStore implements Store {
     return result;
   }
 
+  /**
+   * The SQL name of an ICU collation for a BCP 47 tag (4.23.3), created on
+   * first use: PostgreSQL and PGlite ship only a few ICU collations, and a
+   * tag may carry any RFC 6067 extension. A language this ICU has no data
+   * for is refused rather than quietly sorted by the root order: PGlite
+   * carries the root collation only.
+   */
+  private async collation(tag: string): Promise<string> {
+    const known = this.collations.get(tag);
+    if (known) return known;
+    if (!/^[A-Za-z0-9-]+$/.test(tag)) throw badRequest(`collation: ${JSON.stringify(tag)} is not a BCP 47 language tag`);
+    const name = `"civitas_collation_${tag.toLowerCase().replace(/-/g, '_')}"`;
+    try {
+      // DDL takes no parameters; the tag is letters, digits and hyphens only (checked above).
+      await this.db.transaction(async (tx) => {
+        // PostgreSQL 16 and later can tell an unknown language; earlier versions only warn.
+        const level = await tx.query<{ n: string }>("SELECT count(*) AS n FROM pg_settings WHERE name = 'icu_validation_level'");
+        if (Number(level[0].n) > 0) await tx.query('SET LOCAL icu_validation_level = error');
+        await tx.query(`CREATE COLLATION IF NOT EXISTS ${name} (provider = icu, locale = '${tag}')`);
+      });
+    } catch (e) {
+      // Another process may have created it between the check and the insert.
+      if ((e as { code?: string }).code !== UNIQUE_VIOLATION) throw badRequest(`collation ${tag} is not available in this store: ${(e as Error).message}`);
+    }
+    this.collations.set(tag, name);
+    return name;
+  }
+
   /** The plan PostgreSQL picks for a query's page (diagnostics: is it index-bound?). */
   async explainQuery(tenant: string, query: EntityQuery): Promise<string> {
     const { filter, params } = compileEntityFilter(tenant, query);
-    const order = compileOrder(query, params);
+    const order = compileOrder(query, new SqlParams(params));
     const rows = await this.run<{ 'QUERY PLAN': string }>(
       this.db,
       `EXPLAIN SELECT ${ENTITY_COLUMNS} FROM entities WHERE ${filter} ORDER BY ${order} LIMIT ${Number(query.limit)} OFFSET ${Number(query.offset)}`,

@@ -1,4 +1,4 @@
-import type { AttributeInstance, GeoQuery, QExpression, StoredEntity } from '@civitas/core';
+import type { AttributeInstance, GeoQuery, Ordering, QExpression, StoredEntity } from '@civitas/core';
 import type { NotificationStore } from './notifications';
 import type { ProvisioningStore } from './provisioning';
 import type { AggregateRow, AggregationMethod, HistoryDeletion, HistoryFilters, HistoryInstance, HistorySelection, InstanceTake, NewHistoryInstance } from './history';
@@ -38,14 +38,6 @@ export interface MutateOptions {
   retryConflicts?: boolean;
 }
 
-/**
- * One sort key: an entity member, or an attribute (expanded IRI) followed by
- * sub-attribute IRIs and possibly a metadata member (observedAt, createdAt, ...).
- */
-export type OrderKey =
-  | { member: 'id' | 'type' | 'createdAt' | 'modifiedAt'; descending: boolean }
-  | { attribute: string; path: string[]; descending: boolean };
-
 /** Selection for GET /entities; every member narrows the result (AND). */
 export interface EntityQuery {
   /** Entity ids (OR). */
@@ -67,7 +59,7 @@ export interface EntityQuery {
   /** A geo-query on one GeoProperty (expanded IRI). */
   geo?: GeoQuery & { propertyIri: string };
   /** orderBy (4.23); the entity id always breaks ties. */
-  orderBy?: OrderKey[];
+  ordering?: Ordering;
   limit: number;
   offset: number;
   /** Also count every match (ignoring limit / offset). */

@@ -3,7 +3,7 @@
  * query as GET /entities, its selectors in the body, paging and
  * representation in the URL.
  */
-import { badRequest, compileFilters, GeoQueryInput, isUri, parseTypeExpression } from '@civitas/core';
+import { badRequest, compileFilters, GeoQueryInput, isUri, parseOrdering, parseTypeExpression } from '@civitas/core';
 import type { EntityQuery } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler, NgsiRequest } from '../http/pipeline';
@@ -71,5 +71,12 @@ function selection(q: Body, ngsi: NgsiRequest): Omit<EntityQuery, 'limit' | 'off
     };
   }
   Object.assign(out, compileFilters({ q: q.q as string | undefined, scopeQ: q.scopeQ as string | undefined, geoQ }, ngsi.ctx));
+  if (q.ordering !== undefined) {
+    // OrderingParams (5.2.43): the URL's orderBy / orderFrom / orderGeometry / collation as JSON members.
+    if (typeof q.ordering !== 'object' || q.ordering === null || Array.isArray(q.ordering)) throw badRequest('ordering must be an object');
+    const o = q.ordering as Body;
+    const ordering = parseOrdering({ orderBy: o.orderBy as string | string[] | undefined, orderFrom: o.coordinates, orderGeometry: o.geometry, collation: o.collation }, ngsi.ctx);
+    if (ordering) out.ordering = ordering;
+  }
   return out;
 }

@@ -1,17 +1,17 @@
 /** GET /entities (5.7.2): the basic selectors; the q and geo languages come with the query engine. */
 import type { Request, Response } from 'express';
 import {
-  ATTRIBUTE_METADATA,
   badRequest,
   EntityRenderer,
   isUri,
   compileFilters,
   isValidName,
+  parseOrdering,
   parseTypeExpression,
   RenderOptions,
   toFeature,
 } from '@civitas/core';
-import type { EntityQuery, OrderKey } from '@civitas/store';
+import type { EntityQuery } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { NgsiRequest, ngsiHandler } from '../http/pipeline';
@@ -20,7 +20,7 @@ import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
 import { requireTenant, withLinked } from './shared';
 
-const QUERY_PARAMS = [...RETRIEVE_PARAMS, 'id', 'idPattern', 'q', 'scopeQ', 'orderBy', 'georel', 'geometry', 'coordinates', 'geoproperty', 'limit', 'offset', 'count'];
+const QUERY_PARAMS = [...RETRIEVE_PARAMS, 'id', 'idPattern', 'q', 'scopeQ', 'orderBy', 'orderFrom', 'orderGeometry', 'collation', 'georel', 'geometry', 'coordinates', 'geoproperty', 'limit', 'offset', 'count'];
 
 export const queryEntitiesHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { geo: true }, async (ngsi, req, res) => {
@@ -99,24 +99,10 @@ export function selectors(q: Request['query'], ngsi: NgsiRequest): Omit<EntityQu
   }
   const geoQ = { georel: param(q, 'georel'), geometry: param(q, 'geometry'), coordinates: param(q, 'coordinates'), geoproperty: param(q, 'geoproperty') };
   Object.assign(query, compileFilters({ q: param(q, 'q'), scopeQ: param(q, 'scopeQ'), geoQ }, ngsi.ctx));
-  const orderBy = list(q, 'orderBy');
-  if (orderBy) query.orderBy = orderBy.map((item) => orderKey(item, ngsi));
+  const ordering = parseOrdering(
+    { orderBy: param(q, 'orderBy'), orderFrom: param(q, 'orderFrom'), orderGeometry: param(q, 'orderGeometry'), collation: param(q, 'collation') },
+    ngsi.ctx,
+  );
+  if (ordering) query.ordering = ordering;
   return query;
 }
-
-const ENTITY_MEMBERS = new Set(['id', 'type', 'createdAt', 'modifiedAt']);
-
-/** One orderBy item (4.23): `path[;asc|;desc]`, the path an entity member or attribute[.sub...][.metadata]. */
-function orderKey(item: string, ngsi: NgsiRequest): OrderKey {
-  const [path, direction, ...rest] = item.split(';');
-  if (rest.length > 0 || (direction !== undefined && direction !== 'asc' && direction !== 'desc')) {
-    throw badRequest(`orderBy: ${JSON.stringify(item)} is not path, path;asc or path;desc`);
-  }
-  const descending = direction === 'desc';
-  if (ENTITY_MEMBERS.has(path)) return { member: path as 'id' | 'type' | 'createdAt' | 'modifiedAt', descending };
-  const [attribute, ...members] = path.split('.');
-  if (!isValidName(attribute) || members.some((m) => !isValidName(m))) throw badRequest(`orderBy: ${JSON.stringify(path)} is not an attribute path`);
-  const expanded = members.map((m, i) => (i === members.length - 1 && ATTRIBUTE_METADATA.has(m) ? m : ngsi.ctx.expandTerm(m)));
-  return { attribute: ngsi.ctx.expandTerm(attribute), path: expanded, descending };
-}
-

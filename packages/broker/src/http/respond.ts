@@ -69,14 +69,23 @@ export function sendNoContent(res: Response): void {
   res.status(204).end();
 }
 
-/** rel="prev" / rel="next" link-values (5.5.9), with the original parameters kept and limit / offset last. */
+/**
+ * Query values in a link target: percent-encoded only where RFC 3986 requires it
+ * in a query component, so that `:`, `*`, `,` or `;` of ids, patterns and q stay readable.
+ */
+function encodeQueryValue(value: string): string {
+  return encodeURIComponent(value).replace(/%(3A|40|2F|3F|2C|3B|24|21|27|28|29|2A)/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** rel="prev" / rel="next" link-values (5.5.9): the request's parameters with the page's limit and offset, in name order. */
 export function paginationLinks(req: Request, res: Response, accept: string, query: { limit: number; offset: number }, hasMore: boolean): void {
-  const base = Object.entries(req.query)
-    .filter(([k]) => k !== 'limit' && k !== 'offset')
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
-  const link = (offset: number, rel: string) =>
-    `<${req.originalUrl.split('?')[0].replace(/\/+$/, '')}?${[...base, `limit=${query.limit}`, `offset=${offset}`].join('&')}>;rel="${rel}";type="${accept}"`;
+  const kept = Object.entries(req.query).filter(([k]) => k !== 'limit' && k !== 'offset');
+  const link = (offset: number, rel: string) => {
+    const params = [...kept, ['limit', String(query.limit)], ['offset', String(offset)]]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${encodeQueryValue(k as string)}=${encodeQueryValue(String(v))}`);
+    return `<${req.originalUrl.split('?')[0].replace(/\/+$/, '')}?${params.join('&')}>;rel="${rel}";type="${accept}"`;
+  };
   if (query.offset > 0 && query.limit > 0) addLink(res, link(Math.max(0, query.offset - query.limit), 'prev'));
   if (hasMore) addLink(res, link(query.offset + query.limit, 'next'));
 }

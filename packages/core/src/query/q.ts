@@ -54,11 +54,26 @@ export function parseQ(text: string): QExpression {
   return expression;
 }
 
+/** An attribute path alone (`a.b[c.d]`), as orderBy and other parameters name it. */
+export function parseAttributePath(text: string, what = 'attribute path'): QPath {
+  const parser = new QParser(text, what);
+  const path = parser.attributePath();
+  parser.end();
+  return path;
+}
+
 class QParser {
   private pos = 0;
 
-  constructor(private readonly text: string) {
-    if (text.trim() === '') throw badRequest('q is empty');
+  constructor(
+    private readonly text: string,
+    private readonly what = 'q',
+  ) {
+    if (text.trim() === '') throw badRequest(`${what} is empty`);
+  }
+
+  attributePath(): QPath {
+    return this.path();
   }
 
   expression(): QExpression {
@@ -189,7 +204,7 @@ class QParser {
   }
 
   private fail(message: string): never {
-    throw badRequest(`Invalid q at position ${this.pos}: ${message}`);
+    throw badRequest(`Invalid ${this.what} at position ${this.pos}: ${message}`);
   }
 }
 
