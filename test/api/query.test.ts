@@ -239,3 +239,82 @@ describeEachStore('orderBy', (h) => {
     expect(res.body.type).toBe('https://uri.etsi.org/ngsi-ld/errors/BadRequestData');
   });
 });
+
+describeEachStore('q on linked entities, expandValues, jsonKeys', (h) => {
+  const type = `Linked${Date.now().toString(36)}`;
+  const building = `urn:ngsi-ld:${type}:building`;
+  const tower = `urn:ngsi-ld:${type}Tower:pisa`;
+  const owner = `urn:ngsi-ld:${type}Owner:opera`;
+
+  beforeAll(async () => {
+    const entities = [
+      { id: owner, type: `${type}Owner`, name: { type: 'Property', value: 'Opera' } },
+      { id: tower, type: `${type}Tower`, name: { type: 'Property', value: 'Pisa Tower' }, ownedBy: { type: 'Relationship', object: owner } },
+      {
+        id: building,
+        type,
+        managedBy: { type: 'Relationship', object: tower },
+        category: { type: 'VocabProperty', vocab: 'commercial' },
+        ticket: { type: 'JsonProperty', json: { value: 'Overstay 60 minutes' } },
+      },
+    ];
+    for (const e of entities) expect((await h().client.post('/entities', e)).status).toBe(201);
+  });
+
+  const count = async (query: string) => {
+    const res = await h().client.get(`/entities?type=${type}&count=true&${query}`);
+    expect(res.status).toBe(200);
+    return Number(res.headers.get('ngsild-results-count'));
+  };
+  const q = (text: string) => `q=${encodeURIComponent(text)}`;
+
+  test('rel{attr} matches through the entity the Relationship points at, narrowed by a type hint', async () => {
+    expect(await count(`${q('managedBy{name}=="Pisa Tower"')}&join=inline`)).toBe(1);
+    expect(await count(`${q('managedBy{name}=="Eiffel Tower"')}&join=inline`)).toBe(0);
+    expect(await count(`${q(`managedBy{${type}Tower:name}=="Pisa Tower"`)}&join=flat`)).toBe(1);
+    expect(await count(`${q(`managedBy{${type}Owner,Vehicle:name}=="Pisa Tower"`)}&join=flat`)).toBe(0);
+    expect(await count(`${q('managedBy{name}')}&join=inline`)).toBe(1);
+    expect(await count(`${q('!managedBy{ownedBy}')}&join=inline`)).toBe(0);
+    // Two Relationships deep, within the join depth asked for.
+    expect(await count(`${q('managedBy{ownedBy{name}}=="Opera"')}&join=inline&joinLevel=2`)).toBe(1);
+    expect(await count(`${q('managedBy{ownedBy{name}}~="^Op"')}&join=inline&joinLevel=2`)).toBe(1);
+  });
+
+  test('a linked q without a join, or deeper than joinLevel, is 400', async () => {
+    for (const query of [q('managedBy{name}=="Pisa Tower"'), `${q('managedBy{ownedBy{name}}=="Opera"')}&join=inline&joinLevel=1`]) {
+      const res = await h().client.get(`/entities?type=${type}&${query}`);
+      expect(res.status).toBe(400);
+      expect(res.body.type).toBe('https://uri.etsi.org/ngsi-ld/errors/BadRequestData');
+    }
+  });
+
+  test('expandValues compares the expanded term; jsonKeys keeps member names of raw JSON as written', async () => {
+    expect(await count(q('category==commercial'))).toBe(0);
+    expect(await count(`${q('category==commercial')}&expandValues=category`)).toBe(1);
+    expect(await count(`${q('ticket[value]=="Overstay 60 minutes"')}&jsonKeys=ticket`)).toBe(1);
+  });
+
+  test('the same through POST /entityOperations/query', async () => {
+    const post = (body: Record<string, unknown>) => h().client.post('/entityOperations/query?count=true', { type: 'Query', entities: [{ type }], ...body });
+    const linked = await post({ q: 'managedBy{name}=="Pisa Tower"', join: 'inline', joinLevel: 1 });
+    expect(linked.body.map((e: { id: string }) => e.id)).toEqual([building]);
+    expect(linked.body[0].managedBy.entity.id).toBe(tower);
+    const expanded = await post({ q: 'category==commercial', expandValues: 'category' });
+    expect(expanded.headers.get('ngsild-results-count')).toBe('1');
+    for (const bad of [{ join: 'inline', joinLevel: 0 }, { temporalQ: { timerel: 'after', timeAt: '2020-01-01T00:00:00Z' } }, { csf: '))bad((' }]) {
+      expect((await post(bad)).status).toBe(400);
+    }
+  });
+
+  test.each([
+    ['attrs naming only system attributes', 'attrs=createdAt'],
+    ['q on system attributes only', q('modifiedAt>"2020-01-01T00:00:00Z"')],
+    ['type=* with local=false', 'local=false'],
+    ['a csf that does not parse', `csf=${encodeURIComponent('))bad((')}`],
+  ])('%s is 400 BadRequestData', async (_, query) => {
+    const url = query === 'local=false' ? `/entities?type=*&${query}` : `/entities?${query}`;
+    const res = await h().client.get(query.startsWith('csf') ? `/entities?type=${type}&${query}` : url);
+    expect(res.status).toBe(400);
+    expect(res.body.type).toBe('https://uri.etsi.org/ngsi-ld/errors/BadRequestData');
+  });
+});

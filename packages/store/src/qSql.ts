@@ -8,7 +8,7 @@
  * values of another JSON type never match, except for `!=`, where they are
  * unequal and so match; Relationship targets only compare with == and !=.
  */
-import { ATTRIBUTE_METADATA, QExpression, QOperator, QPath, QScalar, QValue } from '@civitas/core';
+import { ATTRIBUTE_METADATA, badRequest, QExpression, QOperator, QPath, QScalar, QValue } from '@civitas/core';
 
 /** Collects parameters and hands back their placeholders. */
 export class SqlParams {
@@ -26,19 +26,28 @@ const ORDERING: Record<string, string> = { '>': '>', '>=': '>=', '<': '<', '<=':
 /**
  * `tenantParam` names the tenant for look-ups in entity_values; without it
  * the condition reads only the attrs document (rows that are not stored
- * entities, such as the states the outbox recorded).
+ * entities, such as the states the outbox recorded). `linkTenant` names the
+ * tenant whose stored entities linked paths (`rel{attr}`) follow.
  */
-export function compileQ(expression: QExpression, expand: (name: string) => string, params: SqlParams, tenantParam: string | undefined): string {
+export function compileQ(
+  expression: QExpression,
+  expand: (name: string) => string,
+  params: SqlParams,
+  tenantParam: string | undefined,
+  linkTenant: string | undefined = tenantParam,
+): string {
+  const recurse = (e: QExpression) => compileQ(e, expand, params, tenantParam, linkTenant);
   switch (expression.kind) {
     case 'and':
-      return `(${expression.terms.map((t) => compileQ(t, expand, params, tenantParam)).join(' AND ')})`;
+      return `(${expression.terms.map(recurse).join(' AND ')})`;
     case 'or':
-      return `(${expression.terms.map((t) => compileQ(t, expand, params, tenantParam)).join(' OR ')})`;
+      return `(${expression.terms.map(recurse).join(' OR ')})`;
     case 'exists': {
-      const test = existence(expression.path, expand, params);
+      const test = expression.path.linked ? linked(expression, expand, params, linkTenant) : existence(expression.path, expand, params);
       return expression.negated ? `NOT ${test}` : test;
     }
     case 'term': {
+      if (expression.path.linked) return linked(expression, expand, params, linkTenant);
       const indexed = tenantParam === undefined ? undefined : valueIndexLookup(expression, expand, params, tenantParam);
       if (indexed) return indexed;
       const { key, instances, target, isRelationship } = locate(expression.path, expand, params);
@@ -49,6 +58,23 @@ export function compileQ(expression: QExpression, expand: (name: string) => stri
       return `(attrs ? ${key} AND EXISTS (SELECT 1 FROM ${instances} WHERE ${target} IS NOT NULL${guard} AND ${comparison}))`;
     }
   }
+}
+
+/**
+ * A term on a linked entity (`rel{[Type:]path}`, 4.9): some entity that an
+ * instance of the Relationship `rel` points at (of one of the hinted types)
+ * satisfies the term on `path`. The inner condition is compiled as for any
+ * stored entity; its unqualified columns then name the target row `t`.
+ */
+function linked(term: Extract<QExpression, { kind: 'term' | 'exists' }>, expand: (name: string) => string, params: SqlParams, tenant: string | undefined): string {
+  const link = term.path.linked!;
+  if (tenant === undefined) throw badRequest('A q on linked entities (rel{attr}) is not available here');
+  const rel = params.add(expand(term.path.attribute));
+  const inner = compileQ(term.kind === 'exists' ? { ...term, path: link.path, negated: false } : { ...term, path: link.path }, expand, params, tenant, tenant);
+  const types = link.types ? ` AND t.types && ${params.add(link.types.map(expand))}::text[]` : '';
+  const targets = `jsonb_array_elements_text(CASE jsonb_typeof(r -> 'object') WHEN 'array' THEN r -> 'object' WHEN 'string' THEN jsonb_build_array(r -> 'object') ELSE '[]'::jsonb END) AS o(target)`;
+  return `(attrs ? ${rel} AND EXISTS (SELECT 1 FROM jsonb_array_elements(attrs -> ${rel}) AS r, ${targets}, entities t
+    WHERE t.tenant = ${tenant} AND t.id = o.target${types} AND ${inner}))`;
 }
 
 /**
@@ -111,7 +137,7 @@ export function pathTarget(instance: string, path: QPath, expand: (name: string)
     target = `(SELECT jsonb_agg(l.value) FROM jsonb_each(${node} -> 'languageMap') AS l)`;
   } else if (path.compound.length > 0) {
     // Compound values are stored with expanded member names; JSON and language maps keep theirs.
-    const expanded = path.compound.map((c) => params.add(expand(c)));
+    const expanded = path.compound.map((c) => params.add(path.jsonKeys ? c : expand(c)));
     const raw = path.compound.map((c) => params.add(c));
     target = `coalesce(${node} -> 'value' -> ${expanded.join(' -> ')}, ${node} -> 'json' -> ${raw.join(' -> ')}, ${node} -> 'languageMap' -> ${raw.join(' -> ')})`;
   }

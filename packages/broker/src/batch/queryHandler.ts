@@ -4,11 +4,12 @@
  * representation in the URL.
  */
 import { badRequest, compileFilters, GeoQueryInput, isUri, parseOrdering, parseTypeExpression } from '@civitas/core';
+import type { Request } from 'express';
 import type { EntityQuery } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler, NgsiRequest } from '../http/pipeline';
-import { allowOnly, page, renderOptions } from '../http/params';
-import { answerQuery, requireNarrowing } from '../entities/queryEntities';
+import { allowOnly, list, page, param, renderOptions } from '../http/params';
+import { answerQuery, checkContextSourceFilter, requireNarrowing } from '../entities/queryEntities';
 
 type Body = Record<string, unknown>;
 
@@ -19,22 +20,26 @@ export const queryHandler = (deps: BrokerDeps) =>
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('The body must be a Query object');
     const q = body as Body;
     if (q.type !== 'Query') throw badRequest('A Query body has "type": "Query"');
-    const query: EntityQuery = { ...selection(q, ngsi), ...page(req.query, deps.config.defaultLimit, deps.config.maxLimit) };
-    requireNarrowing(query);
-    // pick, omit and lang may travel in the body; they shape the answer like their URL forms.
-    const projection: Record<string, unknown> = { ...req.query };
-    for (const key of ['pick', 'omit', 'lang'] as const) {
+    // 5.2.23: temporalQ belongs to the temporal query (5.7.4), never to this one.
+    if (q.temporalQ !== undefined) throw badRequest('temporalQ is only for POST /temporal/entityOperations/query');
+    // URL parameters that a Query may carry as members, merged into the URL's; the body's win.
+    const params: Request['query'] = { ...req.query };
+    for (const key of ['pick', 'omit', 'lang', 'expandValues', 'jsonKeys', 'csf', 'join', 'joinLevel'] as const) {
       const v = q[key];
       if (v === undefined) continue;
-      if (typeof v === 'string') projection[key] = v;
-      else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) projection[key] = v.join(',');
+      if (key === 'joinLevel' && typeof v === 'number') params[key] = String(v);
+      else if (typeof v === 'string') params[key] = v;
+      else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) params[key] = v.join(',');
       else throw badRequest(`${key} must be a string or a non-empty array of strings`);
     }
-    if (q.attrs !== undefined) projection.attrs = (query.attrs ?? []).map((a) => ngsi.ctx.compactIri(a)).join(',');
-    await answerQuery(deps, ngsi, req, res, query, renderOptions(projection, ngsi.ctx, ngsi.accept));
+    const query: EntityQuery = { ...selection(q, ngsi, params), ...page(req.query, deps.config.defaultLimit, deps.config.maxLimit) };
+    checkContextSourceFilter(param(params, 'csf'));
+    requireNarrowing(query, ngsi.ctx);
+    if (q.attrs !== undefined) params.attrs = (query.attrs ?? []).map((a) => ngsi.ctx.compactIri(a)).join(',');
+    await answerQuery(deps, ngsi, req, res, query, renderOptions(params, ngsi.ctx, ngsi.accept), params);
   });
 
-function selection(q: Body, ngsi: NgsiRequest): Omit<EntityQuery, 'limit' | 'offset'> {
+function selection(q: Body, ngsi: NgsiRequest, params: Request['query']): Omit<EntityQuery, 'limit' | 'offset'> {
   const out: Omit<EntityQuery, 'limit' | 'offset'> = {};
   if (q.entities !== undefined) {
     if (!Array.isArray(q.entities) || q.entities.length === 0) throw badRequest('entities must be a non-empty array of entity selectors');
@@ -70,7 +75,8 @@ function selection(q: Body, ngsi: NgsiRequest): Omit<EntityQuery, 'limit' | 'off
       geoproperty: g.geoproperty as string | undefined,
     };
   }
-  Object.assign(out, compileFilters({ q: q.q as string | undefined, scopeQ: q.scopeQ as string | undefined, geoQ }, ngsi.ctx));
+  const filters = { q: q.q as string | undefined, scopeQ: q.scopeQ as string | undefined, geoQ, expandValues: list(params, 'expandValues'), jsonKeys: list(params, 'jsonKeys') };
+  Object.assign(out, compileFilters(filters, ngsi.ctx));
   if (q.ordering !== undefined) {
     // OrderingParams (5.2.43): the URL's orderBy / orderFrom / orderGeometry / collation as JSON members.
     if (typeof q.ordering !== 'object' || q.ordering === null || Array.isArray(q.ordering)) throw badRequest('ordering must be an object');

@@ -4,15 +4,14 @@
  * targets (type, a non-system attribute in attrs or q) or say `local=true`; an id or
  * idPattern alone is too wide a net for a bulk delete.
  */
-import { badRequest, nowIso, qAttributes, StoredEntity } from '@civitas/core';
+import { badRequest, nowIso, StoredEntity } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { allowOnly, flag, list } from '../http/params';
 import { sendNoContent } from '../http/respond';
-import { selectors } from './queryEntities';
+import { namesAttributes, selectors } from './queryEntities';
 import { requireTenant } from './shared';
 
-const SYSTEM_ATTRIBUTES = new Set(['createdAt', 'modifiedAt', 'deletedAt', 'observedAt', 'expiresAt']);
 /** Entities handled per transaction, so that a large purge neither locks everything at once nor loads it all. */
 const CHUNK = 500;
 
@@ -23,8 +22,7 @@ export const purgeEntitiesHandler = (deps: BrokerDeps) =>
     const drop = list(req.query, 'drop');
     if (keep && drop) throw badRequest('keep and drop cannot be used together');
     const selection = selectors(req.query, ngsi);
-    const named = [...(list(req.query, 'attrs') ?? []), ...(selection.q ? qAttributes(selection.q.expression) : [])];
-    const meaningful = req.query.type !== undefined || named.some((a) => !SYSTEM_ATTRIBUTES.has(a)) || flag(req.query, 'local');
+    const meaningful = req.query.type !== undefined || namesAttributes(selection, ngsi.ctx) || flag(req.query, 'local');
     if (!meaningful) throw badRequest('A purge needs type, a non-system attribute in attrs, q or local=true');
     await requireTenant(deps, ngsi.tenant);
 

@@ -7,6 +7,9 @@ import {
   compileFilters,
   isValidName,
   parseOrdering,
+  parseQ,
+  qAttributes,
+  qLinkDepth,
   parseTypeExpression,
   RenderOptions,
   toFeature,
@@ -20,7 +23,7 @@ import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
 import { requireTenant, withLinked } from './shared';
 
-const QUERY_PARAMS = [...RETRIEVE_PARAMS, 'id', 'idPattern', 'q', 'scopeQ', 'orderBy', 'orderFrom', 'orderGeometry', 'collation', 'georel', 'geometry', 'coordinates', 'geoproperty', 'limit', 'offset', 'count'];
+const QUERY_PARAMS = [...RETRIEVE_PARAMS, 'id', 'idPattern', 'q', 'scopeQ', 'orderBy', 'orderFrom', 'orderGeometry', 'collation', 'expandValues', 'jsonKeys', 'csf', 'georel', 'geometry', 'coordinates', 'geoproperty', 'limit', 'offset', 'count'];
 
 export const queryEntitiesHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { geo: true }, async (ngsi, req, res) => {
@@ -38,7 +41,14 @@ export async function answerQuery(
   res: Response,
   query: EntityQuery,
   options: RenderOptions & { geometryProperty?: string },
+  /** Where join, joinLevel and the projections come from: the URL, or a Query body merged into it. */
+  params: Request['query'] = req.query,
 ): Promise<void> {
+  const join = joinOption(params);
+  const depth = query.q ? qLinkDepth(query.q.expression) : 0;
+  if (depth > 0 && (!join || depth > join.level)) {
+    throw badRequest(`q follows Relationships ${depth} level(s) deep: that needs join=flat or inline with joinLevel of at least ${depth}`);
+  }
   await requireTenant(deps, ngsi.tenant);
   // One row beyond the page tells whether a next page exists without a count.
   const result = await deps.store.queryEntities(ngsi.tenant, { ...query, limit: query.limit > 0 ? query.limit + 1 : 0 });
@@ -53,25 +63,46 @@ export async function answerQuery(
     const features = rendered.map((r, i) => toFeature(r, result.entities[i], geometryIri));
     sendRepresentation(req, res, ngsi, { type: 'FeatureCollection', features });
   } else {
-    sendRepresentation(req, res, ngsi, await withLinked(deps, ngsi.tenant, joinOption(req.query), rendered, result.entities, renderer, { ctx: ngsi.ctx, options, projections: projections(req.query) }), { entityData: true });
+    sendRepresentation(req, res, ngsi, await withLinked(deps, ngsi.tenant, join, rendered, result.entities, renderer, { ctx: ngsi.ctx, options, projections: projections(params) }), { entityData: true });
   }
 }
 
 function compileQuery(q: Request['query'], ngsi: NgsiRequest, deps: BrokerDeps): EntityQuery {
   const query: EntityQuery = { ...selectors(q, ngsi), ...page(q, deps.config.defaultLimit, deps.config.maxLimit) };
+  const local = param(q, 'local');
+  // 4.17: type=* asks for this broker's own entities; it cannot also ask for the distributed ones.
+  if (query.anyType && local === 'false') throw badRequest('type=* cannot be combined with local=false');
+  checkContextSourceFilter(param(q, 'csf'));
   // 5.7.2.4 e): local scope (all of this broker's entities) is narrow enough by itself.
-  if (!flag(q, 'local')) requireNarrowing(query);
+  if (!flag(q, 'local')) requireNarrowing(query, ngsi.ctx);
   return query;
 }
 
 /**
- * 5.7.2.4: a query must name a type, attributes, a q, scopeQ or geo-query
- * (or ask for the local scope); ids alone are too wide a net, as the
- * conformance suite reads it.
+ * csf (4.9 syntax) selects the context source registrations a query is
+ * forwarded to; this broker holds no registrations, so a valid one changes
+ * nothing, but one that does not parse is refused (5.7.2.4).
  */
-export function requireNarrowing(query: EntityQuery): void {
-  if (!query.types && !query.anyType && !query.attrs && !query.q && !query.geo && !query.anyOf && !query.scopes) {
-    throw badRequest('A query needs at least one of type, attrs, q, scopeQ or geoQ');
+export function checkContextSourceFilter(csf: string | undefined): void {
+  if (csf !== undefined) parseQ(csf);
+}
+
+const SYSTEM_ATTRIBUTES = new Set(['createdAt', 'modifiedAt', 'deletedAt', 'observedAt', 'expiresAt']);
+
+/** Whether attrs or q names some attribute of the entities' own rather than only system members (5.7.2.4 b, c). */
+export function namesAttributes(query: Pick<EntityQuery, 'attrs' | 'q'>, ctx: NgsiRequest['ctx']): boolean {
+  const named = [...(query.attrs ?? []), ...(query.q ? qAttributes(query.q.expression).map((a) => ctx.expandTerm(a)) : [])];
+  return named.some((iri) => !SYSTEM_ATTRIBUTES.has(ctx.compactIri(iri)));
+}
+
+/**
+ * 5.7.2.4: a query must name a type, a non-system attribute (attrs or q),
+ * a scopeQ or a geo-query (or ask for the local scope); ids alone are too
+ * wide a net, as the conformance suite reads it.
+ */
+export function requireNarrowing(query: EntityQuery, ctx: NgsiRequest['ctx']): void {
+  if (!query.types && !query.anyType && !namesAttributes(query, ctx) && !query.geo && !query.anyOf && !query.scopes) {
+    throw badRequest('A query needs at least one of type, attrs or q on a non-system attribute, scopeQ or geoQ');
   }
 }
 
@@ -98,7 +129,10 @@ export function selectors(q: Request['query'], ngsi: NgsiRequest): Omit<EntityQu
     });
   }
   const geoQ = { georel: param(q, 'georel'), geometry: param(q, 'geometry'), coordinates: param(q, 'coordinates'), geoproperty: param(q, 'geoproperty') };
-  Object.assign(query, compileFilters({ q: param(q, 'q'), scopeQ: param(q, 'scopeQ'), geoQ }, ngsi.ctx));
+  Object.assign(
+    query,
+    compileFilters({ q: param(q, 'q'), scopeQ: param(q, 'scopeQ'), geoQ, expandValues: list(q, 'expandValues'), jsonKeys: list(q, 'jsonKeys') }, ngsi.ctx),
+  );
   const ordering = parseOrdering(
     { orderBy: param(q, 'orderBy'), orderFrom: param(q, 'orderFrom'), orderGeometry: param(q, 'orderGeometry'), collation: param(q, 'collation') },
     ngsi.ctx,

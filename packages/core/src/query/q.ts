@@ -7,7 +7,8 @@
  *   and     := factor (';' factor)*
  *   factor  := '(' expr ')' | term
  *   term    := path [op value]          (no op: the attribute exists)
- *   path    := name ('.' name)* ['[' name ('.' name)* ']']
+ *   path    := name '{' [types ':'] path '}'          (a linked entity's attribute)
+ *            | name ('.' name)* ['[' name ('.' name)* ']']
  *   value   := list | range | single;  list := single (',' single)+;  range := single '..' single
  */
 import { badRequest } from '../errors';
@@ -32,6 +33,13 @@ export interface QPath {
   members: string[];
   /** Keys into a compound value (`attr[a.b]`), or a language tag for a LanguageProperty (`*`: any). */
   compound: string[];
+  /**
+   * `rel{path}` (4.9, EXAMPLE 13): `path` on the entities `attribute`, a
+   * Relationship, points at; `types` (`rel{A,B:path}`) narrows the targets.
+   */
+  linked?: { types?: string[]; path: QPath };
+  /** The attribute's value is raw JSON (jsonKeys): compound member names stay as written. */
+  jsonKeys?: boolean;
 }
 
 export type QExpression =
@@ -46,6 +54,10 @@ const NAME = /^[\p{L}\p{N}_:@/#.\-]+/u;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+/** `rel{`: the start of a linked entity path. */
+const LINKED = /^([\p{L}\p{N}_:@/#\-]+)\{/u;
+/** `Type,Type:` before a linked path: entity type names, which (like attribute names, 4.9) hold no ':'. */
+const TYPE_HINT = /^([\p{L}\p{N}_\-]+(?:,[\p{L}\p{N}_\-]+)*):(?=[\p{L}_])/u;
 
 export function parseQ(text: string): QExpression {
   const parser = new QParser(text);
@@ -127,6 +139,17 @@ class QParser {
   }
 
   private path(): QPath {
+    const linked = LINKED.exec(this.text.slice(this.pos));
+    if (linked) {
+      this.pos += linked[0].length;
+      const hint = TYPE_HINT.exec(this.text.slice(this.pos));
+      if (hint) this.pos += hint[0].length;
+      const path: QPath = { attribute: linked[1], members: [], compound: [], linked: { path: this.path() } };
+      if (hint) path.linked!.types = hint[1].split(',');
+      if (!this.peek('}')) this.fail('expected "}"');
+      this.pos += 1;
+      return path;
+    }
     const first = this.name('an attribute name');
     // A full IRI as attribute name keeps its dots.
     const parts = first.includes('://') ? [first] : first.split('.');
@@ -206,6 +229,14 @@ class QParser {
   private fail(message: string): never {
     throw badRequest(`Invalid ${this.what} at position ${this.pos}: ${message}`);
   }
+}
+
+/** How many Relationships deep a q expression follows into linked entities (0: none). */
+export function qLinkDepth(expression: QExpression): number {
+  if (expression.kind === 'and' || expression.kind === 'or') return Math.max(...expression.terms.map(qLinkDepth));
+  let depth = 0;
+  for (let path = expression.path; path.linked; path = path.linked.path) depth += 1;
+  return depth;
 }
 
 /** The attribute names a q expression refers to (to tell a real filter from one on system attributes only). */
