@@ -53,6 +53,16 @@ describeEachStore(
       expect((await h().client.get(`/temporal/entities/${building}?pick=locatedAt{name}`)).status).toBe(400);
     });
 
+    test('a flat join follows only the Relationships the projection keeps; a pick of attributes selects entities having one', async () => {
+      const named = await h().client.get(`/entities?type=Building&id=${building}&join=flat&pick=id,name&options=keyValues`);
+      expect(named.body).toEqual([{ id: building, name: 'Eiffel' }]);
+      const omitted = await h().client.get(`/entities/${building}?join=flat&omit=locatedAt,missing&options=keyValues`);
+      expect(omitted.body.map((e: { id: string }) => e.id)).toEqual([building]);
+      // Only the building has locatedAt: the city and the country are not answered as {}.
+      const picked = await h().client.get(`/entities?type=Building,City,Country&id=${building},${city},${country}&pick=locatedAt&options=keyValues`);
+      expect(picked.body).toEqual([{ locatedAt: city }]);
+    });
+
     test('bad join parameters are 400', async () => {
       expect((await h().client.get(`/entities/${building}?join=sideways`)).status).toBe(400);
       expect((await h().client.get(`/entities/${building}?join=flat&joinLevel=0`)).status).toBe(400);

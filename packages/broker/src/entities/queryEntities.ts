@@ -18,7 +18,7 @@ import type { EntityQuery } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { NgsiRequest, ngsiHandler } from '../http/pipeline';
-import { allowOnly, flag, joinOption, list, page, param, projections, renderOptions } from '../http/params';
+import { allowOnly, flag, joinOption, list, page, param, picked, projections, renderOptions } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
 import { requireTenant, withLinked } from './shared';
@@ -49,6 +49,9 @@ export async function answerQuery(
   if (depth > 0 && (!join || depth > join.level)) {
     throw badRequest(`q follows Relationships ${depth} level(s) deep: that needs join=flat or inline with joinLevel of at least ${depth}`);
   }
+  // A pick of attributes alone selects the entities that have one of them: an entity with none would answer as `{}`.
+  const pick = picked(params);
+  if (pick && !query.attrs && !pick.some((n) => ENTITY_MEMBERS.has(n))) query = { ...query, attrs: pick.map((n) => ngsi.ctx.expandTerm(n)) };
   await requireTenant(deps, ngsi.tenant);
   // One row beyond the page tells whether a next page exists without a count.
   const result = await deps.store.queryEntities(ngsi.tenant, { ...query, limit: query.limit > 0 ? query.limit + 1 : 0 });
@@ -87,6 +90,7 @@ export function checkContextSourceFilter(csf: string | undefined): void {
   if (csf !== undefined) parseQ(csf);
 }
 
+const ENTITY_MEMBERS = new Set(['id', 'type', 'scope']);
 const SYSTEM_ATTRIBUTES = new Set(['createdAt', 'modifiedAt', 'deletedAt', 'observedAt', 'expiresAt']);
 
 /** Whether attrs or q names some attribute of the entities' own rather than only system members (5.7.2.4 b, c). */

@@ -62,7 +62,10 @@ export async function withLinked(
 ): Promise<Array<Record<string, unknown>>> {
   if (!join) return rendered;
   const via = new Map<string, string[]>();
-  const linked = await loadLinked(entities, join.level, async (ids) => (await deps.store.queryEntities(tenant, { ids, limit: ids.length, offset: 0 })).entities, via);
+  // Only the Relationships the projection keeps are followed: a flat join lists no entity nothing in the answer points at.
+  const { keep, drop } = view.options;
+  const projected = entities.map((e) => ({ ...e, attrs: Object.fromEntries(Object.entries(e.attrs).filter(([iri]) => (!keep || keep.has(iri)) && !drop?.has(iri))) }));
+  const linked = await loadLinked(projected, join.level, async (ids) => (await deps.store.queryEntities(tenant, { ids, limit: ids.length, offset: 0 })).entities, via);
   return joinRendered(join.mode, rendered, entities, linked, renderer, join.level, { renderers: linkedRenderers(view), via });
 }
 

@@ -42,6 +42,11 @@ function projection(query: Query, name: 'pick' | 'omit'): string[] | undefined {
   return [...parseProjection(text, name).entries()].filter(([, sub]) => name === 'pick' || sub === null).map(([member]) => member);
 }
 
+/** The entity members pick names (linked-entity parts aside); undefined without pick. */
+export function picked(query: Query): string[] | undefined {
+  return projection(query, 'pick');
+}
+
 /** How many levels of linked entities a projection reaches into (`a{b{c}}`: 2). */
 function linkedDepth(tree: ProjectionTree): number {
   let depth = 0;
