@@ -58,6 +58,16 @@ describeEachStore(
       expect(named.body).toEqual([{ id: building, name: 'Eiffel' }]);
       const omitted = await h().client.get(`/entities/${building}?join=flat&omit=locatedAt,missing&options=keyValues`);
       expect(omitted.body.map((e: { id: string }) => e.id)).toEqual([building]);
+      // Two levels asked for, but the city's projection keeps no Relationship: the country is not reached.
+      const twoLevels = await h().client.get(`/entities/${building}?join=flat&joinLevel=2&options=keyValues&pick=id,locatedAt{id,name}`);
+      expect(twoLevels.body).toEqual([{ id: building, locatedAt: city }, { id: city, name: 'Paris' }]);
+      // Omitting a member of a linked entity keeps the Relationship that leads to it.
+      const nested = await h().client.get(`/entities/${building}?join=flat&joinLevel=2&options=keyValues&omit=missing,name,locatedAt{in{type}}`);
+      expect(nested.body).toEqual([
+        { id: building, type: 'Building', locatedAt: city },
+        { id: city, type: 'City', name: 'Paris', in: country },
+        { id: country, name: 'France' },
+      ]);
       // Only the building has locatedAt: the city and the country are not answered as {}.
       const picked = await h().client.get(`/entities?type=Building,City,Country&id=${building},${city},${country}&pick=locatedAt&options=keyValues`);
       expect(picked.body).toEqual([{ locatedAt: city }]);

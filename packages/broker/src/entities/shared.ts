@@ -62,11 +62,24 @@ export async function withLinked(
 ): Promise<Array<Record<string, unknown>>> {
   if (!join) return rendered;
   const via = new Map<string, string[]>();
-  // Only the Relationships the projection keeps are followed: a flat join lists no entity nothing in the answer points at.
-  const { keep, drop } = view.options;
-  const projected = entities.map((e) => ({ ...e, attrs: Object.fromEntries(Object.entries(e.attrs).filter(([iri]) => (!keep || keep.has(iri)) && !drop?.has(iri))) }));
-  const linked = await loadLinked(projected, join.level, async (ids) => (await deps.store.queryEntities(tenant, { ids, limit: ids.length, offset: 0 })).entities, via);
+  const load = async (ids: string[]) => (await deps.store.queryEntities(tenant, { ids, limit: ids.length, offset: 0 })).entities;
+  const linked = await loadLinked(entities, join.level, load, via, projectedRelationships(view));
   return joinRendered(join.mode, rendered, entities, linked, renderer, join.level, { renderers: linkedRenderers(view), via });
+}
+
+/**
+ * Only the Relationships a projection keeps, at each level, are followed: a
+ * flat join lists no entity that nothing in the answer points at.
+ */
+function projectedRelationships({ ctx, options, projections }: Parameters<typeof withLinked>[6]): (path: string[], iri: string) => boolean {
+  return (path, iri) => {
+    if (path.length === 0) return (!options.keep || options.keep.has(iri)) && !options.drop?.has(iri);
+    const names = path.map((p) => ctx.compactIri(p));
+    const name = ctx.compactIri(iri);
+    const pick = projections.pick && projectionAt(projections.pick, names);
+    const omit = projections.omit && projectionAt(projections.omit, names);
+    return (!pick || pick.has(name)) && !(omit && omit.get(name) === null);
+  };
 }
 
 /**
@@ -79,9 +92,11 @@ function linkedRenderers({ ctx, options, projections }: Parameters<typeof withLi
   return (path) => {
     const pick = projections.pick && projectionAt(projections.pick, path);
     const omit = projections.omit && projectionAt(projections.omit, path);
-    const expand = (tree: ProjectionTree) => new Set([...tree.keys()].filter((n) => n !== 'id' && n !== 'type').map((n) => ctx.expandTerm(n)));
-    if (pick) return new EntityRenderer(ctx, { ...base, keep: expand(pick), hideId: !pick.has('id'), hideType: !pick.has('type') });
-    if (omit) return new EntityRenderer(ctx, { ...base, drop: expand(omit), hideId: omit.has('id'), hideType: omit.has('type') });
+    // Omitting `rel{member}` omits the member of the linked entity, not the Relationship.
+    const expand = (tree: ProjectionTree, leavesOnly: boolean) =>
+      new Set([...tree.entries()].filter(([n, sub]) => n !== 'id' && n !== 'type' && (!leavesOnly || sub === null)).map(([n]) => ctx.expandTerm(n)));
+    if (pick) return new EntityRenderer(ctx, { ...base, keep: expand(pick, false), hideId: !pick.has('id'), hideType: !pick.has('type') });
+    if (omit) return new EntityRenderer(ctx, { ...base, drop: expand(omit, true), hideId: omit.get('id') === null, hideType: omit.get('type') === null });
     return new EntityRenderer(ctx, base);
   };
 }

@@ -33,6 +33,8 @@ export async function loadLinked(
   load: (ids: string[]) => Promise<StoredEntity[]>,
   /** Filled with the relationship IRIs through which each linked entity was first reached. */
   via?: Map<string, string[]>,
+  /** Whether to follow Relationship `iri` of an entity reached through `path` (relationship IRIs); all by default. */
+  follows: (path: string[], iri: string) => boolean = () => true,
 ): Promise<Map<string, StoredEntity>> {
   const seen = new Set(roots.map((e) => e.id));
   const linked = new Map<string, StoredEntity>();
@@ -42,6 +44,7 @@ export async function loadLinked(
     const wanted: string[] = [];
     for (const e of frontier) {
       for (const [iri, instances] of Object.entries(e.attrs)) {
+        if (!follows(paths.get(e.id) ?? [], iri)) continue;
         for (const target of instances.flatMap((i) => relationshipTargets({ ...e, attrs: { [iri]: [i] } }))) {
           if (seen.has(target)) continue;
           seen.add(target);
