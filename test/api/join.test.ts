@@ -20,6 +20,9 @@ describeEachStore(
       expect(one.body.map((e: { id: string }) => e.id)).toEqual([building, city]);
       const two = await h().client.get(`/entities/${building}?join=flat&joinLevel=2&options=keyValues`);
       expect(two.body.map((e: { id: string }) => e.id)).toEqual([building, city, country]);
+      // Nothing linked found: the entity alone, not a list of one.
+      const alone = await h().client.get(`/entities/${country}?join=flat&options=keyValues`);
+      expect(alone.body).toEqual({ id: country, type: 'Country', name: 'France' });
     });
 
     test('inline: the linked entity inside the Relationship; keyValues replaces the Relationship by it', async () => {

@@ -25,7 +25,8 @@ export const retrieveEntityHandler = (deps: BrokerDeps) =>
     } else if (join) {
       // Flat is always an array (4.5.23.3); inline stays the one entity.
       const joined = await withLinked(deps, ngsi.tenant, join, [rendered], [entity], renderer, { ctx: ngsi.ctx, options, projections: projections(req.query) });
-      sendRepresentation(req, res, ngsi, join.mode === 'flat' ? joined : joined[0], { entityData: true });
+      // Flat lists the entity and what it links to; with nothing linked found, it is the entity alone, as without a join.
+      sendRepresentation(req, res, ngsi, join.mode === 'flat' && joined.length > 1 ? joined : joined[0], { entityData: true });
     } else {
       sendRepresentation(req, res, ngsi, rendered, { entityData: true });
     }
