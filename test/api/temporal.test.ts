@@ -129,6 +129,36 @@ describeEachStore('temporal API', (h) => {
     expect((await h().client.post('/temporal/entityOperations/query', { type: 'Query', entities: [{ type }], temporalQ: 'after' })).status).toBe(400);
   });
 
+  test('orderBy id, several entity selectors, local=true, expandValues', async () => {
+    const type = `O${Date.now().toString(36)}`;
+    const other = `${type}Bus`;
+    const ids = [await sensor(type), await sensor(type), await sensor(other)];
+    const order = async (query: string) => (await h().client.get(`/temporal/entities?type=${type},${other}&lastN=1&${query}`)).body.map((e: { id: string }) => e.id);
+    expect(await order('orderBy=id')).toEqual([...ids].sort());
+    expect(await order(`orderBy=${encodeURIComponent('id;desc')}`)).toEqual([...ids].sort().reverse());
+    const posted = await h().client.post('/temporal/entityOperations/query?lastN=1', { type: 'Query', entities: [{ type }, { type: other }] });
+    expect(posted.body.map((e: { id: string }) => e.id)).toEqual([...ids].sort());
+    // local=true is narrow enough by itself.
+    const local = await h().client.get(`/temporal/entities?local=true&lastN=1&limit=1000&id=${ids[2]}`);
+    expect(local.body.map((e: { id: string }) => e.id)).toEqual([ids[2]]);
+    await h().client.patch(`/entities/${ids[0]}/attrs`, { kind: { type: 'VocabProperty', vocab: 'kitchen' } });
+    const expanded = await h().client.get(`/temporal/entities?type=${type}&q=kind==kitchen&expandValues=kind&attrs=kind`);
+    expect(expanded.body.map((e: { id: string }) => e.id)).toEqual([ids[0]]);
+  });
+
+  test.each([
+    ['ids alone', 'id=urn:ngsi-ld:Sensor:1'],
+    ['system attributes alone', 'attrs=createdAt'],
+    ['an id that is no URI', 'type=Sensor&id=not%20a%20uri'],
+    ['a csf that does not parse', 'type=Sensor&csf=))bad(('],
+    ['orderBy on anything but id', 'type=Sensor&orderBy=name'],
+    ['several orderBy keys', 'type=Sensor&orderBy=id,createdAt'],
+  ])('a temporal query with %s is 400 BadRequestData', async (_, query) => {
+    const res = await h().client.get(`/temporal/entities?${query}`);
+    expect(res.status).toBe(400);
+    expect(res.body.type).toBe('https://uri.etsi.org/ngsi-ld/errors/BadRequestData');
+  });
+
   test.each([
     ['an unknown timerel', 'timerel=around&timeAt=2026-01-01T00:00:00Z'],
     ['timerel without timeAt', 'timerel=before'],

@@ -83,8 +83,16 @@ function where(tenant: string, s: HistorySelection, params: unknown[], timeColum
   return conditions.join(' AND ');
 }
 
-/** The entities (id and latest types) with history matching the selection, by id, one page. */
-export async function historyEntities(db: SqlExecutor, tenant: string, s: HistorySelection, limit: number, offset: number): Promise<Array<{ id: string; types: string[] }>> {
+/** The entities (id and latest types) with history matching the selection, by id (ascending or descending), one page. */
+export async function historyEntities(
+  db: SqlExecutor,
+  tenant: string,
+  s: HistorySelection,
+  limit: number,
+  offset: number,
+  descending = false,
+): Promise<Array<{ id: string; types: string[] }>> {
+  const order = descending ? 'DESC' : 'ASC';
   const params: unknown[] = [];
   const filter = where(tenant, s, params, TIME[s.time?.timeproperty ?? 'observedAt']);
   // Named entities are probed one by one (an index range each); others are found by a scan of the selection.
@@ -96,8 +104,8 @@ export async function historyEntities(db: SqlExecutor, tenant: string, s: Histor
   return db.query<{ id: string; types: string[] }>(
     `SELECT k.entity_id AS id,
             (SELECT entity_types FROM attribute_history h WHERE h.tenant = $1 AND h.entity_id = k.entity_id ORDER BY modified_at DESC LIMIT 1) AS types
-     FROM (${keys} ORDER BY entity_id LIMIT ${Number(limit)} OFFSET ${Number(offset)}) AS k
-     ORDER BY k.entity_id`,
+     FROM (${keys} ORDER BY entity_id ${order} LIMIT ${Number(limit)} OFFSET ${Number(offset)}) AS k
+     ORDER BY k.entity_id ${order}`,
     params,
   );
 }

@@ -281,8 +281,8 @@ export class SqlStore implements Store {
     return { name, attributeCount: count, attributeTypes: rows[0].attribute_types ?? [], typeNames: rows[0].type_names ?? [] };
   }
 
-  historyEntities(tenant: string, selection: HistorySelection, limit: number, offset: number): Promise<Array<{ id: string; types: string[] }>> {
-    return this.guard(() => historyEntities(this.db, tenant, selection, limit, offset));
+  historyEntities(tenant: string, selection: HistorySelection, limit: number, offset: number, descending = false): Promise<Array<{ id: string; types: string[] }>> {
+    return this.guard(() => historyEntities(this.db, tenant, selection, limit, offset, descending));
   }
 
   historyEntityCount(tenant: string, selection: HistorySelection): Promise<number> {

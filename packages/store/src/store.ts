@@ -139,7 +139,7 @@ export interface Store {
   attributeDetails(tenant: string, name: string): Promise<AttributeDetails | undefined>;
 
   /** Attribute history (the temporal API): the entities that have some, their instances, aggregations. */
-  historyEntities(tenant: string, selection: HistorySelection, limit: number, offset: number): Promise<Array<{ id: string; types: string[] }>>;
+  historyEntities(tenant: string, selection: HistorySelection, limit: number, offset: number, descending?: boolean): Promise<Array<{ id: string; types: string[] }>>;
   historyInstances(tenant: string, selection: HistorySelection, take?: InstanceTake): Promise<HistoryInstance[]>;
   historyEntityCount(tenant: string, selection: HistorySelection): Promise<number>;
   /** Ids (at most cap + 1, in order) of the entities whose instances in the selection satisfy the filters. */

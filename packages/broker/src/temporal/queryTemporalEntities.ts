@@ -3,19 +3,20 @@
  * the history of the entities a query selects, a page of entities at a time.
  */
 import type { Request, Response } from 'express';
-import { badRequest, parseTypeExpression } from '@civitas/core';
+import { badRequest, isUri, parseOrdering, parseTypeExpression } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler, NgsiRequest } from '../http/pipeline';
-import { allowOnly, list, page, param } from '../http/params';
+import { allowOnly, flag, list, page, param } from '../http/params';
 import { paginationLinks } from '../http/respond';
 import { requireTenant } from '../entities/shared';
+import { checkContextSourceFilter, namesAttributes } from '../entities/queryEntities';
 import { applyEntityFilters, renderHistory, sendHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
 
 const PAGE_PARAMS = ['limit', 'offset', 'count'];
 
 export const queryTemporalEntitiesHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, {}, async (ngsi, req, res) => {
-    allowOnly(req, [...TEMPORAL_PARAMS, ...PAGE_PARAMS, 'type', 'id', 'idPattern']);
+    allowOnly(req, [...TEMPORAL_PARAMS, ...PAGE_PARAMS, 'type', 'id', 'idPattern', 'orderBy', 'csf']);
     await answerTemporalQuery(deps, ngsi, req, res, req.query);
   });
 
@@ -35,19 +36,25 @@ export const temporalQueryHandler = (deps: BrokerDeps) =>
     };
     const entities = body.entities;
     if (entities !== undefined) {
-      if (!Array.isArray(entities) || entities.length !== 1) throw badRequest('entities must hold one entity selector here');
-      const [selector] = entities as Body[];
-      text('type', selector.type);
-      text('id', selector.id);
-      text('idPattern', selector.idPattern);
+      // Selectors are joined into one selection: their types, their ids, and one idPattern.
+      if (!Array.isArray(entities) || entities.length === 0) throw badRequest('entities must be a non-empty list of entity selectors');
+      const selectors = entities as Body[];
+      const joined = (name: string) => {
+        const values = selectors.map((s) => s[name]).filter((v) => v !== undefined);
+        if (values.some((v) => typeof v !== 'string')) throw badRequest(`An entity selector's ${name} must be a string`);
+        return values.length > 0 ? values.join(',') : undefined;
+      };
+      if (selectors.some((s) => typeof s !== 'object' || s === null || typeof s.type !== 'string')) throw badRequest('Every entity selector needs a type');
+      text('type', joined('type'));
+      text('id', joined('id'));
+      if (selectors.filter((s) => s.idPattern !== undefined).length > 1) throw badRequest('One idPattern per temporal query');
+      text('idPattern', joined('idPattern'));
     }
     if (body.attrs !== undefined) {
       if (!Array.isArray(body.attrs) || !body.attrs.every((a) => typeof a === 'string')) throw badRequest('attrs must be a list of attribute names');
       params.attrs = body.attrs.join(',');
     }
-    text('q', body.q);
-    text('scopeQ', body.scopeQ);
-    text('lang', body.lang);
+    for (const name of ['q', 'scopeQ', 'lang', 'csf', 'expandValues', 'jsonKeys']) text(name, body[name]);
     for (const [name, v] of Object.entries(member(body, 'geoQ'))) params[name] = typeof v === 'string' ? v : JSON.stringify(v);
     // Aggregation comes in temporalQ (V1.8) or in aggrParams (5.2.44); methods as a list or a comma-separated string.
     const aggregation: Body = {};
@@ -79,21 +86,37 @@ async function answerTemporalQuery(deps: BrokerDeps, ngsi: NgsiRequest, req: Req
   const type = param(q, 'type');
   if (type !== undefined) t.selection.types = parseTypeExpression(type).flat().map((n) => ngsi.ctx.expandTerm(n));
   const ids = list(q, 'id');
-  if (ids) t.selection.ids = ids;
+  if (ids) {
+    for (const id of ids) if (!isUri(id)) throw badRequest(`id ${JSON.stringify(id)} is not a URI`);
+    t.selection.ids = ids;
+  }
   const idPattern = param(q, 'idPattern');
   if (idPattern !== undefined) t.selection.idPattern = idPattern;
+  checkContextSourceFilter(param(q, 'csf'));
+  const descending = idOrder(param(q, 'orderBy'), ngsi);
   const { q: qFilter, scopes, geo } = t.filters;
-  if (!t.selection.types && !t.selection.ids && !t.selection.idPattern && !t.selection.attrs && !qFilter && !scopes && !geo) {
-    throw badRequest('A temporal query needs type, id, idPattern, attrs, q, scopeQ or a geo-query');
+  // As for entities (5.7.2.4): ids alone, or system attributes alone, are too wide a net unless local=true.
+  const named = namesAttributes({ attrs: t.selection.attrs, q: qFilter }, ngsi.ctx);
+  if (!t.selection.types && !named && !scopes && !geo && !flag(q, 'local')) {
+    throw badRequest('A temporal query needs type, attrs or q on a non-system attribute, scopeQ, a geo-query, or local=true');
   }
   const p = page(q, deps.config.defaultLimit, deps.config.maxLimit);
   await requireTenant(deps, ngsi.tenant);
   const matched = await applyEntityFilters(deps, ngsi.tenant, t);
-  const entities = matched ? await deps.store.historyEntities(ngsi.tenant, t.selection, p.limit + 1, p.offset) : [];
+  const entities = matched ? await deps.store.historyEntities(ngsi.tenant, t.selection, p.limit + 1, p.offset, descending) : [];
   if (p.count) res.setHeader('NGSILD-Results-Count', String(matched ? await deps.store.historyEntityCount(ngsi.tenant, t.selection) : 0));
   const hasMore = entities.length > p.limit;
   if (hasMore) entities.length = p.limit;
   paginationLinks(req, res, ngsi.accept, p, hasMore);
   const history = await renderHistory(deps, ngsi.tenant, t, entities);
   sendHistory(req, res, ngsi, history, history.entities);
+}
+
+/** orderBy of a temporal query (5.7.4.4): by entity id only; true for descending. */
+function idOrder(orderBy: string | undefined, ngsi: NgsiRequest): boolean {
+  const ordering = parseOrdering({ orderBy }, ngsi.ctx);
+  if (!ordering) return false;
+  const [key, ...more] = ordering.keys;
+  if (more.length > 0 || key.kind !== 'member' || key.member !== 'id') throw badRequest('A temporal query orders by id only');
+  return key.descending;
 }

@@ -26,7 +26,7 @@ import { instanceTake, pageInstances } from './instancePages';
 
 export const TEMPORAL_PARAMS = [
   'timerel', 'timeAt', 'endTimeAt', 'timeproperty', 'lastN', 'attrs', 'pick', 'omit', 'datasetId', 'options', 'format', 'lang',
-  'aggrMethods', 'aggrPeriodDuration', 'local', 'q', 'scopeQ', 'georel', 'geometry', 'coordinates', 'geoproperty',
+  'aggrMethods', 'aggrPeriodDuration', 'local', 'q', 'scopeQ', 'georel', 'geometry', 'coordinates', 'geoproperty', 'expandValues', 'jsonKeys',
 ];
 
 export interface TemporalRequest {
@@ -66,7 +66,7 @@ export function temporalRequest(q: Record<string, unknown>, ngsi: NgsiRequest): 
   const geoQ = { georel: param(q, 'georel'), geometry: param(q, 'geometry'), coordinates: param(q, 'coordinates'), geoproperty: param(q, 'geoproperty') };
   const out: TemporalRequest = {
     selection,
-    filters: compileFilters({ q: param(q, 'q'), scopeQ: param(q, 'scopeQ'), geoQ }, ngsi.ctx),
+    filters: compileFilters({ q: param(q, 'q'), scopeQ: param(q, 'scopeQ'), geoQ, expandValues: list(q, 'expandValues'), jsonKeys: list(q, 'jsonKeys') }, ngsi.ctx),
     shown: { keep: render.keep, drop: render.drop, datasetIds: render.datasetIds },
     lastN: parseLastN(param(q, 'lastN')),
     representation,
