@@ -214,6 +214,43 @@ describeEachStore('temporal API', (h) => {
     expect((await h().client.post(`/temporal/entities/${id}/attrs`, { kwh: [{ type: 'Property', value: 1 }] })).status).toBe(404);
   });
 
+  test('a new temporal entity is also a current entity, with the latest instance of each attribute', async () => {
+    const id = uniqueId('Meter');
+    const created = await h().client.post('/temporal/entities', {
+      id,
+      type: 'Meter',
+      kwh: [
+        { type: 'Property', value: 12, observedAt: at(2) },
+        { type: 'Property', value: 10, observedAt: at(1) },
+      ],
+    });
+    expect(created.status).toBe(201);
+    const current = await h().client.get(`/entities/${id}`);
+    expect(current.body.kwh).toEqual({ type: 'Property', value: 12, observedAt: at(2) });
+    // Creating it wrote no instance beyond the two given.
+    expect((await h().client.get(`/temporal/entities/${id}`)).body.kwh).toHaveLength(2);
+  });
+
+  test('deletions are recorded in the history and read with timeproperty=deletedAt only', async () => {
+    const id = uniqueId('Meter');
+    const name = { type: 'LanguageProperty', languageMap: { en: 'meter' } };
+    const body = { id, type: 'Meter', kwh: { type: 'Property', value: 1, observedAt: at(1) }, owner: { type: 'Relationship', object: 'urn:ngsi-ld:Person:1' }, name };
+    expect((await h().client.post('/entities', body)).status).toBe(201);
+    expect((await h().client.delete(`/entities/${id}/attrs/kwh`)).status).toBe(204);
+    const deleted = await h().client.get(`/temporal/entities/${id}?timeproperty=deletedAt`);
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.kwh).toEqual([{ type: 'Property', value: 'urn:ngsi-ld:null', deletedAt: expect.any(String), instanceId: expect.any(String) }]);
+    expect(deleted.body.owner).toBeUndefined();
+    // Other time properties never show a deletion record: it has no value to show, count or aggregate.
+    expect((await h().client.get(`/temporal/entities/${id}?attrs=kwh`)).body.kwh.map((i: { value: number }) => i.value)).toEqual([1]);
+    // Deleting the entity records a deletion of each of its attributes, in the shape of its type.
+    expect((await h().client.delete(`/entities/${id}`)).status).toBe(204);
+    const all = (await h().client.get(`/temporal/entities/${id}?timeproperty=deletedAt&timerel=after&timeAt=${at(0)}`)).body;
+    expect(all.owner).toEqual([expect.objectContaining({ type: 'Relationship', object: 'urn:ngsi-ld:null' })]);
+    expect(all.name).toEqual([expect.objectContaining({ type: 'LanguageProperty', languageMap: { '@none': 'urn:ngsi-ld:null' } })]);
+    expect(all.kwh).toHaveLength(1);
+  });
+
   test('temporal provision refuses what is not a temporal entity', async () => {
     expect((await h().client.post('/temporal/entities', { type: 'Meter', kwh: [{ type: 'Property', value: 1 }] })).status).toBe(400);
     expect((await h().client.post('/temporal/entities', { id: 'not a uri', type: 'Meter' })).status).toBe(400);

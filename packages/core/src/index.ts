@@ -20,4 +20,5 @@ export * from './temporal/params';
 export * from './temporal/render';
 export * from './model/projection';
 export * from './model/versionFallback';
+export * from './model/deletion';
 export * from './env';

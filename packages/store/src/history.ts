@@ -22,6 +22,8 @@ export interface HistorySelection {
   /** Only instances with these datasetIds (`@none`: the default instance). */
   datasetIds?: string[];
   time?: TimeFilter;
+  /** The time property instances are read by when there is no window (`time` names its own). */
+  timeProperty?: TimeProperty;
 }
 
 export interface HistoryInstance {
@@ -47,7 +49,7 @@ export interface AggregateRow {
 }
 
 /** The time of an instance for each timeproperty; one without observedAt counts at its modification. Indexed as written. */
-const TIME: Record<TimeProperty, string> = { observedAt: 'coalesce(observed_at, modified_at)', createdAt: 'created_at', modifiedAt: 'modified_at' };
+const TIME: Record<TimeProperty, string> = { observedAt: 'coalesce(observed_at, modified_at)', createdAt: 'created_at', modifiedAt: 'modified_at', deletedAt: 'deleted_at' };
 const iso = (column: string) => `to_char((${column}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** The SQL of each aggregation over the numeric values (`n`) or the JSON values (`v`) of a period. */
@@ -62,12 +64,18 @@ const AGGREGATES: Record<AggregationMethod, string> = {
   sumsq: 'sum(n * n)',
 };
 
+/** The column a selection reads instances by: its window's timeproperty, or its own, or observedAt. */
+function timeColumn(s: HistorySelection): string {
+  return TIME[s.time?.timeproperty ?? s.timeProperty ?? 'observedAt'];
+}
+
 function where(tenant: string, s: HistorySelection, params: unknown[], timeColumn: string): string {
   const p = (v: unknown) => {
     params.push(v);
     return `$${params.length}`;
   };
-  const conditions = [`tenant = ${p(tenant)}`];
+  // Deletion records answer timeproperty=deletedAt only: they hold no value to show, count or aggregate.
+  const conditions = [`tenant = ${p(tenant)}`, timeColumn === TIME.deletedAt ? 'deleted_at IS NOT NULL' : 'deleted_at IS NULL'];
   if (s.ids) conditions.push(`entity_id = ANY(${p(s.ids)}::text[])`);
   if (s.idPattern !== undefined) conditions.push(`entity_id ~ ${p(s.idPattern)}`);
   if (s.types) conditions.push(`entity_types && ${p(s.types)}::text[]`);
@@ -94,7 +102,7 @@ export async function historyEntities(
 ): Promise<Array<{ id: string; types: string[] }>> {
   const order = descending ? 'DESC' : 'ASC';
   const params: unknown[] = [];
-  const filter = where(tenant, s, params, TIME[s.time?.timeproperty ?? 'observedAt']);
+  const filter = where(tenant, s, params, timeColumn(s));
   // Named entities are probed one by one (an index range each); others are found by a scan of the selection.
   const keys = s.ids
     ? `SELECT e AS entity_id FROM unnest($${params.indexOf(s.ids) + 1}::text[]) AS e
@@ -113,7 +121,7 @@ export async function historyEntities(
 /** How many entities have history matching the selection (NGSILD-Results-Count of a temporal query). */
 export async function historyEntityCount(db: SqlExecutor, tenant: string, s: HistorySelection): Promise<number> {
   const params: unknown[] = [];
-  const filter = where(tenant, s, params, TIME[s.time?.timeproperty ?? 'observedAt']);
+  const filter = where(tenant, s, params, timeColumn(s));
   const [row] = await db.query<{ n: string }>(`SELECT count(DISTINCT entity_id)::text AS n FROM attribute_history WHERE ${filter}`, params);
   return Number(row.n);
 }
@@ -133,7 +141,7 @@ export interface HistoryFilters {
 export async function historyMatchingEntities(db: SqlExecutor, tenant: string, s: HistorySelection, filters: HistoryFilters, cap: number): Promise<string[]> {
   const sql = new SqlParams();
   // Every attribute of the window takes part, whichever attrs are to be shown.
-  const filter = where(tenant, { ...s, attrs: undefined }, sql.values, TIME[s.time?.timeproperty ?? 'observedAt']);
+  const filter = where(tenant, { ...s, attrs: undefined }, sql.values, timeColumn(s));
   const conditions = ['true'];
   if (filters.q) conditions.push(compileQ(filters.q.expression, filters.q.expand, sql, undefined));
   if (filters.geo) conditions.push(compileGeo(filters.geo, sql, undefined));
@@ -164,7 +172,7 @@ export interface InstanceTake {
  */
 export async function historyInstances(db: SqlExecutor, tenant: string, s: HistorySelection, take?: InstanceTake): Promise<HistoryInstance[]> {
   const params: unknown[] = [];
-  const t = TIME[s.time?.timeproperty ?? 'observedAt'];
+  const t = timeColumn(s);
   const filter = where(tenant, s, params, t);
   const columns = `entity_id, entity_types, attr, instance_id::text AS instance_id, instance, ${t} AS t, ${iso(t)} AS time, instance_id AS n`;
   let sql: string;
@@ -210,7 +218,7 @@ export async function historyAggregates(
   periodSeconds: number | undefined,
 ): Promise<AggregateRow[]> {
   const params: unknown[] = [];
-  const t = TIME[s.time?.timeproperty ?? 'observedAt'];
+  const t = timeColumn(s);
   const filter = where(tenant, s, params, t);
   const first = `min(${t}) OVER (PARTITION BY entity_id, attr)`;
   let bucket = first;

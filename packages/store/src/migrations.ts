@@ -190,6 +190,12 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX iot_commands_device ON iot_commands (service, subservice, device_id)
   `,
+  // 7: deletions in the attribute history: an instance that records when an attribute instance (or
+  // the whole entity) was deleted carries deleted_at; every other instance leaves it NULL.
+  `
+  ALTER TABLE attribute_history ADD COLUMN deleted_at timestamptz;
+  CREATE INDEX attribute_history_deleted ON attribute_history (tenant, entity_id, attr, deleted_at) WHERE deleted_at IS NOT NULL
+  `,
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */

@@ -129,7 +129,7 @@ export class SqlStore implements Store {
     }
     const { inserts = [], upserts = [], deletes = [], result } = plan(current);
     if (inserts.length + upserts.length + deletes.length === 0) return { result, conflicts: [], changed: false };
-    const [written] = await tx.query<{ inserted: string[]; changes: number }>(WRITE_STATEMENT, writeParams(tenant, current, inserts, upserts, deletes, this.history));
+    const [written] = await tx.query<{ inserted: string[]; changes: number }>(WRITE_STATEMENT, writeParams(tenant, current, inserts, upserts, deletes, this.history && options.history !== false));
     const inserted = new Set(written.inserted);
     const conflicts = inserts.map((e) => e.id).filter((id) => !inserted.has(id));
     if (conflicts.length > 0 && options.retryConflicts) throw new InsertConflict();

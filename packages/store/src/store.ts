@@ -36,6 +36,8 @@ export interface MutateOptions {
    * back and plan again against it (upserts), rather than report the conflict.
    */
   retryConflicts?: boolean;
+  /** false: the write adds nothing to the attribute history (it records what the history already holds). */
+  history?: boolean;
 }
 
 /** Selection for GET /entities; every member narrows the result (AND). */

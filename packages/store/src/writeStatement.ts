@@ -5,7 +5,7 @@
  * the side tables are computed from the rows the statement itself writes
  * (deleted entities take theirs with them through the foreign keys).
  */
-import type { StoredEntity } from '@civitas/core';
+import { deletedInstances, nowIso, StoredEntity } from '@civitas/core';
 import { entitiesParam } from './entityRows';
 import { INSERT_VALUES, VALUE_SOURCE } from './migrations';
 import { CHANGES_CHANNEL } from './changeSignals';
@@ -56,6 +56,15 @@ WITH
     FROM written e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
     WHERE $6 AND (i ->> 'modifiedAt')::timestamptz = e.modified_at
   ),
+  deletions AS (
+    -- What the write deleted, as deletion records (computed by writeParams from the states before and after).
+    INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, dataset_id, observed_at, created_at, modified_at, deleted_at, instance)
+    SELECT $1, d.id, d.types, d.attr, d.instance ->> 'datasetId', NULL,
+           coalesce((d.instance ->> 'createdAt')::timestamptz, (d.instance ->> 'deletedAt')::timestamptz),
+           (d.instance ->> 'deletedAt')::timestamptz, (d.instance ->> 'deletedAt')::timestamptz, d.instance
+    FROM jsonb_to_recordset($7::jsonb) AS d(id text, types text[], attr text, instance jsonb)
+    WHERE $6
+  ),
   changes AS (
     INSERT INTO outbox (tenant, entity_id, before, after)
     SELECT $1, c.id, c.before, c.after FROM jsonb_to_recordset($5::jsonb) AS c(id text, inserted boolean, before jsonb, after jsonb)
@@ -72,7 +81,8 @@ SELECT
 /**
  * The parameters of WRITE_STATEMENT. Each written entity is an outbox change
  * with its state before (from `before`, read under lock) and after; an
- * insert that meets an existing entity is no change.
+ * insert that meets an existing entity is no change. With history on, the
+ * attribute instances a write removes become deletion records.
  */
 export function writeParams(
   tenant: string,
@@ -87,5 +97,18 @@ export function writeParams(
     ...upserts.map((e) => ({ id: e.id, inserted: false, before: before.get(e.id) ?? null, after: e })),
     ...deletes.filter((id) => before.has(id)).map((id) => ({ id, inserted: false, before: before.get(id), after: null })),
   ];
-  return [tenant, entitiesParam(inserts), entitiesParam(upserts), deletes, JSON.stringify(changes), history];
+  const now = nowIso();
+  const deletions = history
+    ? [
+        ...upserts.flatMap((e) => {
+          const was = before.get(e.id);
+          return was ? deletedInstances(was, e, e.modifiedAt).map((d) => ({ id: e.id, types: e.types, ...d })) : [];
+        }),
+        ...deletes.flatMap((id) => {
+          const was = before.get(id);
+          return was ? deletedInstances(was, undefined, now).map((d) => ({ id, types: was.types, ...d })) : [];
+        }),
+      ]
+    : [];
+  return [tenant, entitiesParam(inserts), entitiesParam(upserts), deletes, JSON.stringify(changes), history, JSON.stringify(deletions)];
 }

@@ -1,5 +1,10 @@
-/** POST /temporal/entities (5.6.11): create a temporal entity, or add to the history of an existing one. */
-import { EntityParser } from '@civitas/core';
+/**
+ * POST /temporal/entities (5.6.11): create a temporal entity, or add to the
+ * history of an existing one. A new temporal entity is also a current
+ * entity, holding the latest instance of each attribute, so that the rest
+ * of the API (and its deletions, recorded in the history) can reach it.
+ */
+import { AttributeInstance, createEntity, EntityFragment, EntityParser, nowIso } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { allowOnly } from '../http/params';
@@ -16,6 +21,25 @@ export const createTemporalEntityHandler = (deps: BrokerDeps) =>
       sendNoContent(res);
       return;
     }
+    // An entity of that id created meanwhile through the core API stays as it is (an insert never overwrites).
+    const current = createEntity(latestInstances(fragment), nowIso());
+    await deps.store.mutate(ngsi.tenant, [], () => ({ inserts: [current], result: undefined }), { history: false });
     res.status(201).setHeader('Location', encodeURI(`${req.baseUrl}/temporal/entities/${id}`));
     res.end();
   });
+
+/** The fragment with, per attribute and datasetId, its latest instance (by observedAt; the last given otherwise). */
+function latestInstances(fragment: EntityFragment): EntityFragment {
+  const time = (i: AttributeInstance) => (i.observedAt ? Date.parse(i.observedAt) : -Infinity);
+  const attrs = Object.fromEntries(
+    Object.entries(fragment.attrs).map(([attr, instances]) => {
+      const latest = new Map<string | undefined, AttributeInstance>();
+      for (const i of instances) {
+        const seen = latest.get(i.datasetId);
+        if (!seen || time(i) >= time(seen)) latest.set(i.datasetId, i);
+      }
+      return [attr, [...latest.values()]];
+    }),
+  );
+  return { ...fragment, attrs };
+}

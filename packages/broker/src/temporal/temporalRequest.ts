@@ -15,6 +15,7 @@ import {
   RenderOptions,
   renderTemporalEntity,
   TemporalAttribute,
+  TimeProperty,
 } from '@civitas/core';
 import { AGGREGATION_METHODS, AggregationMethod, EntityQuery, HistorySelection } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
@@ -47,6 +48,7 @@ export function temporalRequest(q: Record<string, unknown>, ngsi: NgsiRequest): 
   const time = parseTemporalWindow({ timerel: param(q, 'timerel'), timeAt: param(q, 'timeAt'), endTimeAt: param(q, 'endTimeAt'), timeproperty: param(q, 'timeproperty') });
   const selection: HistorySelection = {};
   if (time) selection.time = time;
+  else if (param(q, 'timeproperty')) selection.timeProperty = param(q, 'timeproperty') as TimeProperty;
   const attrs = list(q, 'attrs');
   if (attrs) selection.attrs = attrs.map((a) => ngsi.ctx.expandTerm(a));
   const datasetIds = list(q, 'datasetId');
@@ -152,7 +154,7 @@ export async function renderHistory(deps: BrokerDeps, tenant: string, t: Tempora
       a.instances.push({ instanceId: i.instanceId, instance: i.instance });
       byAttr.set(i.attr, a);
     }
-    return renderTemporalEntity(e.id, e.types, [...byAttr.values()], t.renderer, t.representation === 'temporalValues', t.selection.time?.timeproperty ?? 'observedAt');
+    return renderTemporalEntity(e.id, e.types, [...byAttr.values()], t.renderer, t.representation === 'temporalValues', t.selection.time?.timeproperty ?? t.selection.timeProperty ?? 'observedAt');
   });
   return { entities: rendered, contentRange };
 }

@@ -59,6 +59,8 @@ export interface AttributeInstance {
   unitCode?: string;
   createdAt?: string;
   modifiedAt?: string;
+  /** Only in the history: when this instance was deleted (its content is then the NGSI-LD Null). */
+  deletedAt?: string;
   sub?: Record<string, AttributeInstance>;
 }
 

@@ -50,7 +50,7 @@ const RESERVED_ENTITY_NAMES = new Set([
 ]);
 
 /** Which member carries the content of each attribute type. */
-const CONTENT_MEMBER: Record<AttributeType, string> = {
+export const CONTENT_MEMBER: Record<AttributeType, string> = {
   Property: 'value',
   GeoProperty: 'value',
   Relationship: 'object',

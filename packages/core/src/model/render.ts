@@ -84,7 +84,7 @@ export class EntityRenderer {
     if (this.options.format === 'keyValues') return this.simplified(a);
     const { member, value } = this.content(a);
     const hasDetail =
-      inArray || a.datasetId !== undefined || a.observedAt !== undefined || a.unitCode !== undefined || a.sub !== undefined ||
+      inArray || a.datasetId !== undefined || a.observedAt !== undefined || a.unitCode !== undefined || a.sub !== undefined || a.deletedAt !== undefined ||
       this.options.sysAttrs || member === 'lang';
     const out: Out = {};
     if (this.options.format === 'normalized') {
@@ -106,6 +106,7 @@ export class EntityRenderer {
     if (a.datasetId !== undefined) out.datasetId = a.datasetId;
     if (a.observedAt !== undefined) out.observedAt = a.observedAt;
     if (a.unitCode !== undefined) out.unitCode = a.unitCode;
+    if (a.deletedAt !== undefined) out.deletedAt = a.deletedAt;
     if (this.options.sysAttrs) {
       if (a.createdAt) out.createdAt = a.createdAt;
       if (a.modifiedAt) out.modifiedAt = a.modifiedAt;

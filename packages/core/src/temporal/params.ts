@@ -7,7 +7,8 @@ import { badRequest } from '../errors';
 import { isDateTime, normalizeDateTime } from '../model/time';
 
 export type TimeRelation = 'before' | 'after' | 'between';
-export type TimeProperty = 'observedAt' | 'createdAt' | 'modifiedAt';
+/** deletedAt selects the instances that record a deletion (4.5.6), and only them. */
+export type TimeProperty = 'observedAt' | 'createdAt' | 'modifiedAt' | 'deletedAt';
 
 export interface TemporalWindow {
   timerel: TimeRelation;
@@ -17,7 +18,7 @@ export interface TemporalWindow {
 }
 
 const RELATIONS: TimeRelation[] = ['before', 'after', 'between'];
-const PROPERTIES: TimeProperty[] = ['observedAt', 'createdAt', 'modifiedAt'];
+const PROPERTIES: TimeProperty[] = ['observedAt', 'createdAt', 'modifiedAt', 'deletedAt'];
 
 export function parseTemporalWindow(input: { timerel?: string; timeAt?: string; endTimeAt?: string; timeproperty?: string }): TemporalWindow | undefined {
   // An empty parameter (`timeproperty=`) is an absent one.
