@@ -41,6 +41,14 @@ describeEachStore('temporal API', (h) => {
     const id = await sensor();
     const res = await h().client.get(`/temporal/entities/${id}?attrs=v&options=temporalValues&lastN=2`);
     expect(res.body.v).toEqual({ type: 'Property', values: [[3, at(3)], [4, at(4)]] });
+    // Contents are compacted like the simplified entity representation's: vocab terms and compound members.
+    await h().client.patch(`/entities/${id}/attrs`, {
+      kind: { type: 'VocabProperty', vocab: ['monument', 'sightseeing'], observedAt: at(5) },
+      place: { type: 'Property', value: { city: 'Pisa' }, observedAt: at(5) },
+    });
+    const pairs = await h().client.get(`/temporal/entities/${id}?attrs=kind,place&options=temporalValues`);
+    expect(pairs.body.kind).toEqual({ type: 'VocabProperty', vocabs: [[{ vocab: ['monument', 'sightseeing'] }, at(5)]] });
+    expect(pairs.body.place).toEqual({ type: 'Property', values: [[{ city: 'Pisa' }, at(5)]] });
   });
 
   test('aggregatedValues per period, computed in SQL', async () => {

@@ -118,7 +118,7 @@ export class EntityRenderer {
   }
 
   /** 4.5.4: most kinds simplify to their bare content; LanguageProperty, JsonProperty and VocabProperty keep a one-key wrapper so that they stay recognisable. */
-  private simplified(a: AttributeInstance): unknown {
+  simplified(a: AttributeInstance): unknown {
     const { member, value } = this.content(a);
     if (member === 'lang') return (value as [string, unknown])[1];
     if (member === 'languageMap' || member === 'json' || member === 'vocab') return { [member]: value };

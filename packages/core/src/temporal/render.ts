@@ -19,16 +19,16 @@ export const instanceUri = (id: string) => `urn:ngsi-ld:attribute:instance:${id}
 
 /**
  * The pair member of each attribute kind in the simplified temporal
- * representation (4.5.9); kinds whose content could pass for a value keep
- * their one-key wrapper, as in the simplified entity representation.
+ * representation (4.5.9); the content of each pair is the attribute's
+ * simplified content (4.5.4), compacted like it.
  */
-const PAIRS: Record<string, [string, (i: AttributeInstance) => unknown]> = {
-  Relationship: ['objects', (i) => i.object],
-  LanguageProperty: ['languageMaps', (i) => ({ languageMap: i.languageMap })],
-  VocabProperty: ['vocabs', (i) => ({ vocab: i.vocab })],
-  JsonProperty: ['jsons', (i) => ({ json: i.json })],
-  ListProperty: ['valueLists', (i) => i.valueList],
-  ListRelationship: ['objectLists', (i) => i.objectList],
+const PAIR_MEMBERS: Record<string, string> = {
+  Relationship: 'objects',
+  LanguageProperty: 'languageMaps',
+  VocabProperty: 'vocabs',
+  JsonProperty: 'jsons',
+  ListProperty: 'valueLists',
+  ListRelationship: 'objectLists',
 };
 
 export function renderTemporalEntity(
@@ -55,7 +55,9 @@ export function renderTemporalEntity(
       const simplifiedOf = (datasetId: string | undefined) => {
         const list = byDataset.get(datasetId)!;
         const type = list[0].type ?? 'Property';
-        const [member, content] = PAIRS[type] ?? ['values', (i: AttributeInstance) => i.value];
+        const member = PAIR_MEMBERS[type] ?? 'values';
+        // A ListRelationship pairs its bare object list, whatever the representation's format.
+        const content = (i: AttributeInstance) => (type === 'ListRelationship' ? i.objectList : renderer.simplified(i));
         return { type, ...(datasetId === undefined ? {} : { datasetId }), [member]: list.map((i) => [content(i), i[timeproperty] ?? i.modifiedAt]) };
       };
       out[name] = keys.length === 1 ? simplifiedOf(keys[0]) : keys.map(simplifiedOf);
