@@ -202,7 +202,10 @@ describeEachStore('temporal API', (h) => {
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe(`/ngsi-ld/v1/temporal/entities/${id}`);
-    // A second create of the same id adds to its history.
+    // A second create of the same id adds to its history, and may record that the attribute was null for a while.
+    const nulled = { id, type: 'Meter', state: [{ type: 'Property', value: 'urn:ngsi-ld:null', observedAt: at(2) }] };
+    expect((await h().client.post('/temporal/entities', nulled)).status).toBe(204);
+    expect((await h().client.get(`/temporal/entities/${id}?attrs=state`)).body.state.map((i: { value: string }) => i.value)).toEqual(['on', 'urn:ngsi-ld:null']);
     expect((await h().client.post('/temporal/entities', { id, type: 'Meter', kwh: [{ type: 'Property', value: 15, observedAt: at(3) }] })).status).toBe(204);
     expect((await h().client.post(`/temporal/entities/${id}/attrs`, { kwh: [{ type: 'Property', value: 19, observedAt: at(4) }] })).status).toBe(204);
     const kwh = async () => (await h().client.get(`/temporal/entities/${id}?attrs=kwh`)).body.kwh as Array<{ value: number; instanceId: string }>;

@@ -259,6 +259,11 @@ export class EntityParser {
     }
     if (content === null) throw badRequest(`Attribute ${name} has a null ${member}`);
     if (content === NGSI_NULL) {
+      // In a temporal payload it is an instance of the history like any other: the attribute was null then (5.6.11.4).
+      if (this.mode.temporal) {
+        (inst as unknown as Record<string, unknown>)[member] = NGSI_NULL;
+        return;
+      }
       if (!this.mode.fragment) throw badRequest(`Attribute ${name}: urn:ngsi-ld:null is only allowed in updates`);
       inst.value = NGSI_NULL;
       return;
