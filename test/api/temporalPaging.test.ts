@@ -26,6 +26,18 @@ describeEachStore(
       expect(res.headers.get('content-range')).toBe(`date-time ${minute(1)}-${minute(5)}/*`);
     });
 
+    it('names an attribute the cut left without instances, with none', async () => {
+      // From minute 9 on only fuelLevel has instances; speed's are all before the window.
+      const other = uniqueId('Vehicle');
+      const speed = Array.from({ length: 6 }, (_, i) => ({ type: 'Property', value: i, observedAt: minute(i + 1) }));
+      const fuelLevel = Array.from({ length: 6 }, (_, i) => ({ type: 'Property', value: i, observedAt: minute(i + 20) }));
+      expect((await h().client.post('/temporal/entities', { id: other, type: 'Vehicle', speed, fuelLevel })).status).toBe(201);
+      const res = await h().client.get(`/temporal/entities/${other}`);
+      expect(res.status).toBe(206);
+      expect(res.body.speed).toHaveLength(5);
+      expect(res.body.fuelLevel).toEqual([]);
+    });
+
     it('starts the range at timeAt for after and between', async () => {
       const timeAt = '2019-01-01T01:01:00.000Z';
       const after = await h().client.get(`/temporal/entities/${id}?timerel=after&timeAt=${timeAt}`);

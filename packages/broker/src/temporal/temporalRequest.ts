@@ -147,6 +147,10 @@ export async function renderHistory(deps: BrokerDeps, tenant: string, t: Tempora
   const { instances, contentRange } = pageInstances(read, cap, t.lastN, t.selection.time);
   const rendered = entities.map((e) => {
     const byAttr = new Map<string, TemporalAttribute>();
+    // An attribute whose instances the cut all left out is still named, with none (6.3.10): the client sees there is more.
+    if (contentRange && t.representation === 'normalized') {
+      for (const i of read) if (i.entityId === e.id && shown(i.attr) && !byAttr.has(i.attr)) byAttr.set(i.attr, { attr: i.attr, instances: [] });
+    }
     for (const i of instances) {
       if (i.entityId !== e.id || !shown(i.attr)) continue;
       if (datasetIds && !datasetIds.has(i.instance.datasetId ?? '@none')) continue;
