@@ -46,7 +46,7 @@ describeEachStore('protocol', (h) => {
 
   test('an unreachable context is LdContextNotAvailable; an invalid one is BadRequestData', async () => {
     const missing = await h().client.get(`/entities/${uniqueId()}`, { headers: { Link: LINK(contextUrl.replace('ctx', 'nothing')) } });
-    expect(missing.status).toBe(503);
+    expect(missing.status).toBe(504);
     expect(missing.body.type).toBe(`${ERR}LdContextNotAvailable`);
     const broken = await h().client.post('/entities', { id: uniqueId(), type: 'T' }, { headers: { Link: LINK(brokenUrl) } });
     expect(broken.status).toBe(400);
@@ -68,6 +68,16 @@ describeEachStore('protocol', (h) => {
     expect((await h().client.get(`/entities/${id}`)).status).toBe(404);
   });
 
+  test('the URL parameters are checked before the body: an unknown one is InvalidRequest whatever the body', async () => {
+    const res = await h().client.request('POST', '/entities?invalidParams=invalidValue', {
+      rawBody: JSON.stringify('{"id": "urn:ngsi-ld:T:1", "type": "T"}'),
+      headers: { 'Content-Type': 'application/ld+json' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.type).toBe(`${ERR}InvalidRequest`);
+    expect(res.body.detail).toContain('invalidParams');
+  });
+
   test('Accept: json preferred on ties, 406 for what cannot be produced, geo+json only where allowed', async () => {
     const id = uniqueId();
     await h().client.post('/entities', { id, type: 'T' });
@@ -75,6 +85,9 @@ describeEachStore('protocol', (h) => {
     expect(tie.headers.get('content-type')).toMatch(/^application\/json/);
     const weighted = await h().client.get(`/entities/${id}`, { headers: { Accept: 'application/json;q=0.5, application/ld+json' } });
     expect(weighted.headers.get('content-type')).toMatch(/^application\/ld\+json/);
+    // A weight that is no qvalue leaves the default one: ld+json is still acceptable.
+    const unparseable = await h().client.get(`/entities/${id}`, { headers: { Accept: 'application/ld+json;q=notanumber' } });
+    expect(unparseable.headers.get('content-type')).toMatch(/^application\/ld\+json/);
     const any = await h().client.get(`/entities/${id}`, { headers: { Accept: '*/*' } });
     expect(any.headers.get('content-type')).toMatch(/^application\/json/);
     expect(any.headers.get('link')).toContain('ngsi-ld-core-context');

@@ -161,7 +161,7 @@ describeEachStore('subscriptions API', (h) => {
 
   test('a jsonldContext that cannot be loaded is refused at creation', async () => {
     const res = await h().client.post('/subscriptions', valid({ jsonldContext: 'http://127.0.0.1:9/missing.jsonld' }));
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(504);
     expect(res.body.type).toBe('https://uri.etsi.org/ngsi-ld/errors/LdContextNotAvailable');
   });
 });

@@ -57,7 +57,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     defaultLimit: envInt(env.CIVITAS_DEFAULT_LIMIT, 20),
     maxLimit: envInt(env.CIVITAS_MAX_LIMIT, 1000),
     coreContextUrl: env.CIVITAS_CORE_CONTEXT || 'https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld',
-    contextUnavailableStatus: envInt(env.CIVITAS_CONTEXT_UNAVAILABLE_STATUS, 503),
+    contextUnavailableStatus: envInt(env.CIVITAS_CONTEXT_UNAVAILABLE_STATUS, 504),
     publicUrl: env.CIVITAS_PUBLIC_URL || undefined,
     initialNotification: env.CIVITAS_INITIAL_NOTIFICATION === 'true',
     contextSourceId: env.CIVITAS_CONTEXT_SOURCE_ID || `urn:ngsi-ld:ContextSource:civitas-${hostname()}`,

@@ -36,8 +36,8 @@ const STATUS: Record<NgsiErrorType, number> = {
   TooManyResults: 403,
   InternalError: 500,
   NoMultiTenantSupport: 501,
-  // 503 up to V1.8, 504 from V1.9.1; the broker config may override it.
-  LdContextNotAvailable: 503,
+  // 504 from V1.9.1 (503 up to V1.8); the broker config may choose.
+  LdContextNotAvailable: 504,
   NotAcceptable: 406,
   UnsupportedMediaType: 415,
   PayloadTooLarge: 413,

@@ -11,7 +11,7 @@ import {
 } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly, options } from '../http/params';
+import { options } from '../http/params';
 import { sendJson, sendNoContent } from '../http/respond';
 import { parseElements, ParsedElement, runBatch, sendBatch, sendIds } from './batch';
 
@@ -19,8 +19,7 @@ const alreadyExists = (id: string) => new NgsiError('AlreadyExists', `Entity ${i
 const missing = (id: string) => notFound(`Entity ${id} does not exist`);
 
 export const batchCreateHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, _req, res) => {
     const elements = await parseElements(deps, ngsi, { requireIdAndType: true });
     const outcome = await runBatch(deps, ngsi.tenant, elements, (e, current, now) =>
       current ? alreadyExists(e.id) : { entity: createEntity(e.fragment!, now), created: true }, { createTenant: true });
@@ -28,8 +27,7 @@ export const batchCreateHandler = (deps: BrokerDeps) =>
   });
 
 export const batchUpsertHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, ['options']);
+  ngsiHandler(deps, { body: true, produces: false, params: ['options'] }, async (ngsi, req, res) => {
     const opts = options(req.query);
     if (opts.has('replace') && opts.has('update')) throw badRequest('options cannot be both replace and update');
     const update = opts.has('update');
@@ -43,8 +41,7 @@ export const batchUpsertHandler = (deps: BrokerDeps) =>
   });
 
 export const batchUpdateHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, ['options']);
+  ngsiHandler(deps, { body: true, produces: false, params: ['options'] }, async (ngsi, req, res) => {
     const noOverwrite = options(req.query).has('noOverwrite');
     const elements = await parseElements(deps, ngsi, {});
     const outcome = await runBatch(deps, ngsi.tenant, elements, (e, current, now) => {
@@ -58,8 +55,7 @@ export const batchUpdateHandler = (deps: BrokerDeps) =>
   });
 
 export const batchMergeHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, _req, res) => {
     const elements = await parseElements(deps, ngsi, { fragment: true, mergeValues: true });
     const outcome = await runBatch(deps, ngsi.tenant, elements, (e, current, now) =>
       current ? { entity: mergeEntity(current, e.fragment!, now), created: false } : missing(e.id), {});
@@ -67,8 +63,7 @@ export const batchMergeHandler = (deps: BrokerDeps) =>
   });
 
 export const batchDeleteHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, _req, res) => {
     const ids = ngsi.body;
     if (!Array.isArray(ids) || ids.length === 0) throw badRequest('A batch delete body must be a non-empty array of entity ids');
     const elements: ParsedElement[] = ids.map((id) =>

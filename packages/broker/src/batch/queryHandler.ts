@@ -8,14 +8,13 @@ import type { Request } from 'express';
 import type { EntityQuery } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler, NgsiRequest } from '../http/pipeline';
-import { allowOnly, list, page, param, renderOptions } from '../http/params';
+import { list, page, param, renderOptions } from '../http/params';
 import { answerQuery, checkContextSourceFilter, requireNarrowing } from '../entities/queryEntities';
 
 type Body = Record<string, unknown>;
 
 export const queryHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, geo: true }, async (ngsi, req, res) => {
-    allowOnly(req, ['limit', 'offset', 'count', 'options', 'format', 'lang', 'geometryProperty', 'local', 'join', 'joinLevel']);
+  ngsiHandler(deps, { body: true, geo: true, params: ['limit', 'offset', 'count', 'options', 'format', 'lang', 'geometryProperty', 'local', 'join', 'joinLevel'] }, async (ngsi, req, res) => {
     const body = ngsi.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('The body must be a Query object');
     const q = body as Body;

@@ -2,13 +2,12 @@
 import { appendAttributes, EntityParser, nowIso } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly, options } from '../http/params';
+import { options } from '../http/params';
 import { changeEntity, checkBodyId, entityIdParam, typeSelector } from './shared';
 import { sendUpdateResult } from './updateResult';
 
 export const appendAttributesHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, ['options', 'type']);
+  ngsiHandler(deps, { body: true, produces: false, params: ['options', 'type'] }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
     const noOverwrite = options(req.query).has('noOverwrite');
     const fragment = new EntityParser(ngsi.ctx, { fragment: true }).entity(ngsi.body);

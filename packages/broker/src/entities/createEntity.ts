@@ -2,11 +2,9 @@
 import { createEntity, EntityParser, NgsiError, nowIso } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 
 export const createEntityHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
     const fragment = new EntityParser(ngsi.ctx, { requireIdAndType: true }).entity(ngsi.body);
     const entity = createEntity(fragment, nowIso());
     const { conflicts } = await deps.store.mutate(ngsi.tenant, [], () => ({ inserts: [entity], result: undefined }), { createTenant: true });

@@ -2,13 +2,12 @@
 import { badRequest, deleteAttribute, deleteScope, isUri, nowIso, StoredEntity } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly, flag, param } from '../http/params';
+import { flag, param } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { attrIdParam, changeEntity, entityIdParam, SCOPE_NAME, typeSelector } from './shared';
 
 export const deleteAttributeHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, ['datasetId', 'deleteAll', 'type']);
+  ngsiHandler(deps, { produces: false, params: ['datasetId', 'deleteAll', 'type'] }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
     const name = attrIdParam(req);
     const deleteAll = flag(req.query, 'deleteAll');

@@ -2,13 +2,11 @@
 import { notFound } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { entityIdParam, hasAnyType, typeSelector } from './shared';
 
 export const deleteEntityHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, ['type']);
+  ngsiHandler(deps, { produces: false, params: ['type'] }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
     const types = typeSelector(req, ngsi);
     await deps.store.mutate(ngsi.tenant, [id], (current) => {

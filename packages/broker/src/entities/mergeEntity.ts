@@ -2,13 +2,11 @@
 import { EntityParser, mergeEntity, nowIso } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { changeEntity, checkBodyId, entityIdParam } from './shared';
 
 export const mergeEntityHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, ['options', 'format']);
+  ngsiHandler(deps, { body: true, produces: false, params: ['options', 'format'] }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
     const fragment = new EntityParser(ngsi.ctx, { fragment: true, mergeValues: true }).entity(ngsi.body);
     checkBodyId(fragment.id, id);

@@ -7,7 +7,7 @@
 import { badRequest, nowIso, StoredEntity } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly, flag, list } from '../http/params';
+import { flag, list } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { namesAttributes, selectors } from './queryEntities';
 import { requireTenant } from './shared';
@@ -16,8 +16,7 @@ import { requireTenant } from './shared';
 const CHUNK = 500;
 
 export const purgeEntitiesHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, ['type', 'id', 'idPattern', 'attrs', 'q', 'scopeQ', 'georel', 'geometry', 'coordinates', 'geoproperty', 'local', 'keep', 'drop']);
+  ngsiHandler(deps, { produces: false, params: ['type', 'id', 'idPattern', 'attrs', 'q', 'scopeQ', 'georel', 'geometry', 'coordinates', 'geoproperty', 'local', 'keep', 'drop'] }, async (ngsi, req, res) => {
     const keep = list(req.query, 'keep');
     const drop = list(req.query, 'drop');
     if (keep && drop) throw badRequest('keep and drop cannot be used together');

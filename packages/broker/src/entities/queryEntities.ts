@@ -18,7 +18,7 @@ import type { EntityQuery } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { NgsiRequest, ngsiHandler } from '../http/pipeline';
-import { allowOnly, flag, joinOption, list, page, param, picked, projections, renderOptions } from '../http/params';
+import { flag, joinOption, list, page, param, picked, projections, renderOptions } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
 import { requireTenant, withLinked } from './shared';
@@ -26,8 +26,7 @@ import { requireTenant, withLinked } from './shared';
 const QUERY_PARAMS = [...RETRIEVE_PARAMS, 'id', 'idPattern', 'q', 'scopeQ', 'orderBy', 'orderFrom', 'orderGeometry', 'collation', 'expandValues', 'jsonKeys', 'csf', 'georel', 'geometry', 'coordinates', 'geoproperty', 'limit', 'offset', 'count'];
 
 export const queryEntitiesHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { geo: true }, async (ngsi, req, res) => {
-    allowOnly(req, QUERY_PARAMS);
+  ngsiHandler(deps, { geo: true, params: QUERY_PARAMS }, async (ngsi, req, res) => {
     const query = compileQuery(req.query, ngsi, deps);
     const options = renderOptions(req.query, ngsi.ctx, ngsi.accept);
     await answerQuery(deps, ngsi, req, res, query, options);

@@ -2,13 +2,11 @@
 import { badRequest, EntityParser, nowIso, replaceAttribute } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { attrIdParam, changeEntity, entityIdParam, SCOPE_NAME, typeSelector } from './shared';
 
 export const replaceAttributeHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, ['type']);
+  ngsiHandler(deps, { body: true, produces: false, params: ['type'] }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
     const name = attrIdParam(req);
     if (name === SCOPE_NAME) throw badRequest('scope is not an attribute; replace it through the entity');

@@ -2,13 +2,11 @@
 import { EntityParser, nowIso, replaceEntity } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { changeEntity, checkBodyId, entityIdParam } from './shared';
 
 export const replaceEntityHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
     const fragment = new EntityParser(ngsi.ctx).entity(ngsi.body);
     checkBodyId(fragment.id, id);

@@ -3,15 +3,14 @@ import { EntityRenderer, notFound, RenderOptions, toFeature } from '@civitas/cor
 import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly, joinOption, projections, renderOptions } from '../http/params';
+import { joinOption, projections, renderOptions } from '../http/params';
 import { sendRepresentation } from '../http/respond';
 import { entityIdParam, hasAnyType, loadEntity, typeSelector, withLinked } from './shared';
 
 export const RETRIEVE_PARAMS = ['attrs', 'pick', 'omit', 'options', 'format', 'lang', 'geometryProperty', 'datasetId', 'type', 'local', 'join', 'joinLevel', 'containedBy', 'entityMap', 'via'] as const;
 
 export const retrieveEntityHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { geo: true }, async (ngsi, req, res) => {
-    allowOnly(req, RETRIEVE_PARAMS);
+  ngsiHandler(deps, { geo: true, params: RETRIEVE_PARAMS }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
     const options = renderOptions(req.query, ngsi.ctx, ngsi.accept);
     const entity = await loadEntity(deps, ngsi.tenant, id);

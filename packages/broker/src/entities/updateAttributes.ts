@@ -2,13 +2,11 @@
 import { EntityParser, nowIso, updateAttributes } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 import { changeEntity, checkBodyId, entityIdParam, typeSelector } from './shared';
 import { sendUpdateResult } from './updateResult';
 
 export const updateAttributesHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, ['type']);
+  ngsiHandler(deps, { body: true, produces: false, params: ['type'] }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
     const fragment = new EntityParser(ngsi.ctx, { fragment: true }).entity(ngsi.body);
     checkBodyId(fragment.id, id);

@@ -25,8 +25,9 @@ function parseAccept(header: string): AcceptEntry[] {
     .map((part) => {
       const [type, ...params] = part.trim().split(';');
       const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-      const q = qParam ? Number(qParam.slice(2)) : 1;
-      return { type: type.trim().toLowerCase(), q: Number.isFinite(q) ? q : 0 };
+      // A weight that is no qvalue (RFC 9110 12.4.2) is ignored: the range keeps the default weight.
+      const q = qParam && /^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(qParam.slice(2)) ? Number(qParam.slice(2)) : 1;
+      return { type: type.trim().toLowerCase(), q };
     })
     .filter((e) => e.type.length > 0);
 }

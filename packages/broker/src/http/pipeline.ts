@@ -3,6 +3,7 @@
  * response type, body, and the @context that expands the request and
  * compacts the response (6.3.5).
  */
+import { allowOnly } from './params';
 import type { NextFunction, Request, Response } from 'express';
 import { ActiveContext, ContextSource, NgsiError, preferredVersion } from '@civitas/core';
 import { bodyType, JSON_TYPE, LD_JSON, MERGE_PATCH, negotiate, ResponseType } from './mediaTypes';
@@ -32,6 +33,8 @@ export interface HandlerOptions {
   geo?: boolean;
   /** The operation answers with a representation (so Accept is checked). */
   produces?: boolean;
+  /** The URL parameters the operation takes; any other is InvalidRequest, found before the body is read. */
+  params?: readonly string[];
 }
 
 export type NgsiHandler = (ngsi: NgsiRequest, req: Request, res: Response) => Promise<void>;
@@ -41,6 +44,7 @@ const TENANT = /^[A-Za-z0-9_\-]{1,64}$/;
 export function ngsiHandler(deps: BrokerDeps, options: HandlerOptions, handle: NgsiHandler) {
   return async (req: Request, res: Response, _next: NextFunction): Promise<void> => {
     try {
+      if (options.params) allowOnly(req, options.params);
       const tenant = tenantOf(req, res);
       const accept = options.produces === false ? JSON_TYPE : negotiate(req.headers.accept, options.geo ?? false);
       let body: unknown;

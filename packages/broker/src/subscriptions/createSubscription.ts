@@ -2,12 +2,10 @@
 import { nowIso, parseSubscription } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 import { checkJsonldContext } from './shared';
 
 export const createSubscriptionHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
     const subscription = parseSubscription(ngsi.body, ngsi.ctx, nowIso());
     await checkJsonldContext(deps, subscription.jsonldContext);
     await deps.store.notifications.createSubscription(ngsi.tenant, subscription);

@@ -2,14 +2,12 @@
 import { notFound } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 import { subscriptionIdParam } from './shared';
 
 export const deleteSubscriptionHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { produces: false, params: [] }, async (ngsi, req, res) => {
     const id = subscriptionIdParam(req);
     await requireTenant(deps, ngsi.tenant);
     if (!(await deps.store.notifications.deleteSubscription(ngsi.tenant, id))) throw notFound(`Subscription ${id} does not exist`);

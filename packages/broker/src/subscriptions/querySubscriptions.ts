@@ -2,13 +2,12 @@
 import { renderSubscription } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly, options, page } from '../http/params';
+import { options, page } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 
 export const querySubscriptionsHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, {}, async (ngsi, req, res) => {
-    allowOnly(req, ['limit', 'offset', 'count', 'options']);
+  ngsiHandler(deps, { params: ['limit', 'offset', 'count', 'options'] }, async (ngsi, req, res) => {
     const p = page(req.query, deps.config.defaultLimit, deps.config.maxLimit);
     await requireTenant(deps, ngsi.tenant);
     const { items, count } = await deps.store.notifications.listSubscriptions(ngsi.tenant, p.limit, p.offset);

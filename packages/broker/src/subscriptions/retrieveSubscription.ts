@@ -2,13 +2,12 @@
 import { renderSubscription } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly, options } from '../http/params';
+import { options } from '../http/params';
 import { sendRepresentation } from '../http/respond';
 import { loadSubscription, subscriptionIdParam } from './shared';
 
 export const retrieveSubscriptionHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, {}, async (ngsi, req, res) => {
-    allowOnly(req, ['options']);
+  ngsiHandler(deps, { params: ['options'] }, async (ngsi, req, res) => {
     const id = subscriptionIdParam(req);
     // A status read right after a notification arrived should see that attempt.
     await deps.notifier.settled(ngsi.tenant, id);

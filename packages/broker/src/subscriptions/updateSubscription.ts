@@ -2,14 +2,12 @@
 import { notFound, nowIso, updateSubscription } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 import { checkJsonldContext, subscriptionIdParam } from './shared';
 
 export const updateSubscriptionHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
     const id = subscriptionIdParam(req);
     await requireTenant(deps, ngsi.tenant);
     const body = ngsi.body as Record<string, unknown> | undefined;

@@ -2,14 +2,12 @@
 import { EntityParser } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { checkBodyId, entityIdParam } from '../entities/shared';
 import { historyInstancesOf } from './temporalWrites';
 
 export const appendTemporalAttributesHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
     const fragment = new EntityParser(ngsi.ctx, { temporal: true }).entity(ngsi.body);
     checkBodyId(fragment.id, id);

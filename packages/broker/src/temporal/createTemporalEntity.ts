@@ -7,13 +7,11 @@
 import { AttributeInstance, createEntity, EntityFragment, EntityParser, nowIso } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { historyInstancesOf } from './temporalWrites';
 
 export const createTemporalEntityHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
     const fragment = new EntityParser(ngsi.ctx, { requireIdAndType: true, temporal: true }).entity(ngsi.body);
     const id = fragment.id!;
     const { existed } = await deps.store.appendHistory(ngsi.tenant, id, fragment.types, historyInstancesOf(fragment), { createTenant: true });

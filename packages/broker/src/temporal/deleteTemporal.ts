@@ -6,21 +6,19 @@ import { notFound } from '@civitas/core';
 import type { HistoryDeletion } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly, flag, param } from '../http/params';
+import { flag, param } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { entityIdParam, requireTenant } from '../entities/shared';
 import { instanceIdParam } from './temporalWrites';
 
 export const deleteTemporalEntityHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { produces: false, params: [] }, async (ngsi, req, res) => {
     await deleteOrNotFound(deps, ngsi.tenant, entityIdParam(req), {}, 'has no history');
     sendNoContent(res);
   });
 
 export const deleteTemporalAttributeHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, ['datasetId', 'deleteAll']);
+  ngsiHandler(deps, { produces: false, params: ['datasetId', 'deleteAll'] }, async (ngsi, req, res) => {
     const deletion: HistoryDeletion = { attr: ngsi.ctx.expandTerm(req.params.attrId), deleteAll: flag(req.query, 'deleteAll') };
     const datasetId = param(req.query, 'datasetId');
     if (datasetId !== undefined) deletion.datasetId = datasetId;
@@ -29,8 +27,7 @@ export const deleteTemporalAttributeHandler = (deps: BrokerDeps) =>
   });
 
 export const deleteTemporalInstanceHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { produces: false, params: [] }, async (ngsi, req, res) => {
     const deletion = { attr: ngsi.ctx.expandTerm(req.params.attrId), instanceId: instanceIdParam(req) };
     await deleteOrNotFound(deps, ngsi.tenant, entityIdParam(req), deletion, `has no such instance of ${req.params.attrId}`);
     sendNoContent(res);

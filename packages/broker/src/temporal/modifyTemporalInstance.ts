@@ -2,14 +2,12 @@
 import { EntityParser, notFound, nowIso, stamp } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 import { sendNoContent } from '../http/respond';
 import { entityIdParam, requireTenant } from '../entities/shared';
 import { instanceIdParam } from './temporalWrites';
 
 export const modifyTemporalInstanceHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false }, async (ngsi, req, res) => {
-    allowOnly(req, []);
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
     const instanceId = instanceIdParam(req);
     const name = req.params.attrId;

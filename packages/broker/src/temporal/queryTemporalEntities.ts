@@ -6,7 +6,7 @@ import type { Request, Response } from 'express';
 import { badRequest, isUri, parseOrdering, parseTypeExpression } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler, NgsiRequest } from '../http/pipeline';
-import { allowOnly, flag, list, page, param } from '../http/params';
+import { flag, list, page, param } from '../http/params';
 import { paginationLinks } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 import { checkContextSourceFilter, namesAttributes } from '../entities/queryEntities';
@@ -15,8 +15,7 @@ import { applyEntityFilters, renderHistory, sendHistory, TEMPORAL_PARAMS, tempor
 const PAGE_PARAMS = ['limit', 'offset', 'count'];
 
 export const queryTemporalEntitiesHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, {}, async (ngsi, req, res) => {
-    allowOnly(req, [...TEMPORAL_PARAMS, ...PAGE_PARAMS, 'type', 'id', 'idPattern', 'orderBy', 'csf']);
+  ngsiHandler(deps, { params: [...TEMPORAL_PARAMS, ...PAGE_PARAMS, 'type', 'id', 'idPattern', 'orderBy', 'csf'] }, async (ngsi, req, res) => {
     await answerTemporalQuery(deps, ngsi, req, res, req.query);
   });
 
@@ -24,8 +23,7 @@ type Body = Record<string, unknown>;
 
 /** The POST form: a Query body (5.2.23) whose members become the parameters of the GET form. */
 export const temporalQueryHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true }, async (ngsi, req, res) => {
-    allowOnly(req, ['lastN', 'options', 'format', 'aggrMethods', 'aggrPeriodDuration', 'lang', ...PAGE_PARAMS, 'local']);
+  ngsiHandler(deps, { body: true, params: ['lastN', 'options', 'format', 'aggrMethods', 'aggrPeriodDuration', 'lang', ...PAGE_PARAMS, 'local'] }, async (ngsi, req, res) => {
     const body = ngsi.body as Body;
     if (typeof body !== 'object' || body === null || Array.isArray(body) || body.type !== 'Query') throw badRequest('The body must be a Query ("type": "Query")');
     const params: Body = { ...req.query };

@@ -2,13 +2,11 @@
 import { notFound } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { allowOnly } from '../http/params';
 import { entityIdParam, requireTenant } from '../entities/shared';
 import { applyEntityFilters, renderHistory, sendHistory, TEMPORAL_PARAMS, temporalRequest } from './temporalRequest';
 
 export const retrieveTemporalEntityHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, {}, async (ngsi, req, res) => {
-    allowOnly(req, TEMPORAL_PARAMS);
+  ngsiHandler(deps, { params: TEMPORAL_PARAMS }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
     const t = temporalRequest(req.query, ngsi);
     await requireTenant(deps, ngsi.tenant);
