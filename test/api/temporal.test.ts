@@ -262,6 +262,55 @@ describeEachStore('temporal API', (h) => {
     expect(all.kwh).toHaveLength(1);
   });
 
+  test('the scope has a history: set, replaced and removed through the core API', async () => {
+    const id = uniqueId('Meter');
+    expect((await h().client.post('/entities', { id, type: 'Meter', scope: '/A', kwh: 1 })).status).toBe(201);
+    expect((await h().client.patch(`/entities/${id}/attrs`, { scope: ['/B', '/C'] })).status).toBe(204);
+    const history = await h().client.get(`/temporal/entities/${id}`);
+    expect(history.body.scope.map((i: { value: string[] }) => i.value)).toEqual([['/A'], ['/B', '/C']]);
+    // Set through the core API, a scope is observed when it is modified (4.5.6).
+    expect(history.body.scope[1].observedAt).toEqual(expect.any(String));
+    expect((await h().client.delete(`/entities/${id}/attrs/scope`)).status).toBe(204);
+    const removed = await h().client.get(`/temporal/entities/${id}?timeproperty=deletedAt`);
+    expect(removed.body.scope).toEqual([expect.objectContaining({ type: 'Property', value: [], deletedAt: expect.any(String) })]);
+  });
+
+  test('scopeQ selects by the scopes valid within the window, and bounds the instances shown to their times', async () => {
+    const type = `Scoped${Date.now().toString(36)}`;
+    const t = (hh: number, mm = 0) => `2026-03-01T${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:00Z`;
+    const speed = (...pairs: Array<[string, string]>) => pairs.map(([value, observedAt]) => ({ type: 'Property', value, observedAt }));
+    const fixtures = {
+      early: { scope: [{ type: 'Property', value: '/A/B', observedAt: t(10) }], speed: speed(['early', t(12, 5)]) },
+      mid: { scope: [{ type: 'Property', value: '/M', observedAt: t(12, 10) }], speed: speed(['midpre', t(12, 5)], ['midpost', t(12, 15)]) },
+      replaced: {
+        scope: [{ type: 'Property', value: '/R', observedAt: t(10) }, { type: 'Property', value: '/S', observedAt: t(12, 30) }],
+        speed: speed(['repold', t(12, 15)], ['repnew', t(12, 45)]),
+      },
+      late: { scope: [{ type: 'Property', value: '/Z', observedAt: t(14) }], speed: speed(['late', t(12, 5)]) },
+      bare: { speed: speed(['bare', t(12, 5)]) },
+    };
+    const ids: Record<string, string> = {};
+    for (const [name, body] of Object.entries(fixtures)) {
+      ids[name] = `urn:ngsi-ld:${type}:${name}`;
+      expect((await h().client.post('/temporal/entities', { id: ids[name], type, ...body })).status).toBe(201);
+    }
+    const window = `timerel=between&timeAt=${t(12)}&endTimeAt=${t(13)}`;
+    const query = async (scopeQ: string) => {
+      const res = await h().client.get(`/temporal/entities?type=${type}&scopeQ=${encodeURIComponent(scopeQ)}&${window}`);
+      expect(res.status).toBe(200);
+      return Object.fromEntries(res.body.map((e: { id: string; speed?: Array<{ value: string }> }) => [e.id.split(':').pop(), (e.speed ?? []).map((i) => i.value)]));
+    };
+    expect(await query('/#')).toEqual({ early: ['early'], mid: ['midpost'], replaced: ['repold', 'repnew'] });
+    expect(await query('/R')).toEqual({ replaced: ['repold'] });
+    expect(await query('/S')).toEqual({ replaced: ['repnew'] });
+    expect(await query('/Z')).toEqual({});
+    // The scope that qualified the entity is shown, though set before the window.
+    const early = await h().client.get(`/temporal/entities?type=${type}&scopeQ=${encodeURIComponent('/A/#')}&${window}`);
+    expect(early.body[0].scope).toEqual([expect.objectContaining({ value: ['/A/B'], observedAt: t(10) })]);
+    // The current entity has the latest scope.
+    expect((await h().client.get(`/entities/${ids.replaced}`)).body.scope).toBe('/S');
+  });
+
   test('temporal provision refuses what is not a temporal entity', async () => {
     expect((await h().client.post('/temporal/entities', { type: 'Meter', kwh: [{ type: 'Property', value: 1 }] })).status).toBe(400);
     expect((await h().client.post('/temporal/entities', { id: 'not a uri', type: 'Meter' })).status).toBe(400);

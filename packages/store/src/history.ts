@@ -24,6 +24,8 @@ export interface HistorySelection {
   time?: TimeFilter;
   /** The time property instances are read by when there is no window (`time` names its own). */
   timeProperty?: TimeProperty;
+  /** Deletion records too, whatever the time property (to follow how a value changed, deletions included). */
+  withDeletions?: boolean;
 }
 
 export interface HistoryInstance {
@@ -75,7 +77,9 @@ function where(tenant: string, s: HistorySelection, params: unknown[], timeColum
     return `$${params.length}`;
   };
   // Deletion records answer timeproperty=deletedAt only: they hold no value to show, count or aggregate.
-  const conditions = [`tenant = ${p(tenant)}`, timeColumn === TIME.deletedAt ? 'deleted_at IS NOT NULL' : 'deleted_at IS NULL'];
+  const conditions = [`tenant = ${p(tenant)}`];
+  if (timeColumn === TIME.deletedAt) conditions.push('deleted_at IS NOT NULL');
+  else if (!s.withDeletions) conditions.push('deleted_at IS NULL');
   if (s.ids) conditions.push(`entity_id = ANY(${p(s.ids)}::text[])`);
   if (s.idPattern !== undefined) conditions.push(`entity_id ~ ${p(s.idPattern)}`);
   if (s.types) conditions.push(`entity_types && ${p(s.types)}::text[]`);

@@ -5,7 +5,7 @@
  * the side tables are computed from the rows the statement itself writes
  * (deleted entities take theirs with them through the foreign keys).
  */
-import { deletedInstances, nowIso, StoredEntity } from '@civitas/core';
+import { historyRecords, nowIso, StoredEntity } from '@civitas/core';
 import { entitiesParam } from './entityRows';
 import { INSERT_VALUES, VALUE_SOURCE } from './migrations';
 import { CHANGES_CHANNEL } from './changeSignals';
@@ -56,14 +56,14 @@ WITH
     FROM written e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
     WHERE $6 AND (i ->> 'modifiedAt')::timestamptz = e.modified_at
   ),
-  deletions AS (
-    -- What the write deleted, as deletion records (computed by writeParams from the states before and after).
+  records AS (
+    -- Deletions and scope changes (computed by writeParams from the states before and after).
     INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, dataset_id, observed_at, created_at, modified_at, deleted_at, instance)
-    SELECT $1, d.id, d.types, d.attr, d.instance ->> 'datasetId', NULL,
-           coalesce((d.instance ->> 'createdAt')::timestamptz, (d.instance ->> 'deletedAt')::timestamptz),
-           (d.instance ->> 'deletedAt')::timestamptz, (d.instance ->> 'deletedAt')::timestamptz, d.instance
-    FROM jsonb_to_recordset($7::jsonb) AS d(id text, types text[], attr text, instance jsonb)
-    WHERE $6
+    SELECT $1, d.id, d.types, d.attr, d.instance ->> 'datasetId', (d.instance ->> 'observedAt')::timestamptz,
+           (d.instance ->> 'createdAt')::timestamptz, (d.instance ->> 'modifiedAt')::timestamptz, (d.instance ->> 'deletedAt')::timestamptz, d.instance
+    FROM jsonb_to_recordset($7::jsonb) AS d(id text, inserted boolean, types text[], attr text, instance jsonb)
+    -- An insert that met an existing entity wrote nothing, so records nothing.
+    WHERE $6 AND (NOT d.inserted OR d.id IN (SELECT id FROM inserted))
   ),
   changes AS (
     INSERT INTO outbox (tenant, entity_id, before, after)
@@ -82,7 +82,8 @@ SELECT
  * The parameters of WRITE_STATEMENT. Each written entity is an outbox change
  * with its state before (from `before`, read under lock) and after; an
  * insert that meets an existing entity is no change. With history on, the
- * attribute instances a write removes become deletion records.
+ * attribute instances a write removes become deletion records, and a
+ * changed scope a scope record.
  */
 export function writeParams(
   tenant: string,
@@ -98,17 +99,17 @@ export function writeParams(
     ...deletes.filter((id) => before.has(id)).map((id) => ({ id, inserted: false, before: before.get(id), after: null })),
   ];
   const now = nowIso();
-  const deletions = history
+  const records = (id: string, inserted: boolean, types: string[], was: StoredEntity | undefined, is: StoredEntity | undefined, at: string) =>
+    historyRecords(was, is, at).map((r) => ({ id, inserted, types, ...r }));
+  const extra = history
     ? [
-        ...upserts.flatMap((e) => {
-          const was = before.get(e.id);
-          return was ? deletedInstances(was, e, e.modifiedAt).map((d) => ({ id: e.id, types: e.types, ...d })) : [];
-        }),
+        ...inserts.flatMap((e) => records(e.id, true, e.types, undefined, e, e.modifiedAt)),
+        ...upserts.flatMap((e) => records(e.id, false, e.types, before.get(e.id), e, e.modifiedAt)),
         ...deletes.flatMap((id) => {
           const was = before.get(id);
-          return was ? deletedInstances(was, undefined, now).map((d) => ({ id, types: was.types, ...d })) : [];
+          return was ? records(id, false, was.types, was, undefined, now) : [];
         }),
       ]
     : [];
-  return [tenant, entitiesParam(inserts), entitiesParam(upserts), deletes, JSON.stringify(changes), history, JSON.stringify(deletions)];
+  return [tenant, entitiesParam(inserts), entitiesParam(upserts), deletes, JSON.stringify(changes), history, JSON.stringify(extra)];
 }

@@ -4,7 +4,7 @@
  * entity, holding the latest instance of each attribute, so that the rest
  * of the API (and its deletions, recorded in the history) can reach it.
  */
-import { AttributeInstance, createEntity, EntityFragment, EntityParser, nowIso } from '@civitas/core';
+import { AttributeInstance, createEntity, EntityFragment, EntityParser, nowIso, SCOPE } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { sendNoContent } from '../http/respond';
@@ -39,5 +39,7 @@ function latestInstances(fragment: EntityFragment): EntityFragment {
       return [attr, [...latest.values()]];
     }),
   );
-  return { ...fragment, attrs };
+  // The scope's latest instance is the entity's scope, not an attribute.
+  const { [SCOPE]: scope, ...rest } = attrs;
+  return { ...fragment, attrs: rest, ...(scope ? { scope: scope[0].value as string[] } : {}) };
 }

@@ -17,13 +17,14 @@ import {
   TemporalAttribute,
   TimeProperty,
 } from '@civitas/core';
-import { AGGREGATION_METHODS, AggregationMethod, EntityQuery, HistorySelection } from '@civitas/store';
+import { AGGREGATION_METHODS, AggregationMethod, HistorySelection } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import type { NgsiRequest } from '../http/pipeline';
 import type { Request, Response } from 'express';
 import { list, options, param, renderOptions } from '../http/params';
 import { sendRepresentation } from '../http/respond';
 import { instanceTake, pageInstances } from './instancePages';
+import { boundedByScope, matchingScopeIntervals, ValidInterval } from './scopeValidity';
 
 export const TEMPORAL_PARAMS = [
   'timerel', 'timeAt', 'endTimeAt', 'timeproperty', 'lastN', 'attrs', 'pick', 'omit', 'datasetId', 'options', 'format', 'lang',
@@ -41,6 +42,8 @@ export interface TemporalRequest {
   methods: AggregationMethod[];
   periodSeconds?: number;
   renderer: EntityRenderer;
+  /** With scopeQ: per entity, when a matching scope was valid; only instances of those times are shown. */
+  scopeIntervals?: Map<string, ValidInterval[]>;
 }
 
 /** `q`: the URL parameters (or, for the POST form, the body translated to them). */
@@ -96,7 +99,7 @@ export function temporalRequest(q: Record<string, unknown>, ngsi: NgsiRequest): 
  * scopeQ; false when none does. q and the geo-query are judged on the
  * instances the temporal query keeps (its types, ids and time window: any
  * instance of an attribute may satisfy a term, 5.7.4.4); scopeQ on the
- * entities' current scope.
+ * scopes valid within the window (see scopeValidity).
  */
 export async function applyEntityFilters(deps: BrokerDeps, tenant: string, t: TemporalRequest): Promise<boolean> {
   const { q, scopes, geo } = t.filters;
@@ -111,13 +114,10 @@ export async function applyEntityFilters(deps: BrokerDeps, tenant: string, t: Te
     if (ids.length === 0) return false;
   }
   if (scopes) {
-    const query = { scopes, limit: cap, offset: 0, count: true } as EntityQuery;
-    if (t.selection.ids) query.ids = t.selection.ids;
-    if (t.selection.idPattern !== undefined) query.idPattern = t.selection.idPattern;
-    if (t.selection.types) query.types = t.selection.types.map((type) => [type]);
-    const { entities, count = 0 } = await deps.store.queryEntities(tenant, query);
-    if (count > cap) throw tooMany(count);
-    t.selection.ids = entities.map((e) => e.id);
+    const intervals = await matchingScopeIntervals(deps, tenant, t.selection, scopes);
+    if (intervals.size > cap) throw tooMany(intervals.size);
+    t.selection.ids = [...intervals.keys()].filter((id) => !t.selection.ids || t.selection.ids.includes(id));
+    t.scopeIntervals = intervals;
   }
   return t.selection.ids!.length > 0;
 }
@@ -144,7 +144,9 @@ export async function renderHistory(deps: BrokerDeps, tenant: string, t: Tempora
   }
   const cap = deps.config.temporalMaxInstances;
   const read = await deps.store.historyInstances(tenant, selection, instanceTake(cap, t.lastN));
-  const { instances, contentRange } = pageInstances(read, cap, t.lastN, t.selection.time);
+  const paged = pageInstances(read, cap, t.lastN, t.selection.time);
+  const { contentRange } = paged;
+  const instances = t.scopeIntervals ? boundedByScope(paged.instances, t.scopeIntervals) : paged.instances;
   const rendered = entities.map((e) => {
     const byAttr = new Map<string, TemporalAttribute>();
     // An attribute whose instances the cut all left out is still named, with none (6.3.10): the client sees there is more.

@@ -1,9 +1,16 @@
 /**
- * How the history records a deletion (4.5.6): an instance of the deleted
- * attribute's type whose content is the NGSI-LD Null, with deletedAt.
+ * What the attribute history records besides the written attribute
+ * instances: deletions (4.5.6: an instance of the deleted attribute's type
+ * whose content is the NGSI-LD Null, with deletedAt) and the entity's scope,
+ * kept as a Property whose observedAt is its modification time (4.5.6).
  */
-import type { AttributeInstance, StoredEntity } from './entity';
+import { AttributeInstance, SCOPE, StoredEntity } from './entity';
 import { CONTENT_MEMBER, NGSI_NULL } from './parse';
+
+export interface HistoryRecord {
+  attr: string;
+  instance: AttributeInstance;
+}
 
 /** The NGSI-LD Null in the shape of each content member (4.5.0). */
 const NULL_CONTENT: Record<string, unknown> = {
@@ -27,18 +34,30 @@ export function deletedInstance(instance: AttributeInstance, at: string): Attrib
 }
 
 /**
- * The attribute instances of `before` that `after` no longer has (by
- * attribute and datasetId), as deletion records; all of them when the
- * entity itself is deleted (`after` undefined).
+ * The records a write adds beside the attribute instances it writes: the
+ * instances of `before` that `after` no longer has (by attribute and
+ * datasetId; all of them when the entity is deleted, `after` undefined) as
+ * deletions, and the scope when it changed. `before` is undefined for a
+ * created entity.
  */
-export function deletedInstances(before: StoredEntity, after: StoredEntity | undefined, at: string): Array<{ attr: string; instance: AttributeInstance }> {
-  const out: Array<{ attr: string; instance: AttributeInstance }> = [];
-  for (const [attr, instances] of Object.entries(before.attrs)) {
+export function historyRecords(before: StoredEntity | undefined, after: StoredEntity | undefined, at: string): HistoryRecord[] {
+  const out: HistoryRecord[] = [];
+  for (const [attr, instances] of Object.entries(before?.attrs ?? {})) {
     const kept = after?.attrs[attr];
     for (const instance of instances) {
       if (kept?.some((k) => k.datasetId === instance.datasetId)) continue;
       out.push({ attr, instance: deletedInstance(instance, at) });
     }
+  }
+  const scopeBefore = before?.scope ?? [];
+  const scopeAfter = after?.scope ?? [];
+  if (scopeBefore.length !== scopeAfter.length || scopeBefore.some((s, i) => s !== scopeAfter[i])) {
+    // A removed scope is recorded with an empty value, as the conformance suite reads 4.5.6.
+    const instance: AttributeInstance =
+      scopeAfter.length > 0
+        ? { type: 'Property', value: scopeAfter, observedAt: at, createdAt: at, modifiedAt: at }
+        : { type: 'Property', value: [], createdAt: at, modifiedAt: at, deletedAt: at };
+    out.push({ attr: SCOPE, instance });
   }
   return out;
 }

@@ -67,6 +67,9 @@ export interface AttributeInstance {
 /** Attribute instances keyed by expanded attribute IRI; one entry per datasetId. */
 export type AttributeMap = Record<string, AttributeInstance[]>;
 
+/** How 207 answers and the attribute history name the scope, which is not an attribute. */
+export const SCOPE = 'https://uri.etsi.org/ngsi-ld/scope';
+
 export interface StoredEntity {
   id: string;
   /** Expanded type IRIs; an entity has at least one. */

@@ -5,7 +5,7 @@
  * batch can apply them to many entities at once.
  */
 import { badRequest, notFound } from '../errors';
-import type { AttributeInstance, AttributeMap, EntityFragment, Json, StoredEntity } from './entity';
+import { AttributeInstance, AttributeMap, EntityFragment, Json, SCOPE, StoredEntity } from './entity';
 import { NGSI_NULL } from './parse';
 
 /** Per-attribute outcome of append / update (5.6.3, 5.6.2): 207 lists what was not updated and why. */
@@ -116,8 +116,6 @@ function writeAttributes(
   return { entity, result };
 }
 
-/** How 207 answers name the scope, which is not an attribute. */
-const SCOPE = 'https://uri.etsi.org/ngsi-ld/scope';
 
 /** Delete Attribute on `scope` (4.18): removes the entity's scope. */
 export function deleteScope(current: StoredEntity, now: string): StoredEntity {

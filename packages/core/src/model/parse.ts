@@ -6,7 +6,7 @@
  */
 import type { ActiveContext } from '../jsonld/activeContext';
 import { badRequest, invalidRequest } from '../errors';
-import { ATTRIBUTE_TYPES, AttributeInstance, AttributeMap, AttributeType, EntityFragment, Json } from './entity';
+import { ATTRIBUTE_TYPES, AttributeInstance, AttributeMap, AttributeType, EntityFragment, Json, SCOPE } from './entity';
 import { geometryError, GEOMETRY_TYPES } from './geojson';
 import { isUri, isValidName } from './names';
 import { isDateTime, normalizeDateTime } from './time';
@@ -110,13 +110,34 @@ export class EntityParser {
     const type = body.type ?? body['@type'];
     if (type !== undefined) fragment.types = this.types(type);
     else if (this.mode.requireIdAndType) throw badRequest('The entity has no type');
-    if (body.scope !== undefined) fragment.scope = scopes(body.scope);
+    if (body.scope !== undefined) {
+      // In a temporal payload the scope has a history of its own, as Property instances (4.5.6).
+      if (this.mode.temporal) fragment.attrs[SCOPE] = this.scopeInstances(body.scope);
+      else fragment.scope = scopes(body.scope);
+    }
     for (const [name, raw] of Object.entries(body)) {
       if (name === 'id' || name === '@id' || name === 'type' || name === '@type' || name === 'scope') continue;
       if (name === '@context' || SYSTEM_MEMBERS.has(name)) continue;
       this.attribute(fragment.attrs, name, raw, 1);
     }
     return fragment;
+  }
+
+  /** The scope of a temporal payload: Property instances whose values are scopes, or the scopes themselves. */
+  private scopeInstances(raw: unknown): AttributeInstance[] {
+    const list = Array.isArray(raw) ? raw : [raw];
+    if (!list.some(isPlainObject)) return [{ type: 'Property', value: scopes(raw) }];
+    return list.map((item) => {
+      if (!isPlainObject(item) || (item.type !== undefined && item.type !== 'Property') || item.value === undefined) {
+        throw badRequest('A temporal scope is a list of Property instances whose values are scopes');
+      }
+      const instance: AttributeInstance = { type: 'Property', value: scopes(item.value) };
+      if (item.observedAt !== undefined) {
+        if (!isDateTime(item.observedAt)) throw badRequest('The observedAt of a scope instance must be a date-time');
+        instance.observedAt = normalizeDateTime(item.observedAt);
+      }
+      return instance;
+    });
   }
 
   /** Parses the body of PATCH/PUT /entities/{id}/attrs/{attrId}: one attribute, named by the URL. */

@@ -29,6 +29,16 @@ export function scopePattern(path: string): string {
   return `^${escaped.endsWith('/#') ? `${escaped.slice(0, -2)}(/.*)?` : escaped}$`;
 }
 
+/** Whether scopes satisfy scopeQ patterns (from scopePattern; an OR of ANDs, each pattern matching some scope). */
+export function scopeMatches(scopes: readonly string[], patterns: string[][]): boolean {
+  return patterns.some((all) =>
+    all.every((pattern) => {
+      const re = new RegExp(pattern);
+      return scopes.some((s) => re.test(s));
+    }),
+  );
+}
+
 function parseSelection(text: string, what: string, isItem: (item: string) => boolean): TypeSelection {
   let pos = 0;
   const fail = (message: string): never => {
