@@ -207,6 +207,8 @@ describeEachStore('temporal API', (h) => {
     expect((await h().client.post('/temporal/entities', nulled)).status).toBe(204);
     expect((await h().client.get(`/temporal/entities/${id}?attrs=state`)).body.state.map((i: { value: string }) => i.value)).toEqual(['on', 'urn:ngsi-ld:null']);
     expect((await h().client.post('/temporal/entities', { id, type: 'Meter', kwh: [{ type: 'Property', value: 15, observedAt: at(3) }] })).status).toBe(204);
+    // Given again for a time already observed, an instance replaces the one of that time.
+    expect((await h().client.post('/temporal/entities', { id, type: 'Meter', kwh: [{ type: 'Property', value: 12, observedAt: at(2) }] })).status).toBe(204);
     expect((await h().client.post(`/temporal/entities/${id}/attrs`, { kwh: [{ type: 'Property', value: 19, observedAt: at(4) }] })).status).toBe(204);
     const kwh = async () => (await h().client.get(`/temporal/entities/${id}?attrs=kwh`)).body.kwh as Array<{ value: number; instanceId: string }>;
     expect((await kwh()).map((i) => i.value)).toEqual([10, 12, 15, 19]);

@@ -266,8 +266,17 @@ export interface NewHistoryInstance {
 }
 
 /** Appends instances to an entity's history (temporal create and append, 5.6.11, 5.6.12). */
-export async function appendHistory(db: SqlExecutor, tenant: string, entityId: string, types: string[], added: NewHistoryInstance[]): Promise<void> {
+export async function appendHistory(db: SqlExecutor, tenant: string, entityId: string, types: string[], added: NewHistoryInstance[], replaceObserved = false): Promise<void> {
   if (added.length === 0) return;
+  if (replaceObserved) {
+    // An instance observed at the same time (attribute and datasetId alike) is the same observation, given again.
+    await db.query(
+      `DELETE FROM attribute_history h USING jsonb_to_recordset($3::jsonb) AS x(attr text, instance jsonb)
+       WHERE h.tenant = $1 AND h.entity_id = $2 AND h.deleted_at IS NULL AND h.attr = x.attr
+         AND h.dataset_id IS NOT DISTINCT FROM x.instance ->> 'datasetId' AND h.observed_at = (x.instance ->> 'observedAt')::timestamptz`,
+      [tenant, entityId, JSON.stringify(added)],
+    );
+  }
   await db.query(
     `INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, dataset_id, observed_at, created_at, modified_at, instance)
      SELECT $1, $2, $3::text[], x.attr, x.instance ->> 'datasetId', (x.instance ->> 'observedAt')::timestamptz,

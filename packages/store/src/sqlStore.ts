@@ -301,7 +301,13 @@ export class SqlStore implements Store {
     return this.guard(() => historyAggregates(this.db, tenant, selection, methods, periodSeconds));
   }
 
-  async appendHistory(tenant: string, entityId: string, types: string[] | undefined, added: NewHistoryInstance[], options: MutateOptions = {}): Promise<{ existed: boolean }> {
+  async appendHistory(
+    tenant: string,
+    entityId: string,
+    types: string[] | undefined,
+    added: NewHistoryInstance[],
+    options: MutateOptions & { replaceObserved?: boolean } = {},
+  ): Promise<{ existed: boolean }> {
     try {
       return await this.db.transaction(async (tx) => {
         await this.checkTenant(tx, tenant, options.createTenant ?? false);
@@ -310,7 +316,7 @@ export class SqlStore implements Store {
         const current = await historyTypes(tx, tenant, entityId);
         if (!current && !types) throw notFound(`Entity ${entityId} has no history`);
         const merged = [...new Set([...(current ?? []), ...(types ?? [])])];
-        await appendHistory(tx, tenant, entityId, merged, added);
+        await appendHistory(tx, tenant, entityId, merged, added, options.replaceObserved);
         return { existed: current !== undefined };
       });
     } catch (e) {

@@ -153,7 +153,14 @@ export interface Store {
    * fails with ResourceNotFound when it has none. Reports whether the
    * history existed before.
    */
-  appendHistory(tenant: string, entityId: string, types: string[] | undefined, added: NewHistoryInstance[], options?: MutateOptions): Promise<{ existed: boolean }>;
+  appendHistory(
+    tenant: string,
+    entityId: string,
+    types: string[] | undefined,
+    added: NewHistoryInstance[],
+    /** replaceObserved: an added instance replaces one of its attribute and datasetId observed at the same time. */
+    options?: MutateOptions & { replaceObserved?: boolean },
+  ): Promise<{ existed: boolean }>;
   deleteHistory(tenant: string, entityId: string, deletion: HistoryDeletion): Promise<number>;
   /** Retention: removes the instances of every tenant older than `before`, in small batches; how many went. */
   pruneHistory(before: string): Promise<number>;

@@ -1,6 +1,7 @@
 /**
- * POST /temporal/entities (5.6.11): create a temporal entity, or add to the
- * history of an existing one. A new temporal entity is also a current
+ * POST /temporal/entities (5.6.11): create a temporal entity, or update the
+ * history of an existing one (an instance observed when one of its attribute
+ * and datasetId already was replaces it). A new temporal entity is also a current
  * entity, holding the latest instance of each attribute, so that the rest
  * of the API (and its deletions, recorded in the history) can reach it.
  */
@@ -14,7 +15,7 @@ export const createTemporalEntityHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
     const fragment = new EntityParser(ngsi.ctx, { requireIdAndType: true, temporal: true }).entity(ngsi.body);
     const id = fragment.id!;
-    const { existed } = await deps.store.appendHistory(ngsi.tenant, id, fragment.types, historyInstancesOf(fragment), { createTenant: true });
+    const { existed } = await deps.store.appendHistory(ngsi.tenant, id, fragment.types, historyInstancesOf(fragment), { createTenant: true, replaceObserved: true });
     if (existed) {
       sendNoContent(res);
       return;
