@@ -9,6 +9,7 @@
  *   npm run bench -- --only notify     the notification scenarios alone
  *   npm run bench -- --only temporal   the temporal scenarios alone
  *   npm run bench -- --only iot        the IoT agent scenario alone
+ *   npm run bench -- --only query      the HTTP baseline and the query scenarios at both sizes
  *
  * Civitas and the bare-HTTP baseline run as child processes; autocannon
  * drives them from this process. Results go to bench/results.json.
@@ -203,11 +204,43 @@ async function main() {
       });
       sampler.stop();
     };
+    /** Retrieve, query and geo scenarios at both data sizes, and the ratio of their p50 latencies. */
+    const queries = async (bareFigure) => {
+      let loaded = 0;
+      const perSize = {};
+      for (const size of SIZES) {
+        const t0 = Date.now();
+        await fill(base, loaded, size);
+        loaded = size;
+        if (store === 'postgres') await analyze(schema);
+        console.log(`\n${size.toLocaleString('en')} entities loaded (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+        const scenarios = {
+          'retrieve by id': () => `${base}/ngsi-ld/v1/entities/urn:ngsi-ld:Bench:${Math.floor(Math.random() * size)}`,
+          'query type + q': () => `${base}/ngsi-ld/v1/entities?type=WasteContainer&q=fillingLevel>97;status=="free"&limit=20`,
+          'geo near (about 100 results)': () => `${base}/ngsi-ld/v1/entities?georel=near;maxDistance==150&geometry=Point&coordinates=[-3.70,40.40]&limit=200`,
+        };
+        for (const [name, path] of Object.entries(scenarios)) {
+          const sampler = rssSampler(civitas.child.pid);
+          const figure = await load(base, [{ method: 'GET', setupRequest: (r) => ({ ...r, path: new URL(path()).pathname + new URL(path()).search }) }]);
+          perSize[`${name}@${size}`] = figure;
+          record(`${name} @ ${size / 1000}k`, { rate: figure.requestsPerSecond, unit: 'req/s', ...figure }, bareFigure.requestsPerSecond, sampler.stop());
+        }
+      }
+      console.log('');
+      for (const name of ['retrieve by id', 'query type + q', 'geo near (about 100 results)']) {
+        const small = perSize[`${name}@${SIZES[0]}`];
+        const large = perSize[`${name}@${SIZES[1]}`];
+        const ratio = small.latencyMs.p50 > 0 ? large.latencyMs.p50 / small.latencyMs.p50 : undefined;
+        results.scenarios.push({ name: `${name}: p50 latency ${SIZES[1] / 1000}k vs ${SIZES[0] / 1000}k`, ratio });
+        console.log(`${name.padEnd(36)} p50 at ${SIZES[1] / 1000}k / at ${SIZES[0] / 1000}k = ${ratio === undefined ? 'n/a' : ratio.toFixed(2)}`);
+      }
+    };
     if (only === 'notify') return await notify();
     if (only === 'temporal') return await temporal();
     if (only === 'iot') return await iot();
     const bareFigure = await load(`http://127.0.0.1:${bare.port}/`, undefined);
     record('baseline: bare node:http', { rate: bareFigure.requestsPerSecond, unit: 'req/s', ...bareFigure }, undefined, 0);
+    if (only === 'query') return await queries(bareFigure);
     const insertRate = store === 'postgres' ? await insertBaseline(DURATION) : undefined;
     if (insertRate) record('baseline: pg multi-row INSERT', { rate: insertRate, unit: 'rows/s' }, undefined, 0);
 
@@ -239,35 +272,7 @@ async function main() {
     await temporal();
     console.log('');
     await iot();
-
-    let loaded = 0;
-    const perSize = {};
-    for (const size of SIZES) {
-      const t0 = Date.now();
-      await fill(base, loaded, size);
-      loaded = size;
-      if (store === 'postgres') await analyze(schema);
-      console.log(`\n${size.toLocaleString('en')} entities loaded (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-      const scenarios = {
-        'retrieve by id': () => `${base}/ngsi-ld/v1/entities/urn:ngsi-ld:Bench:${Math.floor(Math.random() * size)}`,
-        'query type + q': () => `${base}/ngsi-ld/v1/entities?type=WasteContainer&q=fillingLevel>97;status=="free"&limit=20`,
-        'geo near (about 100 results)': () => `${base}/ngsi-ld/v1/entities?georel=near;maxDistance==150&geometry=Point&coordinates=[-3.70,40.40]&limit=200`,
-      };
-      for (const [name, path] of Object.entries(scenarios)) {
-        sampler = rssSampler(civitas.child.pid);
-        const figure = await load(base, [{ method: 'GET', setupRequest: (r) => ({ ...r, path: new URL(path()).pathname + new URL(path()).search }) }]);
-        perSize[`${name}@${size}`] = figure;
-        record(`${name} @ ${size / 1000}k`, { rate: figure.requestsPerSecond, unit: 'req/s', ...figure }, bareFigure.requestsPerSecond, sampler.stop());
-      }
-    }
-    console.log('');
-    for (const name of ['retrieve by id', 'query type + q', 'geo near (about 100 results)']) {
-      const small = perSize[`${name}@${SIZES[0]}`];
-      const large = perSize[`${name}@${SIZES[1]}`];
-      const ratio = small.latencyMs.p50 > 0 ? large.latencyMs.p50 / small.latencyMs.p50 : undefined;
-      results.scenarios.push({ name: `${name}: p50 latency ${SIZES[1] / 1000}k vs ${SIZES[0] / 1000}k`, ratio });
-      console.log(`${name.padEnd(36)} p50 at ${SIZES[1] / 1000}k / at ${SIZES[0] / 1000}k = ${ratio === undefined ? 'n/a' : ratio.toFixed(2)}`);
-    }
+    await queries(bareFigure);
   } finally {
     // Stopped before its schema is dropped, so that no request of its runs against missing tables.
     await Promise.all(

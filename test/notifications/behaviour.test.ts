@@ -125,6 +125,21 @@ describeEachStore(
       await receiver.waitFor(byQ, 2);
     });
 
+    test('q on a linked entity follows the Relationship into the stored target', async () => {
+      const building = uniqueId('Building');
+      const hot = uniqueId('Room');
+      const cold = uniqueId('Room');
+      await h().client.post('/entities', room(hot, 30));
+      await h().client.post('/entities', room(cold, 10));
+      const path = await subscribe({ entities: [{ id: building, type: 'Building' }], q: 'mainRoom{Room:temperature}>25' });
+      await h().client.post('/entities', { id: building, type: 'Building', mainRoom: { type: 'Relationship', object: cold } });
+      await h().client.patch(`/entities/${building}/attrs`, { mainRoom: { type: 'Relationship', object: hot } });
+      const [n] = await receiver.waitFor(path, 1);
+      expect(n.body.data[0].mainRoom.object).toBe(hot);
+      await settle(300);
+      expect(receiver.on(path)).toHaveLength(1);
+    });
+
     test('format, attributes, sysAttrs and showChanges shape the data', async () => {
       const id = uniqueId('Room');
       const kv = await subscribe({ entities: [{ id, type: 'Room' }] }, { format: 'keyValues', attributes: ['temperature'] });

@@ -84,7 +84,7 @@ export function compileEntityFilter(tenant: string, query: EntityQuery, document
     where.push(`(${alternatives.join(' OR ')})`);
   }
   if (query.attrs) where.push(`attrs ?| ${array(query.attrs)}`);
-  if (query.q) where.push(compileQ(query.q.expression, query.q.expand, sql, sideTables));
+  if (query.q) where.push(compileQ(query.q.expression, query.q.expand, sql, sideTables, tenantParam));
   if (query.scopes) {
     const some = (pattern: string) => `EXISTS (SELECT 1 FROM unnest(scope) AS s WHERE s ~ ${sql.add(pattern)})`;
     where.push(`(${query.scopes.map((all) => `(${all.map(some).join(' AND ')})`).join(' OR ')})`);

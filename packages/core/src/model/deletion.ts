@@ -27,7 +27,7 @@ export function deletedInstance(instance: AttributeInstance, at: string): Attrib
   const member = CONTENT_MEMBER[instance.type];
   const out = { type: instance.type, [member]: NULL_CONTENT[member] } as AttributeInstance;
   if (instance.datasetId !== undefined) out.datasetId = instance.datasetId;
-  if (instance.createdAt !== undefined) out.createdAt = instance.createdAt;
+  out.createdAt = instance.createdAt ?? at;
   out.modifiedAt = at;
   out.deletedAt = at;
   return out;
