@@ -31,6 +31,8 @@ import { querySubscriptionsHandler } from './subscriptions/querySubscriptions';
 import { retrieveSubscriptionHandler } from './subscriptions/retrieveSubscription';
 import { updateSubscriptionHandler } from './subscriptions/updateSubscription';
 import { deleteSubscriptionHandler } from './subscriptions/deleteSubscription';
+import { createRegistrationHandler, deleteRegistrationHandler, retrieveRegistrationHandler, updateRegistrationHandler } from './registrations/handlers';
+import { queryRegistrationsHandler } from './registrations/queryRegistrations';
 import { retrieveTemporalEntityHandler } from './temporal/retrieveTemporalEntity';
 import { queryTemporalEntitiesHandler, temporalQueryHandler } from './temporal/queryTemporalEntities';
 import { createTemporalEntityHandler } from './temporal/createTemporalEntity';
@@ -98,6 +100,12 @@ export function createApp(deps: BrokerDeps): express.Express {
       get: retrieveSubscriptionHandler(deps),
       patch: updateSubscriptionHandler(deps),
       delete: deleteSubscriptionHandler(deps),
+    },
+    '/csourceRegistrations': { get: queryRegistrationsHandler(deps), post: createRegistrationHandler(deps) },
+    '/csourceRegistrations/:registrationId': {
+      get: retrieveRegistrationHandler(deps),
+      patch: updateRegistrationHandler(deps),
+      delete: deleteRegistrationHandler(deps),
     },
     '/temporal/entities': { get: queryTemporalEntitiesHandler(deps), post: createTemporalEntityHandler(deps) },
     '/temporal/entities/:entityId': { get: retrieveTemporalEntityHandler(deps), delete: deleteTemporalEntityHandler(deps) },

@@ -22,3 +22,7 @@ export * from './model/projection';
 export * from './model/versionFallback';
 export * from './model/deletion';
 export * from './env';
+export * from './registration/registration';
+export * from './registration/parse';
+export * from './registration/render';
+export * from './registration/match';

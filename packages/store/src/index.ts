@@ -4,3 +4,4 @@ export type { SqlDriver, SqlExecutor } from './driver';
 export * from './notifications';
 export * from './history';
 export * from './provisioning';
+export * from './registrations';

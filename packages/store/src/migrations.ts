@@ -199,6 +199,19 @@ const MIGRATIONS: string[] = [
   CREATE INDEX attribute_history_deleted ON attribute_history (tenant, entity_id, attr, deleted_at) WHERE deleted_at IS NOT NULL;
   CREATE INDEX attribute_history_age ON attribute_history USING brin ((coalesce(observed_at, modified_at)))
   `,
+  // 8: context source registrations, as parsed (body) and as a document of attributes (attrs) that
+  // csf and geo-queries are judged on in SQL.
+  `
+  CREATE TABLE csource_registrations (
+    tenant text NOT NULL,
+    id text NOT NULL,
+    body jsonb NOT NULL,
+    attrs jsonb NOT NULL,
+    expires_at timestamptz,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant, id)
+  )
+  `,
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */

@@ -7,6 +7,7 @@ import { SqlStore } from './sqlStore';
 import { ChangeSignals, CHANGES_CHANNEL } from './changeSignals';
 import { SqlNotificationStore } from './sqlNotificationStore';
 import { SqlProvisioningStore } from './sqlProvisioningStore';
+import { SqlRegistrationStore } from './sqlRegistrationStore';
 import type { Store } from './store';
 
 export interface StoreOptions {
@@ -37,5 +38,5 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 export async function storeOn(driver: SqlDriver, history = true): Promise<SqlStore> {
   const signals = new ChangeSignals();
   await driver.listen?.(CHANGES_CHANNEL, () => signals.emit());
-  return new SqlStore(driver, signals, new SqlNotificationStore(driver, signals), new SqlProvisioningStore(driver), history);
+  return new SqlStore(driver, signals, new SqlNotificationStore(driver, signals), new SqlProvisioningStore(driver), new SqlRegistrationStore(driver), history);
 }

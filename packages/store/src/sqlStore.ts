@@ -8,6 +8,7 @@ import type { ChangeSignals } from './changeSignals';
 import { WRITE_STATEMENT, writeParams } from './writeStatement';
 import type { NotificationStore } from './notifications';
 import type { ProvisioningStore } from './provisioning';
+import type { RegistrationStore } from './registrations';
 import {
   AggregateRow,
   AggregationMethod,
@@ -71,6 +72,7 @@ export class SqlStore implements Store {
     private readonly signals: ChangeSignals,
     readonly notifications: NotificationStore,
     readonly provisioning: ProvisioningStore,
+    readonly registrations: RegistrationStore,
     /** Keep attribute history (the temporal API); off saves its cost on every write. */
     private readonly history = true,
   ) {}

@@ -1,6 +1,7 @@
 import type { AttributeInstance, GeoQuery, Ordering, QExpression, StoredEntity } from '@civitas/core';
 import type { NotificationStore } from './notifications';
 import type { ProvisioningStore } from './provisioning';
+import type { RegistrationStore } from './registrations';
 import type { AggregateRow, AggregationMethod, HistoryDeletion, HistoryFilters, HistoryInstance, HistorySelection, InstanceTake, NewHistoryInstance } from './history';
 
 /** The tenant used when a request names none; it always exists. */
@@ -110,6 +111,8 @@ export interface Store {
   readonly notifications: NotificationStore;
   /** The IoT agent's config groups, devices and queued commands, in the same database. */
   readonly provisioning: ProvisioningStore;
+  /** Context source registrations (5.9, 5.10). */
+  readonly registrations: RegistrationStore;
 
   tenantExists(tenant: string): Promise<boolean>;
 

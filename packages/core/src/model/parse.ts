@@ -113,7 +113,7 @@ export class EntityParser {
     if (body.scope !== undefined) {
       // In a temporal payload the scope has a history of its own, as Property instances (4.5.6).
       if (this.mode.temporal) fragment.attrs[SCOPE] = this.scopeInstances(body.scope);
-      else fragment.scope = scopes(body.scope);
+      else fragment.scope = parseScopes(body.scope);
     }
     for (const [name, raw] of Object.entries(body)) {
       if (name === 'id' || name === '@id' || name === 'type' || name === '@type' || name === 'scope') continue;
@@ -126,12 +126,12 @@ export class EntityParser {
   /** The scope of a temporal payload: Property instances whose values are scopes, or the scopes themselves. */
   private scopeInstances(raw: unknown): AttributeInstance[] {
     const list = Array.isArray(raw) ? raw : [raw];
-    if (!list.some(isPlainObject)) return [{ type: 'Property', value: scopes(raw) }];
+    if (!list.some(isPlainObject)) return [{ type: 'Property', value: parseScopes(raw) }];
     return list.map((item) => {
       if (!isPlainObject(item) || (item.type !== undefined && item.type !== 'Property') || item.value === undefined) {
         throw badRequest('A temporal scope is a list of Property instances whose values are scopes');
       }
-      const instance: AttributeInstance = { type: 'Property', value: scopes(item.value) };
+      const instance: AttributeInstance = { type: 'Property', value: parseScopes(item.value) };
       if (item.observedAt !== undefined) {
         if (!isDateTime(item.observedAt)) throw badRequest('The observedAt of a scope instance must be a date-time');
         instance.observedAt = normalizeDateTime(item.observedAt);
@@ -393,7 +393,8 @@ function isLanguageValue(v: unknown): boolean {
   return typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string'));
 }
 
-function scopes(raw: unknown): string[] {
+/** Scopes (4.18): one path or a list of them. */
+export function parseScopes(raw: unknown): string[] {
   const list = Array.isArray(raw) ? raw : [raw];
   if (!list.every((s) => typeof s === 'string' && /^\/[^\s/#+]+(\/[^\s/#+]+)*$/.test(s))) {
     throw badRequest('A scope must be a path such as /Madrid/Gardens');

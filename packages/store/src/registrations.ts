@@ -1,0 +1,20 @@
+/** What the store keeps of context source registrations (5.9, 5.10). */
+import type { GeoQuery, QExpression, Registration } from '@civitas/core';
+
+/** The conditions of a registration query judged in SQL; the others are the caller's. */
+export interface RegistrationFilters {
+  geo?: GeoQuery & { propertyIri: string };
+  /** csf (4.9 syntax) on the Context Source Properties. */
+  csf?: { expression: QExpression; expand: (name: string) => string };
+}
+
+export interface RegistrationStore {
+  /** false when a registration of that id exists. */
+  createRegistration(tenant: string, registration: Registration): Promise<boolean>;
+  getRegistration(tenant: string, id: string): Promise<Registration | undefined>;
+  /** The live (unexpired) registrations passing the filters, oldest first. */
+  queryRegistrations(tenant: string, filters?: RegistrationFilters): Promise<Registration[]>;
+  /** Applies `change` to the stored registration under a lock; undefined when there is none. */
+  updateRegistration(tenant: string, id: string, change: (current: Registration) => Registration): Promise<Registration | undefined>;
+  deleteRegistration(tenant: string, id: string): Promise<boolean>;
+}

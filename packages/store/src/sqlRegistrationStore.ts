@@ -1,0 +1,68 @@
+/**
+ * RegistrationStore on SQL: the same statements on PostgreSQL and on PGlite.
+ * A registration past its expiresAt is gone (5.9.2.4): reads never see it,
+ * and queries remove such rows as they pass.
+ */
+import { Registration, registrationAttributes } from '@civitas/core';
+import type { SqlDriver } from './driver';
+import { compileGeo } from './geoSql';
+import { compileQ, SqlParams } from './qSql';
+import type { RegistrationFilters, RegistrationStore } from './registrations';
+
+const LIVE = '(expires_at IS NULL OR expires_at > now())';
+
+const parsed = (body: Registration | string): Registration => (typeof body === 'string' ? JSON.parse(body) : body);
+
+export class SqlRegistrationStore implements RegistrationStore {
+  constructor(private readonly db: SqlDriver) {}
+
+  async createRegistration(tenant: string, r: Registration): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO tenants (name) VALUES ($1) ON CONFLICT DO NOTHING', [tenant]);
+      // An expired registration of the same id is gone, so its id is free again.
+      await tx.query(`DELETE FROM csource_registrations WHERE tenant = $1 AND id = $2 AND NOT ${LIVE}`, [tenant, r.id]);
+      const rows = await tx.query(
+        `INSERT INTO csource_registrations (tenant, id, body, attrs, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (tenant, id) DO NOTHING RETURNING 1`,
+        [tenant, r.id, JSON.stringify(r), JSON.stringify(registrationAttributes(r)), r.expiresAt ?? null, r.createdAt],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  async getRegistration(tenant: string, id: string): Promise<Registration | undefined> {
+    const rows = await this.db.query<{ body: Registration | string }>(`SELECT body FROM csource_registrations WHERE tenant = $1 AND id = $2 AND ${LIVE}`, [tenant, id]);
+    return rows[0] ? parsed(rows[0].body) : undefined;
+  }
+
+  async queryRegistrations(tenant: string, filters: RegistrationFilters = {}): Promise<Registration[]> {
+    await this.db.query(`DELETE FROM csource_registrations WHERE tenant = $1 AND NOT ${LIVE}`, [tenant]);
+    const sql = new SqlParams();
+    const where = [`tenant = ${sql.add(tenant)}`];
+    if (filters.geo) where.push(compileGeo(filters.geo, sql, undefined));
+    if (filters.csf) where.push(compileQ(filters.csf.expression, filters.csf.expand, sql, undefined, undefined));
+    const rows = await this.db.query<{ body: Registration | string }>(`SELECT body FROM csource_registrations WHERE ${where.join(' AND ')} ORDER BY created_at, id`, sql.values);
+    return rows.map((r) => parsed(r.body));
+  }
+
+  async updateRegistration(tenant: string, id: string, change: (current: Registration) => Registration): Promise<Registration | undefined> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ body: Registration | string }>(`SELECT body FROM csource_registrations WHERE tenant = $1 AND id = $2 AND ${LIVE} FOR UPDATE`, [tenant, id]);
+      if (!rows[0]) return undefined;
+      const next = change(parsed(rows[0].body));
+      await tx.query('UPDATE csource_registrations SET body = $3, attrs = $4, expires_at = $5 WHERE tenant = $1 AND id = $2', [
+        tenant,
+        id,
+        JSON.stringify(next),
+        JSON.stringify(registrationAttributes(next)),
+        next.expiresAt ?? null,
+      ]);
+      return next;
+    });
+  }
+
+  async deleteRegistration(tenant: string, id: string): Promise<boolean> {
+    const rows = await this.db.query(`DELETE FROM csource_registrations WHERE tenant = $1 AND id = $2 AND ${LIVE} RETURNING 1`, [tenant, id]);
+    return rows.length > 0;
+  }
+}
