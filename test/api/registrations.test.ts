@@ -144,11 +144,18 @@ describeEachStore('context source registration queries', (h) => {
     expect(await found(`type=${type}&q=spots>3`)).toEqual(['anyAttr', 'byId']);
     expect(await found(`type=${type}&timerel=after&timeAt=2020-06-01T00:00:00Z`)).toEqual(['history']);
     expect(await found(`type=${type}&timerel=after&timeAt=2021-06-01T00:00:00Z`)).toEqual([]);
+    // A period overlapping the interval is enough: before a time after its end still reaches into it.
+    expect(await found(`type=${type}&timerel=before&timeAt=2021-06-01T00:00:00Z`)).toEqual(['history']);
+    expect(await found(`type=${type}&timerel=before&timeAt=2019-06-01T00:00:00Z`)).toEqual([]);
     expect(await found(`type=${type}&timerel=after&timeAt=2020-06-01T00:00:00Z&timeproperty=modifiedAt`)).toEqual([]);
   });
 
   test('by csf on Context Source Properties, geo-query on location, scopeQ; paginated', async () => {
     expect(await found(`type=${type}&csf=${encodeURIComponent('city=="Madrid"')}`)).toEqual(['byId']);
+    // The registration's own members are properties of the source too.
+    expect(await found(`type=${type}&csf=${encodeURIComponent('endpoint=="http://cs.example.org"')}`)).toEqual(['anyAttr', 'byId', 'byPattern']);
+    // Entity ids alone are narrow enough.
+    expect(await found(`id=urn:ngsi-ld:${type}:1`)).toEqual(['anyAttr', 'byId']);
     // The geo-query's GeoProperty also selects RegistrationInfos, as attrs would; anyAttr has no location to match.
     expect(await found(`type=${type}&georel=${encodeURIComponent('near;maxDistance==1000')}&geometry=Point&coordinates=${encodeURIComponent('[-3.701,40.401]')}`)).toEqual(['byId']);
     expect(await found(`type=${type}&georel=${encodeURIComponent('near;maxDistance==10')}&geometry=Point&coordinates=${encodeURIComponent('[-3.8,40.5]')}`)).toEqual([]);
@@ -160,7 +167,7 @@ describeEachStore('context source registration queries', (h) => {
   });
 
   test.each([
-    ['neither type nor attrs', ''],
+    ['neither type, id nor attrs', ''],
     ['an id that is no URI', `type=T&id=${encodeURIComponent('not a uri')}`],
     ['a q that does not parse', 'type=T&q=))'],
     ['a geo-query that does not parse', 'type=T&georel=near&geometry=Point&coordinates=[1,2]'],

@@ -37,7 +37,7 @@ export const queryRegistrationsHandler = (deps: BrokerDeps) =>
     if (filters.scopes) query.scopes = filters.scopes;
     const time = parseTemporalWindow({ timerel: param(q, 'timerel'), timeAt: param(q, 'timeAt'), endTimeAt: param(q, 'endTimeAt'), timeproperty: param(q, 'timeproperty') });
     if (time) query.time = time;
-    if (!query.types && !query.attrs) throw badRequest('A registration query needs type, attrs, q or a geo-query');
+    if (!query.types && !query.attrs && !query.ids) throw badRequest('A registration query needs type, id, attrs, q or a geo-query');
     const p = page(q, deps.config.defaultLimit, deps.config.maxLimit);
     await requireTenant(deps, ngsi.tenant);
     const candidates = await deps.store.registrations.queryRegistrations(ngsi.tenant, {

@@ -9,6 +9,7 @@ import { scopeMatches } from '../query/typeExpression';
 import { EntityInfo, REGISTRATION_GEO_MEMBERS, Registration, RegistrationInfo } from './registration';
 
 const CORE = 'https://uri.etsi.org/ngsi-ld/';
+const SCALAR_MEMBERS = ['endpoint', 'registrationName', 'description', 'mode', 'contextSourceAlias', 'tenant', 'refreshRate', 'expiresAt'] as const;
 
 export interface RegistrationQuery {
   ids?: string[];
@@ -29,11 +30,13 @@ export function matchesRegistrationQuery(r: Registration, q: RegistrationQuery):
   if (!q.time) return !r.observationInterval && !r.managementInterval;
   const interval = q.time.timeproperty === 'observedAt' ? r.observationInterval : r.managementInterval;
   if (!interval) return false;
+  // The source can answer when the period asked for overlaps the interval it holds.
   const start = Date.parse(interval.startAt);
   const end = interval.endAt ? Date.parse(interval.endAt) : Infinity;
   const at = Date.parse(q.time.timeAt);
-  if (q.time.timerel === 'between') return at <= end && Date.parse(q.time.endTimeAt!) >= start;
-  return at >= start && at <= end;
+  if (q.time.timerel === 'before') return start < at;
+  if (q.time.timerel === 'after') return end >= at;
+  return at <= end && Date.parse(q.time.endTimeAt!) >= start;
 }
 
 function entitiesMatch(info: RegistrationInfo, q: RegistrationQuery): boolean {
@@ -89,6 +92,11 @@ export function registrationsOverlap(a: Registration, b: Registration): boolean 
  */
 export function registrationAttributes(r: Registration): AttributeMap {
   const attrs: AttributeMap = {};
+  // The registration's own members are properties of the source too (csf=endpoint==..., csf=mode==...).
+  for (const member of SCALAR_MEMBERS) {
+    const value = r[member];
+    if (value !== undefined) attrs[CORE + member] = [{ type: 'Property', value }];
+  }
   for (const [iri, value] of Object.entries(r.properties ?? {})) attrs[iri] = [asInstance(value)];
   for (const member of REGISTRATION_GEO_MEMBERS) {
     const geometry = r[member];
