@@ -37,6 +37,30 @@ function startRetention(store: Store, config: BrokerConfig, log: Logger): NodeJS
   return setInterval(prune, config.historyPruneMs);
 }
 
+/**
+ * Deletes expired entities and attribute instances (4.22) every
+ * `expirySweepMs`, a batch at a time until none is due. Reads never show
+ * what has expired; the sweep makes it gone for subscribers and ids too.
+ */
+function startExpirySweep(store: Store, config: BrokerConfig, log: Logger): { stop(): Promise<void> } {
+  let running = Promise.resolve();
+  let stopped = false;
+  const batch = 500;
+  const sweep = async () => {
+    while (!stopped && (await store.expireDue(batch)) >= batch);
+  };
+  const timer = setInterval(() => {
+    running = running.then(sweep).catch((e) => log.error(e));
+  }, config.expirySweepMs);
+  return {
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
 /** Starts the broker; `store` may be given to share one (tests, all-in-one). */
 export async function startBroker(config: BrokerConfig, options: { store?: Store; log?: Logger } = {}): Promise<RunningBroker> {
   const log = options.log ?? consoleLogger;
@@ -64,6 +88,7 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
   const wss = attachWebSocketServer(server, { store, notifier, contexts, config, log });
   await notifier.start();
   const retention = startRetention(store, config, log);
+  const expiry = startExpirySweep(store, config, log);
   log.info(`Civitas NGSI-LD API listening on ${config.host}:${port} (store: ${store.driver}); WebSocket notifications on ${WEBSOCKET_PATH}`);
   return {
     port,
@@ -72,6 +97,7 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
     notifier,
     close: async () => {
       clearInterval(retention);
+      await expiry.stop();
       wss.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

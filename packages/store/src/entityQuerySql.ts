@@ -2,6 +2,7 @@
 import type { OrderMember } from '@civitas/core';
 import { compileGeo } from './geoSql';
 import { compileQ, pathTarget, SqlParams } from './qSql';
+import { LIVE_ENTITY } from './entityRows';
 import type { EntityQuery } from './store';
 
 const MEMBER_COLUMNS: Record<OrderMember, string> = { id: 'id', type: 'types[1]', scope: 'scope[1]', createdAt: 'created_at', modifiedAt: 'modified_at' };
@@ -62,7 +63,8 @@ export function compileEntityFilter(tenant: string, query: EntityQuery, document
   const sql = new SqlParams();
   const tenantParam = sql.add(tenant);
   const sideTables = documentsOnly ? undefined : tenantParam;
-  const where = [`tenant = ${tenantParam}`];
+  // Rows that are not stored entities have no expiry.
+  const where = documentsOnly ? [`tenant = ${tenantParam}`] : [`tenant = ${tenantParam}`, LIVE_ENTITY];
   // A plain text[] parameter: the planner sees the values and can estimate how selective they are.
   const array = (values: string[]) => `${sql.add(values)}::text[]`;
   const typeFilter = (types: string[][]) =>

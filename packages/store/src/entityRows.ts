@@ -4,7 +4,11 @@ import type { StoredEntity } from '@civitas/core';
 /** Columns of an entity as SELECTed, timestamps rendered back exactly as NGSI-LD writes them. */
 export const ENTITY_COLUMNS = `id, types, scope, attrs,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
-  to_char(modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS modified_at`;
+  to_char(modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS modified_at,
+  to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS expires_at`;
+
+/** An entity row that has not expired (4.22): expired ones are gone for every read, swept or not yet. */
+export const LIVE_ENTITY = '(expires_at IS NULL OR expires_at > now())';
 
 export interface EntityRow {
   id: string;
@@ -13,6 +17,7 @@ export interface EntityRow {
   attrs: StoredEntity['attrs'] | string;
   created_at: string;
   modified_at: string;
+  expires_at: string | null;
 }
 
 export function rowToEntity(row: EntityRow): StoredEntity {
@@ -24,6 +29,7 @@ export function rowToEntity(row: EntityRow): StoredEntity {
     attrs: typeof row.attrs === 'string' ? JSON.parse(row.attrs) : row.attrs,
   };
   if (row.scope) entity.scope = row.scope;
+  if (row.expires_at) entity.expiresAt = row.expires_at;
   return entity;
 }
 
@@ -33,7 +39,25 @@ export function rowToEntity(row: EntityRow): StoredEntity {
  */
 export function entitiesParam(entities: StoredEntity[]): string {
   return JSON.stringify(
-    entities.map((e) => ({ id: e.id, types: e.types, scope: e.scope ?? null, created_at: e.createdAt, modified_at: e.modifiedAt, attrs: e.attrs })),
+    entities.map((e) => ({
+      id: e.id,
+      types: e.types,
+      scope: e.scope ?? null,
+      created_at: e.createdAt,
+      modified_at: e.modifiedAt,
+      expires_at: e.expiresAt ?? null,
+      attrs_expire_at: firstAttributeExpiry(e),
+      attrs: e.attrs,
+    })),
   );
+}
+
+/** When the first transient attribute instance of an entity expires; null when it has none. */
+function firstAttributeExpiry(e: StoredEntity): string | null {
+  let first: string | null = null;
+  for (const instances of Object.values(e.attrs)) {
+    for (const i of instances) if (i.expiresAt && (first === null || Date.parse(i.expiresAt) < Date.parse(first))) first = i.expiresAt;
+  }
+  return first;
 }
 

@@ -77,7 +77,8 @@ function where(tenant: string, s: HistorySelection, params: unknown[], timeColum
     return `$${params.length}`;
   };
   // Deletion records answer timeproperty=deletedAt only: they hold no value to show, count or aggregate.
-  const conditions = [`tenant = ${p(tenant)}`];
+  // An instance of a transient attribute is gone from the history when it expires (4.22).
+  const conditions = [`tenant = ${p(tenant)}`, "(instance ->> 'expiresAt' IS NULL OR (instance ->> 'expiresAt')::timestamptz > now())"];
   if (timeColumn === TIME.deletedAt) conditions.push('deleted_at IS NOT NULL');
   else if (!s.withDeletions) conditions.push('deleted_at IS NULL');
   if (s.ids) conditions.push(`entity_id = ANY(${p(s.ids)}::text[])`);

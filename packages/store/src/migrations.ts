@@ -212,6 +212,14 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (tenant, id)
   )
   `,
+  // 9: transient entities and attributes (4.22): when the entity expires, and when its first
+  // attribute instance does, so that the sweep finds what is due through small partial indexes.
+  `
+  ALTER TABLE entities ADD COLUMN expires_at timestamptz;
+  ALTER TABLE entities ADD COLUMN attrs_expire_at timestamptz;
+  CREATE INDEX entities_expires ON entities (expires_at) WHERE expires_at IS NOT NULL;
+  CREATE INDEX entities_attrs_expire ON entities (attrs_expire_at) WHERE attrs_expire_at IS NOT NULL
+  `,
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */

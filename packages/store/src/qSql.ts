@@ -74,7 +74,7 @@ function linked(term: Extract<QExpression, { kind: 'term' | 'exists' }>, expand:
   const types = link.types ? ` AND t.types && ${params.add(link.types.map(expand))}::text[]` : '';
   const targets = `jsonb_array_elements_text(CASE jsonb_typeof(r -> 'object') WHEN 'array' THEN r -> 'object' WHEN 'string' THEN jsonb_build_array(r -> 'object') ELSE '[]'::jsonb END) AS o(target)`;
   return `(attrs ? ${rel} AND EXISTS (SELECT 1 FROM jsonb_array_elements(attrs -> ${rel}) AS r, ${targets}, entities t
-    WHERE t.tenant = ${tenant} AND t.id = o.target${types} AND ${inner}))`;
+    WHERE t.tenant = ${tenant} AND t.id = o.target AND (t.expires_at IS NULL OR t.expires_at > now())${types} AND ${inner}))`;
 }
 
 /**

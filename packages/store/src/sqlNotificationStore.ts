@@ -2,7 +2,7 @@
 import { NgsiError, StoredEntity, Subscription } from '@civitas/core';
 import type { ChangeSignals } from './changeSignals';
 import { SqlDriver, SqlExecutor, statement } from './driver';
-import { ENTITY_COLUMNS, EntityRow, rowToEntity } from './entityRows';
+import { ENTITY_COLUMNS, EntityRow, LIVE_ENTITY, rowToEntity } from './entityRows';
 import { compileEntityFilter } from './entityQuerySql';
 import type {
   ChangeRouter,
@@ -74,7 +74,7 @@ const nextPeriodic = (s: Subscription) => (s.timeInterval !== undefined ? new Da
 /** A periodic subscription's timeInterval, as an SQL interval. */
 const EVERY = `make_interval(secs => (definition ->> 'timeInterval')::double precision)`;
 
-const GET_ENTITIES = statement('get_entities', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = ANY($2::text[])`);
+const GET_ENTITIES = statement('get_entities', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) AND ${LIVE_ENTITY}`);
 
 const CLAIM_CHANGES = statement(
   'claim_changes',

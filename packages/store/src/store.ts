@@ -39,6 +39,8 @@ export interface MutateOptions {
   retryConflicts?: boolean;
   /** false: the write adds nothing to the attribute history (it records what the history already holds). */
   history?: boolean;
+  /** The plan sees expired entities too (the expiry sweep, which deletes them as any delete would). */
+  sweep?: boolean;
 }
 
 /** Selection for GET /entities; every member narrows the result (AND). */
@@ -167,6 +169,8 @@ export interface Store {
   deleteHistory(tenant: string, entityId: string, deletion: HistoryDeletion): Promise<number>;
   /** Retention: removes the instances of every tenant older than `before`, in small batches; how many went. */
   pruneHistory(before: string): Promise<number>;
+  /** Deletes one batch of what has expired (4.22) through the write path; how many entities it handled. */
+  expireDue(batch?: number): Promise<number>;
   replaceHistoryInstance(tenant: string, entityId: string, attr: string, instanceId: string, instance: AttributeInstance): Promise<boolean>;
 
   close(): Promise<void>;

@@ -12,21 +12,26 @@ import { CHANGES_CHANNEL } from './changeSignals';
 import { statement } from './driver';
 
 const recordset = (param: string) =>
-  `jsonb_to_recordset(${param}::jsonb) AS x(id text, types text[], scope text[], created_at timestamptz, modified_at timestamptz, attrs jsonb)`;
+  `jsonb_to_recordset(${param}::jsonb) AS x(id text, types text[], scope text[], created_at timestamptz, modified_at timestamptz,
+    expires_at timestamptz, attrs_expire_at timestamptz, attrs jsonb)`;
+
+/** Every column of an entity row from the row proposed for insertion. */
+const REPLACE_ALL = `types = excluded.types, scope = excluded.scope, created_at = excluded.created_at, modified_at = excluded.modified_at,
+      expires_at = excluded.expires_at, attrs_expire_at = excluded.attrs_expire_at, attrs = excluded.attrs`;
 
 export const WRITE_STATEMENT = statement('write', `
 WITH
   inserted AS (
-    INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, attrs)
-    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.attrs FROM ${recordset('$2')}
-    ON CONFLICT (tenant, id) DO NOTHING
+    INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, expires_at, attrs_expire_at, attrs)
+    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.expires_at, x.attrs_expire_at, x.attrs FROM ${recordset('$2')}
+    -- An entity past its expiry that the sweep has not removed yet is no longer there (4.22): the insert takes its place.
+    ON CONFLICT (tenant, id) DO UPDATE SET ${REPLACE_ALL} WHERE entities.expires_at <= now()
     RETURNING tenant, id, types, modified_at, attrs
   ),
   upserted AS (
-    INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, attrs)
-    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.attrs FROM ${recordset('$3')}
-    ON CONFLICT (tenant, id) DO UPDATE SET types = excluded.types, scope = excluded.scope,
-      created_at = excluded.created_at, modified_at = excluded.modified_at, attrs = excluded.attrs
+    INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, expires_at, attrs_expire_at, attrs)
+    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.expires_at, x.attrs_expire_at, x.attrs FROM ${recordset('$3')}
+    ON CONFLICT (tenant, id) DO UPDATE SET ${REPLACE_ALL}
     RETURNING tenant, id, types, modified_at, attrs
   ),
   deleted AS (
@@ -34,10 +39,10 @@ WITH
   ),
   written AS (SELECT * FROM inserted UNION ALL SELECT * FROM upserted),
   stale_values AS (
-    DELETE FROM entity_values WHERE tenant = $1 AND entity_id IN (SELECT id FROM upserted)
+    DELETE FROM entity_values WHERE tenant = $1 AND entity_id IN (SELECT id FROM written)
   ),
   stale_geo AS (
-    DELETE FROM entity_geo WHERE tenant = $1 AND entity_id IN (SELECT id FROM upserted)
+    DELETE FROM entity_geo WHERE tenant = $1 AND entity_id IN (SELECT id FROM written)
   ),
   new_values AS (
     ${INSERT_VALUES} FROM written e ${VALUE_SOURCE}

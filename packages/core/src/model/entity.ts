@@ -59,6 +59,8 @@ export interface AttributeInstance {
   unitCode?: string;
   createdAt?: string;
   modifiedAt?: string;
+  /** 4.22: when this instance stops being stored. */
+  expiresAt?: string;
   /** Only in the history: when this instance was deleted (its content is then the NGSI-LD Null). */
   deletedAt?: string;
   sub?: Record<string, AttributeInstance>;
@@ -78,6 +80,8 @@ export interface StoredEntity {
   scope?: string[];
   createdAt: string;
   modifiedAt: string;
+  /** 4.22: when the entity stops being stored. */
+  expiresAt?: string;
   attrs: AttributeMap;
 }
 
@@ -86,5 +90,7 @@ export interface EntityFragment {
   id?: string;
   types?: string[];
   scope?: string[];
+  /** The entity's expiry; null (in merges and partial updates) takes it away. */
+  expiresAt?: string | null;
   attrs: AttributeMap;
 }

@@ -28,6 +28,7 @@ export function createEntity(fragment: EntityFragment, now: string): StoredEntit
   for (const [iri, instances] of Object.entries(fragment.attrs)) attrs[iri] = instances.map((i) => stamp(i, now));
   const entity: StoredEntity = { id: fragment.id, types: fragment.types, createdAt: now, modifiedAt: now, attrs };
   if (fragment.scope) entity.scope = fragment.scope;
+  if (fragment.expiresAt) entity.expiresAt = fragment.expiresAt;
   return entity;
 }
 
@@ -205,6 +206,8 @@ export function mergeEntity(current: StoredEntity, fragment: EntityFragment, now
   const types = fragment.types ? [...current.types, ...fragment.types.filter((t) => !current.types.includes(t))] : current.types;
   const merged = withAttrs({ ...current, types }, next, now, true);
   if (fragment.scope) merged.scope = fragment.scope;
+  if (fragment.expiresAt === null) delete merged.expiresAt;
+  else if (fragment.expiresAt !== undefined) merged.expiresAt = fragment.expiresAt;
   return merged;
 }
 
@@ -221,7 +224,7 @@ function mergeInstance(base: AttributeInstance, patch: AttributeInstance, now: s
     for (const k of CONTENT_KEYS) delete merged[k];
     merged.type = patch.type;
   }
-  for (const k of [...CONTENT_KEYS, 'objectType', 'observedAt', 'unitCode'] as const) {
+  for (const k of [...CONTENT_KEYS, 'objectType', 'observedAt', 'unitCode', 'expiresAt'] as const) {
     if (patch[k] !== undefined) (merged as unknown as Record<string, unknown>)[k] = patch[k];
   }
   if (mergeValues && contentGiven && base.type === 'Property' && patch.type === 'Property' && isObject(base.value) && isObject(patch.value)) {
@@ -266,4 +269,23 @@ function stripNulls(inst: AttributeInstance): AttributeInstance {
 
 function withAttrs(current: StoredEntity, attrs: AttributeMap, now: string, changed: boolean): StoredEntity {
   return changed ? { ...current, attrs, modifiedAt: now } : current;
+}
+
+/**
+ * 4.22: the entity as its expiry leaves it at `now`: undefined when the
+ * entity itself has expired, otherwise without its expired attribute
+ * instances (the same entity when none has).
+ */
+export function expireEntity(e: StoredEntity, now: string): StoredEntity | undefined {
+  const t = Date.parse(now);
+  const gone = (expiresAt: string | undefined) => expiresAt !== undefined && Date.parse(expiresAt) <= t;
+  if (gone(e.expiresAt)) return undefined;
+  let changed = false;
+  const attrs: AttributeMap = {};
+  for (const [iri, instances] of Object.entries(e.attrs)) {
+    const kept = instances.filter((i) => !gone(i.expiresAt));
+    if (kept.length !== instances.length) changed = true;
+    if (kept.length > 0) attrs[iri] = kept;
+  }
+  return withAttrs(e, attrs, now, changed);
 }

@@ -29,7 +29,7 @@ export interface ParseMode {
 /** Members of an attribute object that are not sub-attributes. */
 const ATTRIBUTE_MEMBERS = new Set([
   'type', '@type', 'value', 'object', 'objectType', 'languageMap', 'vocab', 'json', 'valueList', 'objectList',
-  'datasetId', 'observedAt', 'unitCode', 'createdAt', 'modifiedAt', 'deletedAt', 'instanceId',
+  'datasetId', 'observedAt', 'unitCode', 'expiresAt', 'createdAt', 'modifiedAt', 'deletedAt', 'instanceId',
   'previousValue', 'previousObject', 'previousLanguageMap', 'previousVocab', 'previousJson', 'previousValueList',
   'previousObjectList', 'lang', 'valueType',
 ]);
@@ -115,8 +115,13 @@ export class EntityParser {
       if (this.mode.temporal) fragment.attrs[SCOPE] = this.scopeInstances(body.scope);
       else fragment.scope = parseScopes(body.scope);
     }
+    if (body.expiresAt !== undefined) {
+      // 4.22: a transient entity. A merge or partial update may take the expiry away with the NGSI-LD Null.
+      if (this.mode.fragment && (body.expiresAt === NGSI_NULL || body.expiresAt === null)) fragment.expiresAt = null;
+      else fragment.expiresAt = expiry('The entity', body.expiresAt);
+    }
     for (const [name, raw] of Object.entries(body)) {
-      if (name === 'id' || name === '@id' || name === 'type' || name === '@type' || name === 'scope') continue;
+      if (name === 'id' || name === '@id' || name === 'type' || name === '@type' || name === 'scope' || name === 'expiresAt') continue;
       if (name === '@context' || SYSTEM_MEMBERS.has(name)) continue;
       this.attribute(fragment.attrs, name, raw, 1);
     }
@@ -365,6 +370,8 @@ export class EntityParser {
       }
       inst.observedAt = normalizeDateTime(raw.observedAt);
     }
+    // 4.22: a transient attribute instance, stored until then.
+    if (raw.expiresAt !== undefined) inst.expiresAt = expiry(`Attribute ${name}`, raw.expiresAt);
     if (raw.unitCode !== undefined) {
       if (typeof raw.unitCode !== 'string' || raw.unitCode.length === 0) throw badRequest(`Attribute ${name} has an invalid unitCode`);
       inst.unitCode = raw.unitCode;
@@ -391,6 +398,12 @@ function parseGeometryString(name: string, text: string): unknown {
 
 function isLanguageValue(v: unknown): boolean {
   return typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string'));
+}
+
+/** An expiresAt (4.22): a DateTime, past ones included (the resource is then gone at once). */
+function expiry(what: string, raw: unknown): string {
+  if (!isDateTime(raw)) throw badRequest(`${what} has an expiresAt that is not a DateTime`);
+  return normalizeDateTime(raw);
 }
 
 /** Scopes (4.18): one path or a list of them. */

@@ -28,6 +28,9 @@ export interface RenderOptions {
 type Out = Record<string, unknown>;
 
 export class EntityRenderer {
+  /** Instances that expired before this (4.22) are gone, whether or not the store has removed them yet. */
+  private readonly now = Date.now();
+
   constructor(
     private readonly ctx: ActiveContext,
     private readonly options: RenderOptions,
@@ -48,11 +51,12 @@ export class EntityRenderer {
     if (o.sysAttrs && o.format !== 'keyValues') {
       out.createdAt = e.createdAt;
       out.modifiedAt = e.modifiedAt;
+      if (e.expiresAt) out.expiresAt = e.expiresAt;
     }
     for (const [iri, instances] of Object.entries(e.attrs)) {
       if (o.keep && !o.keep.has(iri)) continue;
       if (o.drop?.has(iri)) continue;
-      const selected = o.datasetIds ? instances.filter((i) => o.datasetIds!.has(i.datasetId ?? '@none')) : instances;
+      const selected = instances.filter((i) => (!o.datasetIds || o.datasetIds.has(i.datasetId ?? '@none')) && !(i.expiresAt && Date.parse(i.expiresAt) <= this.now));
       if (selected.length === 0) continue;
       out[this.ctx.compactIri(iri)] = this.attributeInstances(selected);
     }
@@ -110,6 +114,7 @@ export class EntityRenderer {
     if (this.options.sysAttrs) {
       if (a.createdAt) out.createdAt = a.createdAt;
       if (a.modifiedAt) out.modifiedAt = a.modifiedAt;
+      if (a.expiresAt) out.expiresAt = a.expiresAt;
     }
     if (a.sub) {
       for (const [iri, sub] of Object.entries(a.sub)) out[this.ctx.compactIri(iri)] = this.attribute(sub);
