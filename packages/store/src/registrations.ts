@@ -14,6 +14,12 @@ export interface RegistrationStore {
   getRegistration(tenant: string, id: string): Promise<Registration | undefined>;
   /** The live (unexpired) registrations passing the filters, oldest first. */
   queryRegistrations(tenant: string, filters?: RegistrationFilters): Promise<Registration[]>;
+  /**
+   * The tenant's live registrations for distributed operations, which ask on
+   * every request: read at most once a second (this process's own changes
+   * apply at once).
+   */
+  liveRegistrations(tenant: string): Promise<Registration[]>;
   /** Applies `change` to the stored registration under a lock; undefined when there is none. */
   updateRegistration(tenant: string, id: string, change: (current: Registration) => Registration): Promise<Registration | undefined>;
   deleteRegistration(tenant: string, id: string): Promise<boolean>;

@@ -12,12 +12,31 @@ import type { RegistrationFilters, RegistrationStore } from './registrations';
 const LIVE = '(expires_at IS NULL OR expires_at > now())';
 
 const parsed = (body: Registration | string): Registration => (typeof body === 'string' ? JSON.parse(body) : body);
+const live = (registrations: Registration[]): Registration[] => registrations.filter((r) => !r.expiresAt || Date.parse(r.expiresAt) > Date.now());
+
+/** How long a tenant's registrations are reused for distributed operations. */
+const CACHE_MS = 1_000;
 
 export class SqlRegistrationStore implements RegistrationStore {
+  private readonly cache = new Map<string, { at: number; registrations: Promise<Registration[]> }>();
+
   constructor(private readonly db: SqlDriver) {}
 
+  liveRegistrations(tenant: string): Promise<Registration[]> {
+    const cached = this.cache.get(tenant);
+    if (!cached || Date.now() - cached.at > CACHE_MS) {
+      const registrations = this.db
+        .query<{ body: Registration | string }>(`SELECT body FROM csource_registrations WHERE tenant = $1 ORDER BY created_at, id`, [tenant])
+        .then((rows) => rows.map((r) => parsed(r.body)));
+      registrations.catch(() => this.cache.delete(tenant));
+      this.cache.set(tenant, { at: Date.now(), registrations });
+      return registrations.then(live);
+    }
+    return cached.registrations.then(live);
+  }
+
   async createRegistration(tenant: string, r: Registration): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
+    return this.changing(tenant, () => this.db.transaction(async (tx) => {
       await tx.query('INSERT INTO tenants (name) VALUES ($1) ON CONFLICT DO NOTHING', [tenant]);
       // An expired registration of the same id is gone, so its id is free again.
       await tx.query(`DELETE FROM csource_registrations WHERE tenant = $1 AND id = $2 AND NOT ${LIVE}`, [tenant, r.id]);
@@ -27,7 +46,7 @@ export class SqlRegistrationStore implements RegistrationStore {
         [tenant, r.id, JSON.stringify(r), JSON.stringify(registrationAttributes(r)), r.expiresAt ?? null, r.createdAt],
       );
       return rows.length > 0;
-    });
+    }));
   }
 
   async getRegistration(tenant: string, id: string): Promise<Registration | undefined> {
@@ -46,7 +65,7 @@ export class SqlRegistrationStore implements RegistrationStore {
   }
 
   async updateRegistration(tenant: string, id: string, change: (current: Registration) => Registration): Promise<Registration | undefined> {
-    return this.db.transaction(async (tx) => {
+    return this.changing(tenant, () => this.db.transaction(async (tx) => {
       const rows = await tx.query<{ body: Registration | string }>(`SELECT body FROM csource_registrations WHERE tenant = $1 AND id = $2 AND ${LIVE} FOR UPDATE`, [tenant, id]);
       if (!rows[0]) return undefined;
       const next = change(parsed(rows[0].body));
@@ -58,11 +77,20 @@ export class SqlRegistrationStore implements RegistrationStore {
         next.expiresAt ?? null,
       ]);
       return next;
-    });
+    }));
   }
 
   async deleteRegistration(tenant: string, id: string): Promise<boolean> {
-    const rows = await this.db.query(`DELETE FROM csource_registrations WHERE tenant = $1 AND id = $2 AND ${LIVE} RETURNING 1`, [tenant, id]);
+    const rows = await this.changing(tenant, () => this.db.query(`DELETE FROM csource_registrations WHERE tenant = $1 AND id = $2 AND ${LIVE} RETURNING 1`, [tenant, id]));
     return rows.length > 0;
+  }
+
+  /** A write, after which this process reads the tenant's registrations afresh. */
+  private async changing<T>(tenant: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.cache.delete(tenant);
+    }
   }
 }

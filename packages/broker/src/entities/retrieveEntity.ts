@@ -5,7 +5,9 @@ import { GEO_JSON } from '../http/mediaTypes';
 import { ngsiHandler } from '../http/pipeline';
 import { joinOption, projections, renderOptions } from '../http/params';
 import { sendRepresentation } from '../http/respond';
-import { entityIdParam, hasAnyType, loadEntity, typeSelector, withLinked } from './shared';
+import { entityIdParam, hasAnyType, requireTenant, typeSelector, withLinked } from './shared';
+import { distributed } from '../distributed/loops';
+import { mergeEntities, registrationsFor, retrieveFromSources } from '../distributed/retrieveRemote';
 
 export const RETRIEVE_PARAMS = ['attrs', 'pick', 'omit', 'options', 'format', 'lang', 'geometryProperty', 'datasetId', 'type', 'local', 'join', 'joinLevel', 'containedBy', 'entityMap', 'via'] as const;
 
@@ -13,8 +15,17 @@ export const retrieveEntityHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { geo: true, params: RETRIEVE_PARAMS }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
     const options = renderOptions(req.query, ngsi.ctx, ngsi.accept);
-    const entity = await loadEntity(deps, ngsi.tenant, id);
-    if (!hasAnyType(entity, typeSelector(req, ngsi))) throw notFound(`Entity ${id} does not exist`);
+    await requireTenant(deps, ngsi.tenant);
+    const types = typeSelector(req, ngsi);
+    let entity = await deps.store.getEntity(ngsi.tenant, id);
+    if (distributed(req, deps)) {
+      const sources = registrationsFor(await deps.store.registrations.liveRegistrations(ngsi.tenant), id, types ?? entity?.types, 'retrieveEntity');
+      if (sources.length > 0) {
+        const link = Array.isArray(req.headers.link) ? req.headers.link.join(', ') : req.headers.link;
+        entity = mergeEntities(entity, await retrieveFromSources(deps, ngsi, link, id, sources, options.keep && [...options.keep]));
+      }
+    }
+    if (!entity || !hasAnyType(entity, types)) throw notFound(`Entity ${id} does not exist`);
     const renderer = new EntityRenderer(ngsi.ctx, options);
     const rendered = renderer.entity(entity);
     if (projectsNothing(rendered, options)) throw notFound(`Entity ${id} has none of the requested attributes`);

@@ -1,0 +1,15 @@
+/** Whether a request may be forwarded to Context Sources (4.3.6.5, 6.3.18). */
+import type { Request } from 'express';
+import type { BrokerDeps } from '../deps';
+
+/**
+ * Not when the client asks for local data only (`local=true`), nor when the
+ * request already passed through this broker (its id in Via): that would
+ * loop between brokers that registered each other.
+ */
+export function distributed(req: Request, deps: BrokerDeps): boolean {
+  if (req.query.local === 'true') return false;
+  const via = req.headers.via;
+  const hops = Array.isArray(via) ? via.join(',') : (via ?? '');
+  return !hops.split(',').some((hop) => hop.trim().split(/\s+/)[1] === deps.config.contextSourceId);
+}

@@ -1,0 +1,57 @@
+/** Distributed retrieval (4.3.6): a second broker, registered as a Context Source, over real HTTP. */
+import { BrokerHarness, describeEachStore, startOn, storeKinds, uniqueId } from '../support/broker';
+
+describeEachStore('distributed retrieval', (h) => {
+  let source: { harness: BrokerHarness; cleanup(): Promise<void> };
+  beforeAll(async () => {
+    source = await startOn(storeKinds()[0], { CIVITAS_CONTEXT_SOURCE_ID: 'urn:ngsi-ld:ContextSource:test-source' });
+  });
+  afterAll(async () => {
+    await source.harness.broker.close();
+    await source.cleanup();
+  });
+
+  const register = async (information: unknown[], extra: Record<string, unknown> = {}) => {
+    const res = await h().client.post('/csourceRegistrations', { type: 'ContextSourceRegistration', information, endpoint: source.harness.broker.url, ...extra });
+    expect(res.status).toBe(201);
+    return res.headers.get('location')!.split('/').pop()!;
+  };
+
+  test('an entity held only by a registered source is retrieved from it', async () => {
+    const id = uniqueId('Vehicle');
+    await source.harness.client.post('/entities', { id, type: 'Vehicle', speed: 80, brandName: 'Mercedes' });
+    await register([{ entities: [{ type: 'Vehicle', id }] }]);
+    const res = await h().client.get(`/entities/${id}?options=keyValues`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ id, type: 'Vehicle', speed: 80, brandName: 'Mercedes' });
+    // local=true keeps to this broker's own entities.
+    expect((await h().client.get(`/entities/${id}?local=true`)).status).toBe(404);
+  });
+
+  test('local and remote attributes merge; the source is asked only for the attributes it registered', async () => {
+    const id = uniqueId('Vehicle');
+    await h().client.post('/entities', { id, type: 'Vehicle', color: 'red' });
+    await source.harness.client.post('/entities', { id, type: 'Vehicle', speed: 80, brandName: 'Mercedes' });
+    await register([{ entities: [{ type: 'Vehicle', idPattern: `^${id}$` }], propertyNames: ['speed'] }]);
+    const res = await h().client.get(`/entities/${id}?options=keyValues`);
+    expect(res.body).toEqual({ id, type: 'Vehicle', color: 'red', speed: 80 });
+  });
+
+  test('a registration that does not offer reads is not asked; a source that is down adds nothing', async () => {
+    const id = uniqueId('Vehicle');
+    await source.harness.client.post('/entities', { id, type: 'Vehicle', speed: 80 });
+    await register([{ entities: [{ type: 'Vehicle', id }] }], { operations: ['updateOps'] });
+    expect((await h().client.get(`/entities/${id}`)).status).toBe(404);
+    const other = uniqueId('Vehicle');
+    await h().client.post('/entities', { id: other, type: 'Vehicle', color: 'blue' });
+    await h().client.post('/csourceRegistrations', {
+      type: 'ContextSourceRegistration',
+      information: [{ entities: [{ type: 'Vehicle', id: other }] }],
+      endpoint: 'http://127.0.0.1:9',
+      management: { timeout: 500 },
+    });
+    const res = await h().client.get(`/entities/${other}?options=keyValues`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ id: other, type: 'Vehicle', color: 'blue' });
+  });
+});
