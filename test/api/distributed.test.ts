@@ -1,7 +1,7 @@
 /** Distributed retrieval (4.3.6): a second broker, registered as a Context Source, over real HTTP. */
 import { BrokerHarness, describeEachStore, startOn, storeKinds, uniqueId } from '../support/broker';
 
-describeEachStore('distributed retrieval', (h) => {
+describeEachStore('distributed retrieval and query', (h) => {
   let source: { harness: BrokerHarness; cleanup(): Promise<void> };
   beforeAll(async () => {
     source = await startOn(storeKinds()[0], { CIVITAS_CONTEXT_SOURCE_ID: 'urn:ngsi-ld:ContextSource:test-source' });
@@ -53,5 +53,29 @@ describeEachStore('distributed retrieval', (h) => {
     const res = await h().client.get(`/entities/${other}?options=keyValues`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ id: other, type: 'Vehicle', color: 'blue' });
+  });
+
+  test('a query merges the entities of registered sources with the stored ones, in id order, counted', async () => {
+    const type = `Parking${Date.now().toString(36)}`;
+    const id = (n: number) => `urn:ngsi-ld:${type}:${n}`;
+    await h().client.post('/entities', { id: id(1), type, free: 3 });
+    await h().client.post('/entities', { id: id(3), type, free: 5 });
+    await source.harness.client.post('/entities', { id: id(2), type, free: 7 });
+    await source.harness.client.post('/entities', { id: id(3), type, total: 40 });
+    await register([{ entities: [{ type }] }]);
+    const all = await h().client.get(`/entities?type=${type}&options=keyValues&count=true`);
+    expect(all.body).toEqual([
+      { id: id(1), type, free: 3 },
+      { id: id(2), type, free: 7 },
+      { id: id(3), type, free: 5, total: 40 },
+    ]);
+    expect(all.headers.get('ngsild-results-count')).toBe('3');
+    const second = await h().client.get(`/entities?type=${type}&options=keyValues&limit=1&offset=1`);
+    expect(second.body).toEqual([{ id: id(2), type, free: 7 }]);
+    expect(second.headers.get('link')).toContain('rel="next"');
+    // q travels to the source, which filters its own entities.
+    const filtered = await h().client.get(`/entities?type=${type}&q=free>4&options=keyValues`);
+    expect(filtered.body.map((e: { id: string }) => e.id)).toEqual([id(2), id(3)]);
+    expect((await h().client.get(`/entities?type=${type}&local=true`)).body.map((e: { id: string }) => e.id)).toEqual([id(1), id(3)]);
   });
 });

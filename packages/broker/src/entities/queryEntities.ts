@@ -12,6 +12,7 @@ import {
   qLinkDepth,
   parseTypeExpression,
   RenderOptions,
+  StoredEntity,
   toFeature,
 } from '@civitas/core';
 import type { EntityQuery } from '@civitas/store';
@@ -22,6 +23,8 @@ import { flag, joinOption, list, page, param, picked, projections, renderOptions
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
 import { requireTenant, withLinked } from './shared';
+import { distributed } from '../distributed/loops';
+import { mergeEntities, queryFromSources, registrationsForQuery } from '../distributed/contextSources';
 
 const QUERY_PARAMS = [...RETRIEVE_PARAMS, 'id', 'idPattern', 'q', 'scopeQ', 'orderBy', 'orderFrom', 'orderGeometry', 'collation', 'expandValues', 'jsonKeys', 'csf', 'georel', 'geometry', 'coordinates', 'geoproperty', 'limit', 'offset', 'count'];
 
@@ -29,8 +32,51 @@ export const queryEntitiesHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { geo: true, params: QUERY_PARAMS }, async (ngsi, req, res) => {
     const query = compileQuery(req.query, ngsi, deps);
     const options = renderOptions(req.query, ngsi.ctx, ngsi.accept);
-    await answerQuery(deps, ngsi, req, res, query, options);
+    await answerQuery(deps, ngsi, req, res, query, options, req.query, true);
   });
+
+/**
+ * One page of a query: from the store, or with registered Context Sources
+ * (4.3.6) merged in by entity id. Their answers and the store's first
+ * offset + limit entities, in id order, make the page; an entity found in
+ * several places is merged as a retrieval would (mergeEntities). Orders
+ * other than by id are not distributed (4.23.1).
+ */
+async function queryPage(
+  deps: BrokerDeps,
+  ngsi: NgsiRequest,
+  req: Request,
+  query: EntityQuery,
+  forwarded: Request['query'] | undefined,
+): Promise<{ entities: StoredEntity[]; count?: number; hasMore: boolean }> {
+  const sources =
+    forwarded && !query.ordering && distributed(req, deps)
+      ? registrationsForQuery(await deps.store.registrations.liveRegistrations(ngsi.tenant), { types: query.types, ids: query.ids, idPattern: query.idPattern, attrs: query.attrs })
+      : [];
+  if (sources.length === 0) {
+    // One row beyond the page tells whether a next page exists without a count.
+    const result = await deps.store.queryEntities(ngsi.tenant, { ...query, limit: query.limit > 0 ? query.limit + 1 : 0 });
+    const hasMore = result.entities.length > query.limit;
+    if (hasMore) result.entities.length = query.limit;
+    return { ...result, hasMore };
+  }
+  const window = Math.min(query.offset + query.limit + 1, deps.config.maxLimit);
+  const link = Array.isArray(req.headers.link) ? req.headers.link.join(', ') : req.headers.link;
+  const [local, remote] = await Promise.all([
+    deps.store.queryEntities(ngsi.tenant, { ...query, offset: 0, limit: window }),
+    queryFromSources(deps, ngsi, link, forwarded!, sources, query.attrs, window),
+  ]);
+  const byId = new Map(local.entities.map((e) => [e.id, { local: e as StoredEntity | undefined, remote: [] as typeof remote }]));
+  for (const answer of remote) {
+    const slot = byId.get(answer.entity.id) ?? { local: undefined, remote: [] };
+    slot.remote.push(answer);
+    byId.set(answer.entity.id, slot);
+  }
+  const merged = [...byId.keys()].sort().map((id) => mergeEntities(byId.get(id)!.local, byId.get(id)!.remote)!);
+  const localIds = new Set(local.entities.map((e) => e.id));
+  const count = (local.count ?? 0) + new Set(remote.map((a) => a.entity.id).filter((id) => !localIds.has(id))).size;
+  return { entities: merged.slice(query.offset, query.offset + query.limit), count, hasMore: merged.length > query.offset + query.limit };
+}
 
 /** Runs a query and sends the page: count header, pagination links, the representation asked for. */
 export async function answerQuery(
@@ -42,6 +88,8 @@ export async function answerQuery(
   options: RenderOptions & { geometryProperty?: string },
   /** Where join, joinLevel and the projections come from: the URL, or a Query body merged into it. */
   params: Request['query'] = req.query,
+  /** Whether Context Sources may be asked too (the URL form, whose parameters they are asked with). */
+  forward = false,
 ): Promise<void> {
   const join = joinOption(params);
   const depth = query.q ? qLinkDepth(query.q.expression) : 0;
@@ -52,12 +100,9 @@ export async function answerQuery(
   const pick = picked(params);
   if (pick && !query.attrs && !pick.some((n) => ENTITY_MEMBERS.has(n))) query = { ...query, attrs: pick.map((n) => ngsi.ctx.expandTerm(n)) };
   await requireTenant(deps, ngsi.tenant);
-  // One row beyond the page tells whether a next page exists without a count.
-  const result = await deps.store.queryEntities(ngsi.tenant, { ...query, limit: query.limit > 0 ? query.limit + 1 : 0 });
-  const hasMore = result.entities.length > query.limit;
-  if (hasMore) result.entities.length = query.limit;
+  const result = await queryPage(deps, ngsi, req, query, forward ? params : undefined);
   if (query.count) res.setHeader('NGSILD-Results-Count', String(result.count ?? 0));
-  paginationLinks(req, res, ngsi.accept, query, hasMore);
+  paginationLinks(req, res, ngsi.accept, query, result.hasMore);
   const renderer = new EntityRenderer(ngsi.ctx, options);
   const rendered = result.entities.map((e) => renderer.entity(e));
   if (ngsi.accept === GEO_JSON) {

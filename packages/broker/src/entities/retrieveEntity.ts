@@ -7,7 +7,7 @@ import { joinOption, projections, renderOptions } from '../http/params';
 import { sendRepresentation } from '../http/respond';
 import { entityIdParam, hasAnyType, requireTenant, typeSelector, withLinked } from './shared';
 import { distributed } from '../distributed/loops';
-import { mergeEntities, registrationsFor, retrieveFromSources } from '../distributed/retrieveRemote';
+import { mergeEntities, registrationsFor, retrieveFromSources } from '../distributed/contextSources';
 
 export const RETRIEVE_PARAMS = ['attrs', 'pick', 'omit', 'options', 'format', 'lang', 'geometryProperty', 'datasetId', 'type', 'local', 'join', 'joinLevel', 'containedBy', 'entityMap', 'via'] as const;
 

@@ -1,11 +1,11 @@
 /**
- * Distributed retrieval (4.3.6, 5.7.1.4): an entity is also looked up in
- * the Context Sources whose registrations cover it, and what they answer is
- * merged with what is stored here. Registrations are respected as written
+ * Distributed retrieval and query (4.3.6, 5.7.1.4, 5.7.2.4): entities are
+ * also looked up in the Context Sources whose registrations cover them, and
+ * what they answer is merged with what is stored here. Registrations are respected as written
  * (4.3.6.1): only those offering the operation are asked, only for the
  * attributes they registered, with their tenant and contextSourceInfo.
  */
-import { EntityParser, Registration, StoredEntity } from '@civitas/core';
+import { EntityParser, matchesRegistrationQuery, Registration, RegistrationQuery, StoredEntity } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import type { NgsiRequest } from '../http/pipeline';
 
@@ -44,6 +44,16 @@ export function registrationsFor(registrations: Registration[], id: string, type
   return out;
 }
 
+/** The registrations a query may be answered from (5.10.2.4 matching, read operations offered), with their registered attributes. */
+export function registrationsForQuery(registrations: Registration[], query: RegistrationQuery): Array<{ r: Registration; attrs?: string[] }> {
+  return registrations
+    .filter((r) => offers(r, 'queryEntity') && matchesRegistrationQuery(r, query))
+    .map((r) => {
+      const names = r.information.map((info) => [...(info.propertyNames ?? []), ...(info.relationshipNames ?? [])]);
+      return { r, attrs: names.some((n) => n.length === 0) ? undefined : [...new Set(names.flat())] };
+    });
+}
+
 /**
  * GET {endpoint}/ngsi-ld/v1/entities/{id} on each source, narrowed to its
  * registered attributes (and to those asked for), in the request's
@@ -67,12 +77,8 @@ export async function retrieveFromSources(
       try {
         const res = await fetch(url, { headers: sourceHeaders(deps, r, link), signal: AbortSignal.timeout(r.management?.timeout ?? DEFAULT_TIMEOUT_MS) });
         if (!res.ok) return undefined;
-        const body = (await res.json()) as Record<string, unknown>;
-        const { createdAt: _c, modifiedAt: _m, ...rest } = body;
-        const fragment = new EntityParser(ngsi.ctx, { requireIdAndType: true }).entity(rest);
-        if (fragment.id !== id) return undefined;
-        const entity: StoredEntity = { id, types: fragment.types!, attrs: fragment.attrs, createdAt: String(body.createdAt ?? ''), modifiedAt: String(body.modifiedAt ?? '') };
-        return { r, entity };
+        const entity = parseRemote(ngsi, (await res.json()) as Record<string, unknown>);
+        return entity.id === id ? { r, entity } : undefined;
       } catch (e) {
         deps.log.error(new Error(`Context source ${r.endpoint} (registration ${r.id}) did not answer for ${id}: ${(e as Error).message}`));
         return undefined;
@@ -127,4 +133,52 @@ function rank(r: Registration): number {
 function later(a: { observedAt?: string; modifiedAt?: string }, b: { observedAt?: string; modifiedAt?: string }): boolean {
   const time = (x: { observedAt?: string; modifiedAt?: string }) => Date.parse(x.observedAt ?? x.modifiedAt ?? '') || 0;
   return time(a) > time(b);
+}
+
+/** The parameters of a query that a source is asked with, as the client wrote them. */
+const FORWARDED = ['type', 'id', 'idPattern', 'q', 'scopeQ', 'georel', 'geometry', 'coordinates', 'geoproperty', 'lang'];
+
+/**
+ * GET {endpoint}/ngsi-ld/v1/entities on each source with the client's
+ * selectors, narrowed to the source's registered attributes, for at most
+ * `limit` entities each; failures contribute nothing.
+ */
+export async function queryFromSources(
+  deps: BrokerDeps,
+  ngsi: NgsiRequest,
+  link: string | undefined,
+  params: Record<string, unknown>,
+  sources: Array<{ r: Registration; attrs?: string[] }>,
+  requested: string[] | undefined,
+  limit: number,
+): Promise<Array<{ r: Registration; entity: StoredEntity }>> {
+  const answers = await Promise.all(
+    sources.map(async ({ r, attrs }) => {
+      const wanted = attrs && requested ? attrs.filter((a) => requested.includes(a)) : (attrs ?? requested);
+      if (wanted && wanted.length === 0) return [];
+      const url = new URL(`${r.endpoint.replace(/\/+$/, '')}/ngsi-ld/v1/entities`);
+      for (const key of FORWARDED) if (typeof params[key] === 'string') url.searchParams.set(key, params[key] as string);
+      if (wanted) url.searchParams.set('attrs', wanted.map((a) => ngsi.ctx.compactIri(a)).join(','));
+      url.searchParams.set('limit', String(limit));
+      url.searchParams.set('options', 'sysAttrs');
+      try {
+        const res = await fetch(url, { headers: sourceHeaders(deps, r, link), signal: AbortSignal.timeout(r.management?.timeout ?? DEFAULT_TIMEOUT_MS) });
+        if (!res.ok) return [];
+        const body = await res.json();
+        if (!Array.isArray(body)) return [];
+        return body.map((item) => ({ r, entity: parseRemote(ngsi, item) }));
+      } catch (e) {
+        deps.log.error(new Error(`Context source ${r.endpoint} (registration ${r.id}) did not answer a query: ${(e as Error).message}`));
+        return [];
+      }
+    }),
+  );
+  return answers.flat();
+}
+
+/** An entity as a source answered it (normalized, with sysAttrs), parsed with the request's @context. */
+function parseRemote(ngsi: NgsiRequest, body: Record<string, unknown>): StoredEntity {
+  const { createdAt, modifiedAt, ...rest } = body;
+  const fragment = new EntityParser(ngsi.ctx, { requireIdAndType: true }).entity(rest);
+  return { id: fragment.id!, types: fragment.types!, attrs: fragment.attrs, createdAt: String(createdAt ?? ''), modifiedAt: String(modifiedAt ?? '') };
 }
