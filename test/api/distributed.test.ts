@@ -53,6 +53,8 @@ describeEachStore('distributed retrieval and query', (h) => {
     const res = await h().client.get(`/entities/${other}?options=keyValues`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ id: other, type: 'Vehicle', color: 'blue' });
+    // 6.3.17: the answer says a source did not answer in time.
+    expect(res.headers.get('ngsild-warning')).toMatch(/^199 127\.0\.0\.1:9 /);
   });
 
   test('a query merges the entities of registered sources with the stored ones, in id order, counted', async () => {
@@ -77,5 +79,8 @@ describeEachStore('distributed retrieval and query', (h) => {
     const filtered = await h().client.get(`/entities?type=${type}&q=free>4&options=keyValues`);
     expect(filtered.body.map((e: { id: string }) => e.id)).toEqual([id(2), id(3)]);
     expect((await h().client.get(`/entities?type=${type}&local=true`)).body.map((e: { id: string }) => e.id)).toEqual([id(1), id(3)]);
+    // 4.23.1: no ordering over sources; local=true orders the local entities.
+    expect((await h().client.get(`/entities?type=${type}&orderBy=free`)).status).toBe(400);
+    expect((await h().client.get(`/entities?type=${type}&orderBy=free&local=true`)).status).toBe(200);
   });
 });

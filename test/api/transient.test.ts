@@ -15,7 +15,7 @@ describeEachStore(
       expect(live.status).toBe(200);
       // expiresAt is a system member: shown with sysAttrs only.
       expect(live.body.expiresAt).toBeUndefined();
-      expect((await h().client.get(`/entities/${id}?options=sysAttrs`)).body.expiresAt).toBe(new Date(expiresAt).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z'));
+      expect((await h().client.get(`/entities/${id}?options=sysAttrs`)).body.expiresAt).toBe(expiresAt.replace(/\.?0+Z$/, 'Z'));
       await eventually(async () => expect((await h().client.get(`/entities/${id}`)).status).toBe(404), 5000);
       expect((await h().client.get(`/entities?type=Vehicle&id=${id}`)).body).toEqual([]);
       expect((await h().client.post('/entities', { id, type: 'Vehicle', speed: 8 })).status).toBe(201);

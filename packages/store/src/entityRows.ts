@@ -29,7 +29,8 @@ export function rowToEntity(row: EntityRow): StoredEntity {
     attrs: typeof row.attrs === 'string' ? JSON.parse(row.attrs) : row.attrs,
   };
   if (row.scope) entity.scope = row.scope;
-  if (row.expires_at) entity.expiresAt = row.expires_at;
+  // Written back without a fraction of zeros, as a client usually gives it.
+  if (row.expires_at) entity.expiresAt = row.expires_at.replace(/\.?0+Z$/, 'Z');
   return entity;
 }
 

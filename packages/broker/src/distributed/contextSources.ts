@@ -6,6 +6,8 @@
  * attributes they registered, with their tenant and contextSourceInfo.
  */
 import { EntityParser, matchesRegistrationQuery, Registration, RegistrationQuery, StoredEntity } from '@civitas/core';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Response } from 'express';
 import type { BrokerDeps } from '../deps';
 import type { NgsiRequest } from '../http/pipeline';
 
@@ -15,9 +17,12 @@ const DEFAULT_TIMEOUT_MS = 5_000;
 
 export type ReadOperation = 'retrieveEntity' | 'queryEntity';
 
-export function offers(r: Registration, operation: ReadOperation): boolean {
+/** Whether a registration offers `operation`; with `exactly`, by that operation or a group, not by another read. */
+export function offers(r: Registration, operation: ReadOperation, exactly = false): boolean {
   const ops = r.operations ?? ['federationOps'];
-  return ops.includes(operation) || ops.some((o) => READ_GROUPS.has(o));
+  if (ops.includes(operation) || ops.some((o) => READ_GROUPS.has(o))) return true;
+  // A registration offering only queries can still be asked for one entity, by a query on its id.
+  return !exactly && operation === 'retrieveEntity' && (ops.includes('queryEntity') || ops.includes('queryBatch'));
 }
 
 /** The registrations that may provide entity `id` (of one of `types`, when known), and the attributes each one registered (undefined: any). */
@@ -54,46 +59,110 @@ export function registrationsForQuery(registrations: Registration[], query: Regi
     });
 }
 
+/** One distributed request: what it was triggered by, and the warnings (6.3.17) its answers leave for the response. */
+export interface Forwarding {
+  deps: BrokerDeps;
+  ngsi: NgsiRequest;
+  /** The triggering request's headers. */
+  headers: IncomingHttpHeaders;
+  /** NGSILD-Warning values (6.3.17): one per source that did not answer as it should. */
+  warnings: string[];
+}
+
+export function forwarding(deps: BrokerDeps, ngsi: NgsiRequest, headers: IncomingHttpHeaders): Forwarding {
+  return { deps, ngsi, headers, warnings: [] };
+}
+
+/** Sets NGSILD-Warning when some source failed (6.3.17). */
+export function sendWarnings(f: Forwarding, res: Response): void {
+  if (f.warnings.length > 0) res.setHeader('NGSILD-Warning', f.warnings.join(', '));
+}
+
 /**
- * GET {endpoint}/ngsi-ld/v1/entities/{id} on each source, narrowed to its
- * registered attributes (and to those asked for), in the request's
- * @context; a source that fails or has no such entity contributes nothing.
+ * Asks one source (GET `path` with `params`) and hands back its JSON, or
+ * undefined with a warning: 199 for no answer in time, 299 for an error
+ * answer, 111 for a payload that is no JSON. A 404 is no fault.
+ */
+async function ask(f: Forwarding, r: Registration, path: string, params: URLSearchParams): Promise<unknown> {
+  const url = new URL(`${r.endpoint.replace(/\/+$/, '')}/ngsi-ld/v1${path}`);
+  for (const [k, v] of params) url.searchParams.set(k, v);
+  // 4.3.6.4: a localOnly registration is asked for the source's own data only.
+  if (r.management?.localOnly) url.searchParams.set('local', 'true');
+  url.searchParams.set('options', 'sysAttrs');
+  const warn = (code: number, text: string) => {
+    f.warnings.push(`${code} ${url.host} "${text.replace(/"/g, "'")}"`);
+    f.deps.log.error(new Error(`Context source ${r.endpoint} (registration ${r.id}): ${text}`));
+  };
+  let res: globalThis.Response;
+  try {
+    res = await fetch(url, { headers: sourceHeaders(f, r), signal: AbortSignal.timeout(r.management?.timeout ?? DEFAULT_TIMEOUT_MS) });
+  } catch (e) {
+    warn(199, `no answer: ${(e as Error).message}`);
+    return undefined;
+  }
+  if (res.status === 404) return undefined;
+  if (!res.ok) {
+    warn(299, `answered ${res.status}`);
+    return undefined;
+  }
+  try {
+    return await res.json();
+  } catch {
+    warn(111, 'answered a payload that is no JSON');
+    return undefined;
+  }
+}
+
+/**
+ * Entity `id` from each source, narrowed to its registered attributes (and
+ * to those asked for), in the request's @context: by retrieval where the
+ * registration offers it, else by a query on the id.
  */
 export async function retrieveFromSources(
-  deps: BrokerDeps,
-  ngsi: NgsiRequest,
-  link: string | undefined,
+  f: Forwarding,
   id: string,
   sources: Array<{ r: Registration; attrs?: string[] }>,
   requested: string[] | undefined,
 ): Promise<Array<{ r: Registration; entity: StoredEntity }>> {
   const answers = await Promise.all(
     sources.map(async ({ r, attrs }) => {
-      const wanted = attrs && requested ? attrs.filter((a) => requested.includes(a)) : (attrs ?? requested);
+      const wanted = narrowed(attrs, requested);
       if (wanted && wanted.length === 0) return undefined;
-      const url = new URL(`${r.endpoint.replace(/\/+$/, '')}/ngsi-ld/v1/entities/${encodeURIComponent(id)}`);
-      if (wanted) url.searchParams.set('attrs', wanted.map((a) => ngsi.ctx.compactIri(a)).join(','));
-      url.searchParams.set('options', 'sysAttrs');
-      try {
-        const res = await fetch(url, { headers: sourceHeaders(deps, r, link), signal: AbortSignal.timeout(r.management?.timeout ?? DEFAULT_TIMEOUT_MS) });
-        if (!res.ok) return undefined;
-        const entity = parseRemote(ngsi, (await res.json()) as Record<string, unknown>);
-        return entity.id === id ? { r, entity } : undefined;
-      } catch (e) {
-        deps.log.error(new Error(`Context source ${r.endpoint} (registration ${r.id}) did not answer for ${id}: ${(e as Error).message}`));
-        return undefined;
-      }
+      const params = new URLSearchParams();
+      if (wanted) params.set('attrs', wanted.map((a) => f.ngsi.ctx.compactIri(a)).join(','));
+      const byQuery = !offers(r, 'retrieveEntity', true);
+      if (byQuery) params.set('id', id);
+      const body = await ask(f, r, byQuery ? '/entities' : `/entities/${encodeURIComponent(id)}`, params);
+      const items = body === undefined ? [] : Array.isArray(body) ? body : [body];
+      const entity = items.map((item) => parseRemote(f, r, item)).find((e) => e?.id === id);
+      return entity ? { r, entity } : undefined;
     }),
   );
   return answers.filter((a): a is { r: Registration; entity: StoredEntity } => a !== undefined);
 }
 
+/** The attributes to ask a source for: those it registered that were asked for (undefined: all). */
+function narrowed(registered: string[] | undefined, requested: string[] | undefined): string[] | undefined {
+  return registered && requested ? registered.filter((a) => requested.includes(a)) : (registered ?? requested);
+}
+
+/** Binding headers a registration's contextSourceInfo cannot set (4.3.6.5). */
+const PROTECTED_HEADERS = new Set(['ngsild-tenant', 'via', 'link', 'accept', 'content-length', 'content-type', 'host', 'connection', 'transfer-encoding']);
+
 /** The headers of a distributed request: its @context, the registration's tenant and contextSourceInfo, and Via for loop detection (4.3.6.5). */
-function sourceHeaders(deps: BrokerDeps, r: Registration, link: string | undefined): Record<string, string> {
-  const headers: Record<string, string> = { Accept: 'application/json', Via: `1.1 ${deps.config.contextSourceId}` };
-  if (link) headers.Link = link;
+function sourceHeaders(f: Forwarding, r: Registration): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const { key, value } of r.contextSourceInfo ?? []) {
+    if (PROTECTED_HEADERS.has(key.toLowerCase())) continue;
+    // urn:ngsi-ld:request: the value of that header in the request that triggered this one, if it has it.
+    const given = value === 'urn:ngsi-ld:request' ? f.headers[key.toLowerCase()] : value;
+    if (given !== undefined) headers[key] = Array.isArray(given) ? given.join(', ') : given;
+  }
+  headers.Accept = 'application/json';
+  headers.Via = `1.1 ${f.deps.config.contextSourceId}`;
+  const link = f.headers.link;
+  if (link) headers.Link = Array.isArray(link) ? link.join(', ') : link;
   if (r.tenant) headers['NGSILD-Tenant'] = r.tenant;
-  for (const { key, value } of r.contextSourceInfo ?? []) headers[key] = value;
   return headers;
 }
 
@@ -139,14 +208,11 @@ function later(a: { observedAt?: string; modifiedAt?: string }, b: { observedAt?
 const FORWARDED = ['type', 'id', 'idPattern', 'q', 'scopeQ', 'georel', 'geometry', 'coordinates', 'geoproperty', 'lang'];
 
 /**
- * GET {endpoint}/ngsi-ld/v1/entities on each source with the client's
- * selectors, narrowed to the source's registered attributes, for at most
- * `limit` entities each; failures contribute nothing.
+ * The entities each source holds for the client's selectors, narrowed to
+ * the source's registered attributes, at most `limit` from each.
  */
 export async function queryFromSources(
-  deps: BrokerDeps,
-  ngsi: NgsiRequest,
-  link: string | undefined,
+  f: Forwarding,
   params: Record<string, unknown>,
   sources: Array<{ r: Registration; attrs?: string[] }>,
   requested: string[] | undefined,
@@ -154,31 +220,32 @@ export async function queryFromSources(
 ): Promise<Array<{ r: Registration; entity: StoredEntity }>> {
   const answers = await Promise.all(
     sources.map(async ({ r, attrs }) => {
-      const wanted = attrs && requested ? attrs.filter((a) => requested.includes(a)) : (attrs ?? requested);
+      const wanted = narrowed(attrs, requested);
       if (wanted && wanted.length === 0) return [];
-      const url = new URL(`${r.endpoint.replace(/\/+$/, '')}/ngsi-ld/v1/entities`);
-      for (const key of FORWARDED) if (typeof params[key] === 'string') url.searchParams.set(key, params[key] as string);
-      if (wanted) url.searchParams.set('attrs', wanted.map((a) => ngsi.ctx.compactIri(a)).join(','));
-      url.searchParams.set('limit', String(limit));
-      url.searchParams.set('options', 'sysAttrs');
-      try {
-        const res = await fetch(url, { headers: sourceHeaders(deps, r, link), signal: AbortSignal.timeout(r.management?.timeout ?? DEFAULT_TIMEOUT_MS) });
-        if (!res.ok) return [];
-        const body = await res.json();
-        if (!Array.isArray(body)) return [];
-        return body.map((item) => ({ r, entity: parseRemote(ngsi, item) }));
-      } catch (e) {
-        deps.log.error(new Error(`Context source ${r.endpoint} (registration ${r.id}) did not answer a query: ${(e as Error).message}`));
+      const query = new URLSearchParams();
+      for (const key of FORWARDED) if (typeof params[key] === 'string') query.set(key, params[key] as string);
+      if (wanted) query.set('attrs', wanted.map((a) => f.ngsi.ctx.compactIri(a)).join(','));
+      query.set('limit', String(limit));
+      const body = await ask(f, r, '/entities', query);
+      if (body === undefined) return [];
+      if (!Array.isArray(body)) {
+        f.warnings.push(`111 ${new URL(r.endpoint).host} "answered a query with no entity list"`);
         return [];
       }
+      return body.map((item) => parseRemote(f, r, item)).filter((e): e is StoredEntity => e !== undefined).map((entity) => ({ r, entity }));
     }),
   );
   return answers.flat();
 }
 
-/** An entity as a source answered it (normalized, with sysAttrs), parsed with the request's @context. */
-function parseRemote(ngsi: NgsiRequest, body: Record<string, unknown>): StoredEntity {
-  const { createdAt, modifiedAt, ...rest } = body;
-  const fragment = new EntityParser(ngsi.ctx, { requireIdAndType: true }).entity(rest);
-  return { id: fragment.id!, types: fragment.types!, attrs: fragment.attrs, createdAt: String(createdAt ?? ''), modifiedAt: String(modifiedAt ?? '') };
+/** An entity as a source answered it (normalized, with sysAttrs), parsed with the request's @context; undefined, with a warning, when it is none. */
+function parseRemote(f: Forwarding, r: Registration, body: unknown): StoredEntity | undefined {
+  try {
+    const { createdAt, modifiedAt, ...rest } = body as Record<string, unknown>;
+    const fragment = new EntityParser(f.ngsi.ctx, { requireIdAndType: true }).entity(rest);
+    return { id: fragment.id!, types: fragment.types!, attrs: fragment.attrs, createdAt: String(createdAt ?? ''), modifiedAt: String(modifiedAt ?? '') };
+  } catch (e) {
+    f.warnings.push(`111 ${new URL(r.endpoint).host} "answered an invalid entity: ${(e as Error).message.replace(/"/g, "'")}"`);
+    return undefined;
+  }
 }

@@ -24,7 +24,7 @@ import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
 import { requireTenant, withLinked } from './shared';
 import { distributed } from '../distributed/loops';
-import { mergeEntities, queryFromSources, registrationsForQuery } from '../distributed/contextSources';
+import { forwarding, mergeEntities, queryFromSources, registrationsForQuery, sendWarnings } from '../distributed/contextSources';
 
 const QUERY_PARAMS = [...RETRIEVE_PARAMS, 'id', 'idPattern', 'q', 'scopeQ', 'orderBy', 'orderFrom', 'orderGeometry', 'collation', 'expandValues', 'jsonKeys', 'csf', 'georel', 'geometry', 'coordinates', 'geoproperty', 'limit', 'offset', 'count'];
 
@@ -39,18 +39,19 @@ export const queryEntitiesHandler = (deps: BrokerDeps) =>
  * One page of a query: from the store, or with registered Context Sources
  * (4.3.6) merged in by entity id. Their answers and the store's first
  * offset + limit entities, in id order, make the page; an entity found in
- * several places is merged as a retrieval would (mergeEntities). Orders
- * other than by id are not distributed (4.23.1).
+ * several places is merged as a retrieval would (mergeEntities). Such a
+ * query cannot be ordered (4.23.1).
  */
 async function queryPage(
   deps: BrokerDeps,
   ngsi: NgsiRequest,
   req: Request,
+  res: Response,
   query: EntityQuery,
   forwarded: Request['query'] | undefined,
 ): Promise<{ entities: StoredEntity[]; count?: number; hasMore: boolean }> {
   const sources =
-    forwarded && !query.ordering && distributed(req, deps)
+    forwarded && distributed(req, deps)
       ? registrationsForQuery(await deps.store.registrations.liveRegistrations(ngsi.tenant), { types: query.types, ids: query.ids, idPattern: query.idPattern, attrs: query.attrs })
       : [];
   if (sources.length === 0) {
@@ -60,12 +61,15 @@ async function queryPage(
     if (hasMore) result.entities.length = query.limit;
     return { ...result, hasMore };
   }
+  // 4.23.1: sort ordering is never applied to distributed operations.
+  if (query.ordering) throw badRequest('orderBy cannot be used on a query that Context Sources answer too; add local=true to order local entities');
   const window = Math.min(query.offset + query.limit + 1, deps.config.maxLimit);
-  const link = Array.isArray(req.headers.link) ? req.headers.link.join(', ') : req.headers.link;
+  const f = forwarding(deps, ngsi, req.headers);
   const [local, remote] = await Promise.all([
     deps.store.queryEntities(ngsi.tenant, { ...query, offset: 0, limit: window }),
-    queryFromSources(deps, ngsi, link, forwarded!, sources, query.attrs, window),
+    queryFromSources(f, forwarded!, sources, query.attrs, window),
   ]);
+  sendWarnings(f, res);
   const byId = new Map(local.entities.map((e) => [e.id, { local: e as StoredEntity | undefined, remote: [] as typeof remote }]));
   for (const answer of remote) {
     const slot = byId.get(answer.entity.id) ?? { local: undefined, remote: [] };
@@ -100,7 +104,7 @@ export async function answerQuery(
   const pick = picked(params);
   if (pick && !query.attrs && !pick.some((n) => ENTITY_MEMBERS.has(n))) query = { ...query, attrs: pick.map((n) => ngsi.ctx.expandTerm(n)) };
   await requireTenant(deps, ngsi.tenant);
-  const result = await queryPage(deps, ngsi, req, query, forward ? params : undefined);
+  const result = await queryPage(deps, ngsi, req, res, query, forward ? params : undefined);
   if (query.count) res.setHeader('NGSILD-Results-Count', String(result.count ?? 0));
   paginationLinks(req, res, ngsi.accept, query, result.hasMore);
   const renderer = new EntityRenderer(ngsi.ctx, options);

@@ -7,7 +7,7 @@ import { joinOption, projections, renderOptions } from '../http/params';
 import { sendRepresentation } from '../http/respond';
 import { entityIdParam, hasAnyType, requireTenant, typeSelector, withLinked } from './shared';
 import { distributed } from '../distributed/loops';
-import { mergeEntities, registrationsFor, retrieveFromSources } from '../distributed/contextSources';
+import { forwarding, mergeEntities, registrationsFor, retrieveFromSources, sendWarnings } from '../distributed/contextSources';
 
 export const RETRIEVE_PARAMS = ['attrs', 'pick', 'omit', 'options', 'format', 'lang', 'geometryProperty', 'datasetId', 'type', 'local', 'join', 'joinLevel', 'containedBy', 'entityMap', 'via'] as const;
 
@@ -21,8 +21,9 @@ export const retrieveEntityHandler = (deps: BrokerDeps) =>
     if (distributed(req, deps)) {
       const sources = registrationsFor(await deps.store.registrations.liveRegistrations(ngsi.tenant), id, types ?? entity?.types, 'retrieveEntity');
       if (sources.length > 0) {
-        const link = Array.isArray(req.headers.link) ? req.headers.link.join(', ') : req.headers.link;
-        entity = mergeEntities(entity, await retrieveFromSources(deps, ngsi, link, id, sources, options.keep && [...options.keep]));
+        const f = forwarding(deps, ngsi, req.headers);
+        entity = mergeEntities(entity, await retrieveFromSources(f, id, sources, options.keep && [...options.keep]));
+        sendWarnings(f, res);
       }
     }
     if (!entity || !hasAnyType(entity, types)) throw notFound(`Entity ${id} does not exist`);
