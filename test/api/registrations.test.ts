@@ -1,5 +1,6 @@
 /** Context source registrations (5.9, 5.10): register, retrieve, query, update, delete, and the rules of their modes. */
 import { describeEachStore, uniqueId } from '../support/broker';
+import { eventually, Receiver } from '../support/receiver';
 
 const ERR = 'https://uri.etsi.org/ngsi-ld/errors/';
 
@@ -176,5 +177,49 @@ describeEachStore('context source registration queries', (h) => {
     const res = await h().client.get(`/csourceRegistrations?${query}`);
     expect(res.status).toBe(400);
     expect(res.body.type).toBe(`${ERR}BadRequestData`);
+  });
+});
+
+describeEachStore('subscriptions to context source registrations', (h) => {
+  test('create, retrieve, query, update and delete; a malformed one is 400', async () => {
+    const id = uniqueId('Subscription');
+    const body = { id, type: 'Subscription', entities: [{ type: 'Vehicle' }], notification: { endpoint: { uri: 'http://127.0.0.1:9/csr' } } };
+    expect((await h().client.post('/csourceSubscriptions', body)).status).toBe(201);
+    expect((await h().client.post('/csourceSubscriptions', body)).status).toBe(409);
+    const got = await h().client.get(`/csourceSubscriptions/${id}`);
+    expect(got.body).toMatchObject({ id, type: 'Subscription', entities: [{ type: 'Vehicle' }], notification: { endpoint: { uri: 'http://127.0.0.1:9/csr' } } });
+    expect((await h().client.patch(`/csourceSubscriptions/${id}`, { subscriptionName: 'vehicles' })).status).toBe(204);
+    const listed = await h().client.get('/csourceSubscriptions?count=true');
+    expect(listed.body.find((s: { id: string }) => s.id === id).subscriptionName).toBe('vehicles');
+    expect((await h().client.delete(`/csourceSubscriptions/${id}`)).status).toBe(204);
+    expect((await h().client.get(`/csourceSubscriptions/${id}`)).status).toBe(404);
+    expect((await h().client.post('/csourceSubscriptions', { type: 'Subscription', entities: [{ type: 'Vehicle' }] })).status).toBe(400);
+    expect((await h().client.get('/csourceSubscriptions/not-a-uri')).status).toBe(400);
+  });
+
+  test('registrations it concerns notify it when created, updated and deleted', async () => {
+    const receiver = await Receiver.start();
+    try {
+      const type = `Drone${Date.now().toString(36)}`;
+      const sub = uniqueId('Subscription');
+      await h().client.post('/csourceSubscriptions', { id: sub, type: 'Subscription', entities: [{ type }], watchedAttributes: ['battery'], notification: { endpoint: { uri: receiver.url() } } });
+      const reg = uniqueId('ContextSourceRegistration');
+      const registration = { id: reg, type: 'ContextSourceRegistration', information: [{ entities: [{ type }], propertyNames: ['battery'] }], endpoint: 'http://drones.example.org' };
+      await h().client.post('/csourceRegistrations', registration);
+      // Not about this subscription's type: no notification.
+      await h().client.post('/csourceRegistrations', { ...registration, id: uniqueId('ContextSourceRegistration'), information: [{ entities: [{ type: 'Boat' }] }] });
+      await h().client.patch(`/csourceRegistrations/${reg}`, { description: 'fleet' });
+      await h().client.delete(`/csourceRegistrations/${reg}`);
+      const notes = await receiver.waitFor(undefined, 3);
+      expect(notes.map((n) => n.body.triggerReason)).toEqual(['newlyMatching', 'updated', 'noLongerMatching']);
+      expect(notes[1].body).toMatchObject({ type: 'Notification', subscriptionId: sub, data: [{ id: reg, type: 'ContextSourceRegistration', description: 'fleet' }] });
+      // Each attempt is counted once its answer is in.
+      await eventually(async () => {
+        const status = await h().client.get(`/csourceSubscriptions/${sub}`);
+        expect(status.body.notification).toMatchObject({ timesSent: 3, status: 'ok' });
+      });
+    } finally {
+      await receiver.close();
+    }
   });
 });

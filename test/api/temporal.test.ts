@@ -216,6 +216,11 @@ describeEachStore('temporal API', (h) => {
     const second = (await kwh())[1].instanceId;
     expect((await h().client.patch(`/temporal/entities/${id}/attrs/kwh/${second}`, { kwh: { type: 'Property', value: 13, observedAt: at(2) } })).status).toBe(204);
     expect((await kwh()).map((i) => i.value)).toEqual([10, 13, 15, 19]);
+    // The instance alone, as the URL names the attribute, does as well.
+    expect((await h().client.patch(`/temporal/entities/${id}/attrs/kwh/${second}`, { type: 'Property', value: 13, observedAt: at(2) })).status).toBe(204);
+    // An empty entity id is a bad request, not an unknown resource.
+    expect((await h().client.delete('/temporal/entities//attrs/kwh')).status).toBe(400);
+    expect((await kwh()).map((i) => i.value)).toEqual([10, 13, 15, 19]);
     expect((await h().client.delete(`/temporal/entities/${id}/attrs/kwh/${second}`)).status).toBe(204);
     expect((await kwh()).map((i) => i.value)).toEqual([10, 15, 19]);
     expect((await h().client.delete(`/temporal/entities/${id}/attrs/kwh/${second}`)).status).toBe(404);

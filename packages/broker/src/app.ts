@@ -33,6 +33,13 @@ import { updateSubscriptionHandler } from './subscriptions/updateSubscription';
 import { deleteSubscriptionHandler } from './subscriptions/deleteSubscription';
 import { createRegistrationHandler, deleteRegistrationHandler, retrieveRegistrationHandler, updateRegistrationHandler } from './registrations/handlers';
 import { queryRegistrationsHandler } from './registrations/queryRegistrations';
+import {
+  createRegistrationSubscriptionHandler,
+  deleteRegistrationSubscriptionHandler,
+  queryRegistrationSubscriptionsHandler,
+  retrieveRegistrationSubscriptionHandler,
+  updateRegistrationSubscriptionHandler,
+} from './registrations/subscriptions';
 import { retrieveTemporalEntityHandler } from './temporal/retrieveTemporalEntity';
 import { queryTemporalEntitiesHandler, temporalQueryHandler } from './temporal/queryTemporalEntities';
 import { createTemporalEntityHandler } from './temporal/createTemporalEntity';
@@ -69,9 +76,9 @@ export function createApp(deps: BrokerDeps): express.Express {
     next();
   });
   api.use(express.raw({ type: () => true, limit: deps.config.maxBodyBytes }));
-  // `/entities/` and `/entities//attrs...` name an entity with an empty id: a bad request, not an unknown route.
+  // `/entities/` and `/entities//attrs...` (temporal ones too) name an entity with an empty id: a bad request, not an unknown route.
   api.use((req: Request, _res: Response, next: NextFunction) => {
-    const emptyId = /^\/entities\/\//.test(req.path) || (req.path === '/entities/' && !['GET', 'POST', 'DELETE'].includes(req.method));
+    const emptyId = /^\/(temporal\/)?entities\/\//.test(req.path) || (req.path === '/entities/' && !['GET', 'POST', 'DELETE'].includes(req.method));
     next(emptyId ? new NgsiError('BadRequestData', 'The entity id is missing from the URL') : undefined);
   });
 
@@ -106,6 +113,12 @@ export function createApp(deps: BrokerDeps): express.Express {
       get: retrieveRegistrationHandler(deps),
       patch: updateRegistrationHandler(deps),
       delete: deleteRegistrationHandler(deps),
+    },
+    '/csourceSubscriptions': { get: queryRegistrationSubscriptionsHandler(deps), post: createRegistrationSubscriptionHandler(deps) },
+    '/csourceSubscriptions/:subscriptionId': {
+      get: retrieveRegistrationSubscriptionHandler(deps),
+      patch: updateRegistrationSubscriptionHandler(deps),
+      delete: deleteRegistrationSubscriptionHandler(deps),
     },
     '/temporal/entities': { get: queryTemporalEntitiesHandler(deps), post: createTemporalEntityHandler(deps) },
     '/temporal/entities/:entityId': { get: retrieveTemporalEntityHandler(deps), delete: deleteTemporalEntityHandler(deps) },

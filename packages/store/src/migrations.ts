@@ -220,6 +220,17 @@ const MIGRATIONS: string[] = [
   CREATE INDEX entities_expires ON entities (expires_at) WHERE expires_at IS NOT NULL;
   CREATE INDEX entities_attrs_expire ON entities (attrs_expire_at) WHERE attrs_expire_at IS NOT NULL
   `,
+  // 10: subscriptions to context source registrations (5.11), with their delivery status.
+  `
+  CREATE TABLE csource_subscriptions (
+    tenant text NOT NULL,
+    id text NOT NULL,
+    body jsonb NOT NULL,
+    delivery jsonb NOT NULL DEFAULT '{"timesSent": 0, "timesFailed": 0}',
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (tenant, id)
+  )
+  `,
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */

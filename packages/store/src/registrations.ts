@@ -1,5 +1,5 @@
 /** What the store keeps of context source registrations (5.9, 5.10). */
-import type { GeoQuery, QExpression, Registration } from '@civitas/core';
+import type { DeliveryStatus, GeoQuery, QExpression, Registration, Subscription } from '@civitas/core';
 
 /** The conditions of a registration query judged in SQL; the others are the caller's. */
 export interface RegistrationFilters {
@@ -23,4 +23,14 @@ export interface RegistrationStore {
   /** Applies `change` to the stored registration under a lock; undefined when there is none. */
   updateRegistration(tenant: string, id: string, change: (current: Registration) => Registration): Promise<Registration | undefined>;
   deleteRegistration(tenant: string, id: string): Promise<boolean>;
+
+  /** Subscriptions to registrations (5.11): false when one of that id exists. */
+  createRegistrationSubscription(tenant: string, subscription: Subscription): Promise<boolean>;
+  getRegistrationSubscription(tenant: string, id: string): Promise<{ subscription: Subscription; delivery: DeliveryStatus } | undefined>;
+  /** Oldest first; `count` of all of the tenant's. */
+  listRegistrationSubscriptions(tenant: string, limit: number, offset: number): Promise<{ items: Array<{ subscription: Subscription; delivery: DeliveryStatus }>; count: number }>;
+  updateRegistrationSubscription(tenant: string, id: string, change: (current: Subscription) => Subscription): Promise<Subscription | undefined>;
+  deleteRegistrationSubscription(tenant: string, id: string): Promise<boolean>;
+  /** Counts one delivery attempt of a subscription's notification. */
+  recordRegistrationNotification(tenant: string, id: string, ok: boolean, at: string): Promise<void>;
 }

@@ -3,7 +3,7 @@
  * A registration past its expiresAt is gone (5.9.2.4): reads never see it,
  * and queries remove such rows as they pass.
  */
-import { Registration, registrationAttributes } from '@civitas/core';
+import { DeliveryStatus, Registration, registrationAttributes, Subscription } from '@civitas/core';
 import type { SqlDriver } from './driver';
 import { compileGeo } from './geoSql';
 import { compileQ, SqlParams } from './qSql';
@@ -93,4 +93,70 @@ export class SqlRegistrationStore implements RegistrationStore {
       this.cache.delete(tenant);
     }
   }
+
+  async createRegistrationSubscription(tenant: string, subscription: Subscription): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO tenants (name) VALUES ($1) ON CONFLICT DO NOTHING', [tenant]);
+      const rows = await tx.query('INSERT INTO csource_subscriptions (tenant, id, body) VALUES ($1, $2, $3) ON CONFLICT (tenant, id) DO NOTHING RETURNING 1', [
+        tenant,
+        subscription.id,
+        JSON.stringify(subscription),
+      ]);
+      return rows.length > 0;
+    });
+  }
+
+  async getRegistrationSubscription(tenant: string, id: string): Promise<{ subscription: Subscription; delivery: DeliveryStatus } | undefined> {
+    const rows = await this.db.query<SubscriptionRow>('SELECT body, delivery FROM csource_subscriptions WHERE tenant = $1 AND id = $2', [tenant, id]);
+    return rows[0] ? subscriptionOf(rows[0]) : undefined;
+  }
+
+  async listRegistrationSubscriptions(tenant: string, limit: number, offset: number): Promise<{ items: Array<{ subscription: Subscription; delivery: DeliveryStatus }>; count: number }> {
+    const [rows, count] = await Promise.all([
+      this.db.query<SubscriptionRow>(`SELECT body, delivery FROM csource_subscriptions WHERE tenant = $1 ORDER BY created_at, id LIMIT ${Number(limit)} OFFSET ${Number(offset)}`, [tenant]),
+      this.db.query<{ n: string }>('SELECT count(*) AS n FROM csource_subscriptions WHERE tenant = $1', [tenant]),
+    ]);
+    return { items: rows.map(subscriptionOf), count: Number(count[0].n) };
+  }
+
+  async updateRegistrationSubscription(tenant: string, id: string, change: (current: Subscription) => Subscription): Promise<Subscription | undefined> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<SubscriptionRow>('SELECT body, delivery FROM csource_subscriptions WHERE tenant = $1 AND id = $2 FOR UPDATE', [tenant, id]);
+      if (!rows[0]) return undefined;
+      const next = change(subscriptionOf(rows[0]).subscription);
+      await tx.query('UPDATE csource_subscriptions SET body = $3 WHERE tenant = $1 AND id = $2', [tenant, id, JSON.stringify(next)]);
+      return next;
+    });
+  }
+
+  async deleteRegistrationSubscription(tenant: string, id: string): Promise<boolean> {
+    const rows = await this.db.query('DELETE FROM csource_subscriptions WHERE tenant = $1 AND id = $2 RETURNING 1', [tenant, id]);
+    return rows.length > 0;
+  }
+
+  async recordRegistrationNotification(tenant: string, id: string, ok: boolean, at: string): Promise<void> {
+    // One statement, so that concurrent attempts count each other.
+    await this.db.query(
+      `UPDATE csource_subscriptions SET delivery = delivery || jsonb_build_object(
+         'timesSent', (delivery ->> 'timesSent')::int + 1,
+         'timesFailed', (delivery ->> 'timesFailed')::int + CASE WHEN $3 THEN 0 ELSE 1 END,
+         'lastNotification', $4::text,
+         CASE WHEN $3 THEN 'lastSuccess' ELSE 'lastFailure' END, $4::text,
+         'status', CASE WHEN $3 THEN 'ok' ELSE 'failed' END)
+       WHERE tenant = $1 AND id = $2`,
+      [tenant, id, ok, at],
+    );
+  }
+}
+
+interface SubscriptionRow {
+  body: Subscription | string;
+  delivery: DeliveryStatus | string;
+}
+
+function subscriptionOf(row: SubscriptionRow): { subscription: Subscription; delivery: DeliveryStatus } {
+  return {
+    subscription: typeof row.body === 'string' ? JSON.parse(row.body) : row.body,
+    delivery: typeof row.delivery === 'string' ? JSON.parse(row.delivery) : row.delivery,
+  };
 }

@@ -11,6 +11,7 @@ import { ngsiHandler } from '../http/pipeline';
 import { options } from '../http/params';
 import { sendNoContent, sendRepresentation } from '../http/respond';
 import { requireTenant } from '../entities/shared';
+import { notifyRegistrationChange } from './subscriptions';
 
 export const createRegistrationHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
@@ -19,6 +20,7 @@ export const createRegistrationHandler = (deps: BrokerDeps) =>
     if (!(await deps.store.registrations.createRegistration(ngsi.tenant, registration))) {
       throw new NgsiError('AlreadyExists', `Registration ${registration.id} already exists`);
     }
+    notifySubscribers(deps, ngsi.tenant, undefined, registration);
     res.status(201).setHeader('Location', encodeURI(`${req.baseUrl}/csourceRegistrations/${registration.id}`));
     res.end();
   });
@@ -42,6 +44,7 @@ export const updateRegistrationHandler = (deps: BrokerDeps) =>
     await checkConflicts(deps, ngsi.tenant, updateRegistration(current, ngsi.body, ngsi.ctx, nowIso()));
     const updated = await deps.store.registrations.updateRegistration(ngsi.tenant, id, (stored) => updateRegistration(stored, ngsi.body, ngsi.ctx, nowIso()));
     if (!updated) throw notFound(`Registration ${id} does not exist`);
+    notifySubscribers(deps, ngsi.tenant, current, updated);
     sendNoContent(res);
   });
 
@@ -49,9 +52,16 @@ export const deleteRegistrationHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { produces: false, params: [] }, async (ngsi, req, res) => {
     const id = registrationIdParam(req);
     await requireTenant(deps, ngsi.tenant);
-    if (!(await deps.store.registrations.deleteRegistration(ngsi.tenant, id))) throw notFound(`Registration ${id} does not exist`);
+    const current = await deps.store.registrations.getRegistration(ngsi.tenant, id);
+    if (!current || !(await deps.store.registrations.deleteRegistration(ngsi.tenant, id))) throw notFound(`Registration ${id} does not exist`);
+    notifySubscribers(deps, ngsi.tenant, current, undefined);
     sendNoContent(res);
   });
+
+/** Subscribers hear of the change after it is answered; a failure there is theirs, not the request's. */
+function notifySubscribers(deps: BrokerDeps, tenant: string, before: Registration | undefined, after: Registration | undefined): void {
+  notifyRegistrationChange(deps, tenant, before, after).catch((e) => deps.log.error(e));
+}
 
 function registrationIdParam(req: Request): string {
   const id = req.params.registrationId;

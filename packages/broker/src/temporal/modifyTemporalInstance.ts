@@ -11,10 +11,11 @@ export const modifyTemporalInstanceHandler = (deps: BrokerDeps) =>
     const id = entityIdParam(req);
     const instanceId = instanceIdParam(req);
     const name = req.params.attrId;
-    // The body is the attribute fragment, as in PATCH /entities/{id}/attrs: {name: instance}.
-    const fragment = new EntityParser(ngsi.ctx, { temporal: true }).entity(ngsi.body);
     const iri = ngsi.ctx.expandTerm(name);
-    const [instance] = fragment.attrs[iri] ?? [];
+    const parser = new EntityParser(ngsi.ctx, { temporal: true });
+    // The body is the instance itself (as the URL names the attribute), or a fragment {name: instance}.
+    const body = ngsi.body as Record<string, unknown> | undefined;
+    const instance = isInstance(body) ? parser.single(name, body) : (parser.entity(ngsi.body).attrs[iri] ?? [])[0];
     if (!instance) throw notFound(`The body has no instance of ${name}`);
     await requireTenant(deps, ngsi.tenant);
     if (!(await deps.store.replaceHistoryInstance(ngsi.tenant, id, iri, instanceId, stamp(instance, nowIso())))) {
@@ -22,3 +23,8 @@ export const modifyTemporalInstanceHandler = (deps: BrokerDeps) =>
     }
     sendNoContent(res);
   });
+
+/** An attribute instance rather than a fragment: its type and content at the top. */
+function isInstance(body: Record<string, unknown> | undefined): body is Record<string, unknown> {
+  return typeof body === 'object' && body !== null && typeof body.type === 'string' && ['value', 'object', 'languageMap', 'vocab', 'json', 'valueList', 'objectList'].some((k) => k in body);
+}

@@ -6,6 +6,7 @@
 import type { AttributeInstance, AttributeMap } from '../model/entity';
 import type { TemporalWindow } from '../temporal/params';
 import { scopeMatches } from '../query/typeExpression';
+import type { Subscription } from '../subscription/subscription';
 import { EntityInfo, REGISTRATION_GEO_MEMBERS, Registration, RegistrationInfo } from './registration';
 
 const CORE = 'https://uri.etsi.org/ngsi-ld/';
@@ -21,13 +22,15 @@ export interface RegistrationQuery {
   time?: TemporalWindow;
   /** scopeQ patterns (OR of ANDs). */
   scopes?: string[][];
+  /** Registrations of any time, those with intervals included, even without a temporal query (subscriptions). */
+  anyTime?: boolean;
 }
 
 export function matchesRegistrationQuery(r: Registration, q: RegistrationQuery): boolean {
   if (!r.information.some((info) => entitiesMatch(info, q) && attributesMatch(info, q.attrs))) return false;
   if (q.scopes && !scopeMatches(r.scope ?? [], q.scopes)) return false;
   // Without a temporal query, only sources of latest information; with one, only sources of history (5.10.2.4).
-  if (!q.time) return !r.observationInterval && !r.managementInterval;
+  if (!q.time) return q.anyTime === true || (!r.observationInterval && !r.managementInterval);
   const interval = q.time.timeproperty === 'observedAt' ? r.observationInterval : r.managementInterval;
   if (!interval) return false;
   // The source can answer when the period asked for overlaps the interval it holds.
@@ -112,4 +115,15 @@ function asInstance(value: unknown): AttributeInstance {
     return v.type === 'Relationship' ? { type: 'Relationship', object: v.object as string } : { type: 'Property', value: v.value as AttributeInstance['value'] };
   }
   return { type: 'Property', value: value as AttributeInstance['value'] };
+}
+
+/**
+ * Whether a subscription to registrations (5.11) concerns a registration:
+ * one of its entity selectors, with its watched attributes, meets the
+ * registration's information.
+ */
+export function subscriptionConcerns(s: Subscription, r: Registration): boolean {
+  const attrs = s.watchedAttributes;
+  if (!s.entities) return matchesRegistrationQuery(r, { attrs, anyTime: true });
+  return s.entities.some((e) => matchesRegistrationQuery(r, { types: e.types, ids: e.id ? [e.id] : undefined, idPattern: e.idPattern, attrs, anyTime: true }));
 }

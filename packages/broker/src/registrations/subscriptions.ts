@@ -1,0 +1,124 @@
+/**
+ * Subscriptions to context source registrations (5.11): the same
+ * Subscription data type as for entities, kept apart, and notified when a
+ * registration they concern is created, updated or deleted (5.11.7,
+ * triggerReason newlyMatching / updated / noLongerMatching). Delivery is
+ * over HTTP, once per change, and its outcome shows in the subscription's
+ * status.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  badRequest,
+  isUri,
+  NgsiError,
+  notFound,
+  nowIso,
+  parseSubscription,
+  Registration,
+  renderRegistration,
+  renderSubscription,
+  subscriptionConcerns,
+  subscriptionState,
+  updateSubscription,
+} from '@civitas/core';
+import type { Request } from 'express';
+import type { BrokerDeps } from '../deps';
+import { ngsiHandler } from '../http/pipeline';
+import { options, page } from '../http/params';
+import { paginationLinks, sendNoContent, sendRepresentation } from '../http/respond';
+import { requireTenant } from '../entities/shared';
+
+export const createRegistrationSubscriptionHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
+    const subscription = parseSubscription(ngsi.body, ngsi.ctx, nowIso());
+    if (!(await deps.store.registrations.createRegistrationSubscription(ngsi.tenant, subscription))) {
+      throw new NgsiError('AlreadyExists', `Subscription ${subscription.id} already exists`);
+    }
+    res.status(201).setHeader('Location', encodeURI(`${req.baseUrl}/csourceSubscriptions/${subscription.id}`));
+    res.end();
+  });
+
+export const retrieveRegistrationSubscriptionHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, { params: ['options'] }, async (ngsi, req, res) => {
+    const id = subscriptionIdParam(req);
+    await requireTenant(deps, ngsi.tenant);
+    const found = await deps.store.registrations.getRegistrationSubscription(ngsi.tenant, id);
+    if (!found) throw notFound(`Subscription ${id} does not exist`);
+    sendRepresentation(req, res, ngsi, renderSubscription(found.subscription, found.delivery, ngsi.ctx, { sysAttrs: options(req.query).has('sysAttrs') }), { contextList: true });
+  });
+
+export const queryRegistrationSubscriptionsHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, { params: ['limit', 'offset', 'count', 'options'] }, async (ngsi, req, res) => {
+    const p = page(req.query, deps.config.defaultLimit, deps.config.maxLimit);
+    await requireTenant(deps, ngsi.tenant);
+    const { items, count } = await deps.store.registrations.listRegistrationSubscriptions(ngsi.tenant, p.limit, p.offset);
+    if (p.count) res.setHeader('NGSILD-Results-Count', String(count));
+    paginationLinks(req, res, ngsi.accept, p, p.offset + items.length < count);
+    const sysAttrs = options(req.query).has('sysAttrs');
+    sendRepresentation(req, res, ngsi, items.map((s) => renderSubscription(s.subscription, s.delivery, ngsi.ctx, { sysAttrs })), { contextList: true });
+  });
+
+export const updateRegistrationSubscriptionHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
+    const id = subscriptionIdParam(req);
+    await requireTenant(deps, ngsi.tenant);
+    const updated = await deps.store.registrations.updateRegistrationSubscription(ngsi.tenant, id, (current) => updateSubscription(current, ngsi.body, ngsi.ctx, nowIso()));
+    if (!updated) throw notFound(`Subscription ${id} does not exist`);
+    sendNoContent(res);
+  });
+
+export const deleteRegistrationSubscriptionHandler = (deps: BrokerDeps) =>
+  ngsiHandler(deps, { produces: false, params: [] }, async (ngsi, req, res) => {
+    const id = subscriptionIdParam(req);
+    await requireTenant(deps, ngsi.tenant);
+    if (!(await deps.store.registrations.deleteRegistrationSubscription(ngsi.tenant, id))) throw notFound(`Subscription ${id} does not exist`);
+    sendNoContent(res);
+  });
+
+function subscriptionIdParam(req: Request): string {
+  const id = req.params.subscriptionId;
+  if (!isUri(id)) throw badRequest(`Subscription id ${JSON.stringify(id)} is not a URI`);
+  return id;
+}
+
+/**
+ * Tells the subscriptions a registration change concerns (5.11.7): the
+ * registration as it is now (newlyMatching, updated) or as it was
+ * (noLongerMatching). Runs after the change; failures are logged and
+ * counted in the subscription's status.
+ */
+export async function notifyRegistrationChange(deps: BrokerDeps, tenant: string, before: Registration | undefined, after: Registration | undefined): Promise<void> {
+  const { items } = await deps.store.registrations.listRegistrationSubscriptions(tenant, 10_000, 0);
+  await Promise.all(
+    items.map(async ({ subscription: s }) => {
+      if (subscriptionState(s) !== 'active') return;
+      const was = before !== undefined && subscriptionConcerns(s, before);
+      const is = after !== undefined && subscriptionConcerns(s, after);
+      if (!was && !is) return;
+      const triggerReason = is ? (was ? 'updated' : 'newlyMatching') : 'noLongerMatching';
+      const ctx = await deps.contexts.resolve(s.jsonldContext ?? s.context);
+      const notifiedAt = nowIso();
+      const body = {
+        id: `urn:ngsi-ld:Notification:${randomUUID()}`,
+        type: 'Notification',
+        subscriptionId: s.id,
+        notifiedAt,
+        data: [renderRegistration((is ? after : before)!, ctx)],
+        triggerReason,
+        // JSON-LD, so that the @context travels with it whatever its form.
+        '@context': ctx.responseContext,
+      };
+      let ok = false;
+      try {
+        const headers: Record<string, string> = { 'Content-Type': 'application/ld+json' };
+        if (tenant) headers['NGSILD-Tenant'] = tenant;
+        for (const { key, value } of s.notification.endpoint.receiverInfo ?? []) headers[key] = value;
+        const res = await fetch(s.notification.endpoint.uri, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+        ok = res.ok;
+      } catch (e) {
+        deps.log.error(new Error(`Registration notification to ${s.notification.endpoint.uri} failed: ${(e as Error).message}`));
+      }
+      await deps.store.registrations.recordRegistrationNotification(tenant, s.id, ok, notifiedAt);
+    }),
+  );
+}
