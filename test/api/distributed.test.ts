@@ -64,7 +64,7 @@ describeEachStore('distributed retrieval and query', (h) => {
     await h().client.post('/entities', { id: id(3), type, free: 5 });
     await source.harness.client.post('/entities', { id: id(2), type, free: 7 });
     await source.harness.client.post('/entities', { id: id(3), type, total: 40 });
-    await register([{ entities: [{ type }] }]);
+    await register([{ entities: [{ type }] }], { city: 'Madrid' });
     const all = await h().client.get(`/entities?type=${type}&options=keyValues&count=true`);
     expect(all.body).toEqual([
       { id: id(1), type, free: 3 },
@@ -79,6 +79,9 @@ describeEachStore('distributed retrieval and query', (h) => {
     const filtered = await h().client.get(`/entities?type=${type}&q=free>4&options=keyValues`);
     expect(filtered.body.map((e: { id: string }) => e.id)).toEqual([id(2), id(3)]);
     expect((await h().client.get(`/entities?type=${type}&local=true`)).body.map((e: { id: string }) => e.id)).toEqual([id(1), id(3)]);
+    // csf picks the registrations by their properties.
+    expect((await h().client.get(`/entities?type=${type}&csf=${encodeURIComponent('city=="Madrid"')}`)).body.map((e: { id: string }) => e.id)).toEqual([id(1), id(2), id(3)]);
+    expect((await h().client.get(`/entities?type=${type}&csf=${encodeURIComponent('city=="Paris"')}`)).body.map((e: { id: string }) => e.id)).toEqual([id(1), id(3)]);
     // 4.23.1: no ordering over sources; local=true orders the local entities.
     expect((await h().client.get(`/entities?type=${type}&orderBy=free`)).status).toBe(400);
     expect((await h().client.get(`/entities?type=${type}&orderBy=free&local=true`)).status).toBe(200);

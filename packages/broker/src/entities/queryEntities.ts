@@ -11,6 +11,7 @@ import {
   qAttributes,
   qLinkDepth,
   parseTypeExpression,
+  Registration,
   RenderOptions,
   StoredEntity,
   toFeature,
@@ -52,7 +53,7 @@ async function queryPage(
 ): Promise<{ entities: StoredEntity[]; count?: number; hasMore: boolean }> {
   const sources =
     forwarded && distributed(req, deps)
-      ? registrationsForQuery(await deps.store.registrations.liveRegistrations(ngsi.tenant), { types: query.types, ids: query.ids, idPattern: query.idPattern, attrs: query.attrs })
+      ? registrationsForQuery(await candidateRegistrations(deps, ngsi, param(forwarded, 'csf')), { types: query.types, ids: query.ids, idPattern: query.idPattern, attrs: query.attrs })
       : [];
   if (sources.length === 0) {
     // One row beyond the page tells whether a next page exists without a count.
@@ -80,6 +81,12 @@ async function queryPage(
   const localIds = new Set(local.entities.map((e) => e.id));
   const count = (local.count ?? 0) + new Set(remote.map((a) => a.entity.id).filter((id) => !localIds.has(id))).size;
   return { entities: merged.slice(query.offset, query.offset + query.limit), count, hasMore: merged.length > query.offset + query.limit };
+}
+
+/** The registrations a query may go to: all live ones, or those whose properties pass its csf (5.7.2.4). */
+async function candidateRegistrations(deps: BrokerDeps, ngsi: NgsiRequest, csf: string | undefined): Promise<Registration[]> {
+  if (csf === undefined) return deps.store.registrations.liveRegistrations(ngsi.tenant);
+  return deps.store.registrations.queryRegistrations(ngsi.tenant, { csf: { expression: parseQ(csf), expand: (name) => ngsi.ctx.expandTerm(name) } });
 }
 
 /** Runs a query and sends the page: count header, pagination links, the representation asked for. */
