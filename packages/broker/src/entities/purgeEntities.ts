@@ -4,7 +4,7 @@
  * targets (type, a non-system attribute in attrs or q) or say `local=true`; an id or
  * idPattern alone is too wide a net for a bulk delete.
  */
-import { badRequest, nowIso, StoredEntity } from '@civitas/core';
+import { badRequest, nowIso, qLinkDepth, StoredEntity } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { flag, list } from '../http/params';
@@ -21,6 +21,8 @@ export const purgeEntitiesHandler = (deps: BrokerDeps) =>
     const drop = list(req.query, 'drop');
     if (keep && drop) throw badRequest('keep and drop cannot be used together');
     const selection = selectors(req.query, ngsi);
+    // 5.6.21.4: a purge never follows Relationships into linked entities.
+    if (selection.q && qLinkDepth(selection.q.expression) > 0) throw badRequest('A purge cannot filter on linked entities (rel{attr})');
     const meaningful = req.query.type !== undefined || namesAttributes(selection, ngsi.ctx) || flag(req.query, 'local');
     if (!meaningful) throw badRequest('A purge needs type, a non-system attribute in attrs, q or local=true');
     await requireTenant(deps, ngsi.tenant);
