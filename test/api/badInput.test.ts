@@ -39,6 +39,7 @@ describeEachStore(
       ['a mixed-up attribute', { body: { id: 'urn:ngsi-ld:T:mix', type: 'T', a: { type: 'Property', object: 'urn:x:y' } } }, 400, 'BadRequestData'],
       ['an invalid GeoJSON geometry', { body: { id: 'urn:ngsi-ld:T:geo', type: 'T', location: { type: 'GeoProperty', value: { type: 'Point', coordinates: [200, 1] } } } }, 400, 'BadRequestData'],
       ['an unclosed polygon', { body: { id: 'urn:ngsi-ld:T:poly', type: 'T', location: { type: 'GeoProperty', value: { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 2]]] } } } }, 400, 'BadRequestData'],
+      ['a datasetId set to the NGSI-LD Null', { method: 'PATCH', path: `/entities/${seedId}/attrs/a`, body: { datasetId: 'urn:ngsi-ld:null' } }, 400, 'BadRequestData'],
       ['an invalid observedAt', { body: { id: 'urn:ngsi-ld:T:obs', type: 'T', a: { type: 'Property', value: 1, observedAt: 'yesterday' } } }, 400, 'BadRequestData'],
       ['a null attribute', { body: { id: 'urn:ngsi-ld:T:null', type: 'T', a: null } }, 400, 'BadRequestData'],
       ['a body that is not an object', { body: [1, 2] }, 400, 'InvalidRequest'],

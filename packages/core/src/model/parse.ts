@@ -361,6 +361,8 @@ export class EntityParser {
 
   private metadata(name: string, raw: Record<string, unknown>, inst: AttributeInstance): void {
     if (raw.datasetId !== undefined && raw.datasetId !== '@none') {
+      // 5.5.8: a datasetId names an instance; it cannot itself be deleted.
+      if (raw.datasetId === NGSI_NULL) throw badRequest(`Attribute ${name}: a datasetId cannot be set to urn:ngsi-ld:null`);
       if (!isUri(raw.datasetId)) throw badRequest(`Attribute ${name} has a datasetId that is not a URI`);
       inst.datasetId = raw.datasetId;
     }
