@@ -188,6 +188,8 @@ describeEachStore('subscriptions to context source registrations', (h) => {
     expect((await h().client.post('/csourceSubscriptions', body)).status).toBe(409);
     const got = await h().client.get(`/csourceSubscriptions/${id}`);
     expect(got.body).toMatchObject({ id, type: 'Subscription', entities: [{ type: 'Vehicle' }], notification: { endpoint: { uri: 'http://127.0.0.1:9/csr' } } });
+    // notificationTrigger is a member of entity subscriptions only.
+    expect(got.body.notificationTrigger).toBeUndefined();
     expect((await h().client.patch(`/csourceSubscriptions/${id}`, { subscriptionName: 'vehicles' })).status).toBe(204);
     const listed = await h().client.get('/csourceSubscriptions?count=true');
     expect(listed.body.find((s: { id: string }) => s.id === id).subscriptionName).toBe('vehicles');
@@ -212,7 +214,12 @@ describeEachStore('subscriptions to context source registrations', (h) => {
       await h().client.delete(`/csourceRegistrations/${reg}`);
       const notes = await receiver.waitFor(undefined, 3);
       expect(notes.map((n) => n.body.triggerReason)).toEqual(['newlyMatching', 'updated', 'noLongerMatching']);
-      expect(notes[1].body).toMatchObject({ type: 'Notification', subscriptionId: sub, data: [{ id: reg, type: 'ContextSourceRegistration', description: 'fleet' }] });
+      expect(notes[1].body).toMatchObject({ type: 'ContextSourceNotification', subscriptionId: sub, data: [{ id: reg, type: 'ContextSourceRegistration', description: 'fleet' }] });
+      // A subscription made later hears at once of the registrations it concerns.
+      const later = uniqueId('Subscription');
+      await h().client.post('/csourceSubscriptions', { id: later, type: 'Subscription', entities: [{ type: 'Boat' }], notification: { endpoint: { uri: receiver.url('/later') } } });
+      const [initial] = await receiver.waitFor('/later', 1);
+      expect(initial.body).toMatchObject({ triggerReason: 'newlyMatching', data: [{ information: [{ entities: [{ type: 'Boat' }] }] }] });
       // Each attempt is counted once its answer is in.
       await eventually(async () => {
         const status = await h().client.get(`/csourceSubscriptions/${sub}`);

@@ -2,9 +2,9 @@
  * Subscriptions to context source registrations (5.11): the same
  * Subscription data type as for entities, kept apart, and notified when a
  * registration they concern is created, updated or deleted (5.11.7,
- * triggerReason newlyMatching / updated / noLongerMatching). Delivery is
- * over HTTP, once per change, and its outcome shows in the subscription's
- * status.
+ * triggerReason newlyMatching / updated / noLongerMatching), and at
+ * creation of the registrations they already concern. Delivery is over
+ * HTTP, once per change, and its outcome shows in the subscription's status.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -18,6 +18,7 @@ import {
   renderRegistration,
   renderSubscription,
   subscriptionConcerns,
+  Subscription,
   subscriptionState,
   updateSubscription,
 } from '@civitas/core';
@@ -34,6 +35,7 @@ export const createRegistrationSubscriptionHandler = (deps: BrokerDeps) =>
     if (!(await deps.store.registrations.createRegistrationSubscription(ngsi.tenant, subscription))) {
       throw new NgsiError('AlreadyExists', `Subscription ${subscription.id} already exists`);
     }
+    notifyCurrentRegistrations(deps, ngsi.tenant, subscription).catch((e) => deps.log.error(e));
     res.status(201).setHeader('Location', encodeURI(`${req.baseUrl}/csourceSubscriptions/${subscription.id}`));
     res.end();
   });
@@ -44,7 +46,7 @@ export const retrieveRegistrationSubscriptionHandler = (deps: BrokerDeps) =>
     await requireTenant(deps, ngsi.tenant);
     const found = await deps.store.registrations.getRegistrationSubscription(ngsi.tenant, id);
     if (!found) throw notFound(`Subscription ${id} does not exist`);
-    sendRepresentation(req, res, ngsi, renderSubscription(found.subscription, found.delivery, ngsi.ctx, { sysAttrs: options(req.query).has('sysAttrs') }), { contextList: true });
+    sendRepresentation(req, res, ngsi, renderRegistrationSubscription(found.subscription, found.delivery, ngsi.ctx, { sysAttrs: options(req.query).has('sysAttrs') }), { contextList: true });
   });
 
 export const queryRegistrationSubscriptionsHandler = (deps: BrokerDeps) =>
@@ -55,7 +57,7 @@ export const queryRegistrationSubscriptionsHandler = (deps: BrokerDeps) =>
     if (p.count) res.setHeader('NGSILD-Results-Count', String(count));
     paginationLinks(req, res, ngsi.accept, p, p.offset + items.length < count);
     const sysAttrs = options(req.query).has('sysAttrs');
-    sendRepresentation(req, res, ngsi, items.map((s) => renderSubscription(s.subscription, s.delivery, ngsi.ctx, { sysAttrs })), { contextList: true });
+    sendRepresentation(req, res, ngsi, items.map((s) => renderRegistrationSubscription(s.subscription, s.delivery, ngsi.ctx, { sysAttrs })), { contextList: true });
   });
 
 export const updateRegistrationSubscriptionHandler = (deps: BrokerDeps) =>
@@ -95,30 +97,46 @@ export async function notifyRegistrationChange(deps: BrokerDeps, tenant: string,
       const was = before !== undefined && subscriptionConcerns(s, before);
       const is = after !== undefined && subscriptionConcerns(s, after);
       if (!was && !is) return;
-      const triggerReason = is ? (was ? 'updated' : 'newlyMatching') : 'noLongerMatching';
-      const ctx = await deps.contexts.resolve(s.jsonldContext ?? s.context);
-      const notifiedAt = nowIso();
-      const body = {
-        id: `urn:ngsi-ld:Notification:${randomUUID()}`,
-        type: 'Notification',
-        subscriptionId: s.id,
-        notifiedAt,
-        data: [renderRegistration((is ? after : before)!, ctx)],
-        triggerReason,
-        // JSON-LD, so that the @context travels with it whatever its form.
-        '@context': ctx.responseContext,
-      };
-      let ok = false;
-      try {
-        const headers: Record<string, string> = { 'Content-Type': 'application/ld+json' };
-        if (tenant) headers['NGSILD-Tenant'] = tenant;
-        for (const { key, value } of s.notification.endpoint.receiverInfo ?? []) headers[key] = value;
-        const res = await fetch(s.notification.endpoint.uri, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
-        ok = res.ok;
-      } catch (e) {
-        deps.log.error(new Error(`Registration notification to ${s.notification.endpoint.uri} failed: ${(e as Error).message}`));
-      }
-      await deps.store.registrations.recordRegistrationNotification(tenant, s.id, ok, notifiedAt);
+      await sendRegistrationNotification(deps, tenant, s, [(is ? after : before)!], is ? (was ? 'updated' : 'newlyMatching') : 'noLongerMatching');
     }),
   );
+}
+
+/** A new subscription hears at once of the registrations it already concerns (5.11.2.4), in one notification. */
+export async function notifyCurrentRegistrations(deps: BrokerDeps, tenant: string, s: Subscription): Promise<void> {
+  const matching = (await deps.store.registrations.liveRegistrations(tenant)).filter((r) => subscriptionConcerns(s, r));
+  if (matching.length > 0) await sendRegistrationNotification(deps, tenant, s, matching, 'newlyMatching');
+}
+
+/** POSTs one ContextSourceNotification (5.3.2) and counts the attempt in the subscription's status. */
+async function sendRegistrationNotification(deps: BrokerDeps, tenant: string, s: Subscription, registrations: Registration[], triggerReason: string): Promise<void> {
+  const ctx = await deps.contexts.resolve(s.jsonldContext ?? s.context);
+  const notifiedAt = nowIso();
+  const body = {
+    id: `urn:ngsi-ld:Notification:${randomUUID()}`,
+    type: 'ContextSourceNotification',
+    subscriptionId: s.id,
+    notifiedAt,
+    data: registrations.map((r) => renderRegistration(r, ctx)),
+    triggerReason,
+    // JSON-LD, so that the @context travels with it whatever its form.
+    '@context': ctx.responseContext,
+  };
+  let ok = false;
+  try {
+    const headers: Record<string, string> = { 'Content-Type': 'application/ld+json' };
+    if (tenant) headers['NGSILD-Tenant'] = tenant;
+    for (const { key, value } of s.notification.endpoint.receiverInfo ?? []) headers[key] = value;
+    const res = await fetch(s.notification.endpoint.uri, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    ok = res.ok;
+  } catch (e) {
+    deps.log.error(new Error(`Registration notification to ${s.notification.endpoint.uri} failed: ${(e as Error).message}`));
+  }
+  await deps.store.registrations.recordRegistrationNotification(tenant, s.id, ok, notifiedAt);
+}
+
+/** A subscription to registrations as shown: notificationTrigger belongs to entity subscriptions only. */
+function renderRegistrationSubscription(...args: Parameters<typeof renderSubscription>): Record<string, unknown> {
+  const { notificationTrigger: _entityOnly, ...out } = renderSubscription(...args);
+  return out;
 }
