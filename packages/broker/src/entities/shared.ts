@@ -101,13 +101,6 @@ function linkedRenderers({ ctx, options, projections }: Parameters<typeof withLi
   };
 }
 
-export async function loadEntity(deps: BrokerDeps, tenant: string, id: string): Promise<StoredEntity> {
-  await requireTenant(deps, tenant);
-  const entity = await deps.store.getEntity(tenant, id);
-  if (!entity) throw notFound(`Entity ${id} does not exist`);
-  return entity;
-}
-
 export function tenantNotFound(tenant: string): NgsiError {
   return new NgsiError('NonexistentTenant', `Tenant ${tenant} does not exist`);
 }

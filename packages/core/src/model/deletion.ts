@@ -23,7 +23,7 @@ const NULL_CONTENT: Record<string, unknown> = {
   objectList: [NGSI_NULL],
 };
 
-export function deletedInstance(instance: AttributeInstance, at: string): AttributeInstance {
+function deletedInstance(instance: AttributeInstance, at: string): AttributeInstance {
   const member = CONTENT_MEMBER[instance.type];
   const out = { type: instance.type, [member]: NULL_CONTENT[member] } as AttributeInstance;
   if (instance.datasetId !== undefined) out.datasetId = instance.datasetId;
