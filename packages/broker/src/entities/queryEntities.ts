@@ -3,7 +3,6 @@ import type { Request, Response } from 'express';
 import {
   badRequest,
   EntityRenderer,
-  isUri,
   compileFilters,
   isValidName,
   parseOrdering,
@@ -20,7 +19,7 @@ import type { EntityQuery } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { NgsiRequest, ngsiHandler } from '../http/pipeline';
-import { flag, joinOption, list, page, param, picked, projections, renderOptions } from '../http/params';
+import { flag, idSelection, joinOption, list, page, param, picked, projections, renderOptions } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
 import { requireTenant, withLinked } from './shared';
@@ -167,14 +166,7 @@ export function requireNarrowing(query: EntityQuery, ctx: NgsiRequest['ctx']): v
 
 /** The entity selectors shared by query and purge: id, idPattern, type and attrs. */
 export function selectors(q: Request['query'], ngsi: NgsiRequest): Omit<EntityQuery, 'limit' | 'offset'> {
-  const query: Omit<EntityQuery, 'limit' | 'offset'> = {};
-  const ids = list(q, 'id');
-  if (ids) {
-    for (const id of ids) if (!isUri(id)) throw badRequest(`id ${JSON.stringify(id)} is not a URI`);
-    query.ids = ids;
-  }
-  const idPattern = param(q, 'idPattern');
-  if (idPattern !== undefined) query.idPattern = idPattern;
+  const query: Omit<EntityQuery, 'limit' | 'offset'> = idSelection(q);
   const type = param(q, 'type');
   if (type === '*') query.anyType = true;
   else if (type !== undefined) query.types = parseTypeExpression(type).map((all) => all.map((t) => ngsi.ctx.expandTerm(t)));

@@ -3,7 +3,7 @@
  * (4.5, 4.21), language (4.15) and pagination (5.5.9).
  */
 import type { Request } from 'express';
-import { ActiveContext, badRequest, Format, invalidRequest, JoinMode, parseProjection, ProjectionTree, RenderOptions } from '@civitas/core';
+import { ActiveContext, badRequest, Format, invalidRequest, isUri, JoinMode, parseProjection, ProjectionTree, RenderOptions } from '@civitas/core';
 import { GEO_JSON, ResponseType } from './mediaTypes';
 
 type Query = Record<string, unknown>;
@@ -40,6 +40,19 @@ function projection(query: Query, name: 'pick' | 'omit'): string[] | undefined {
   const text = param(query, name);
   if (text === undefined) return undefined;
   return [...parseProjection(text, name).entries()].filter(([, sub]) => name === 'pick' || sub === null).map(([member]) => member);
+}
+
+/** id (a list of URIs) and idPattern, as every query of entities or of registrations takes them. */
+export function idSelection(query: Query): { ids?: string[]; idPattern?: string } {
+  const out: { ids?: string[]; idPattern?: string } = {};
+  const ids = list(query, 'id');
+  if (ids) {
+    for (const id of ids) if (!isUri(id)) throw badRequest(`id ${JSON.stringify(id)} is not a URI`);
+    out.ids = ids;
+  }
+  const idPattern = param(query, 'idPattern');
+  if (idPattern !== undefined) out.idPattern = idPattern;
+  return out;
 }
 
 /** The entity members pick names (linked-entity parts aside); undefined without pick. */

@@ -3,10 +3,10 @@
  * covers the entities and attributes asked for, in the time and the place
  * asked for, one page at a time.
  */
-import { badRequest, compileFilters, isUri, matchesRegistrationQuery, parseQ, parseTemporalWindow, parseTypeExpression, qAttributes, RegistrationQuery, renderRegistration } from '@civitas/core';
+import { badRequest, compileFilters, matchesRegistrationQuery, parseQ, parseTemporalWindow, parseTypeExpression, qAttributes, RegistrationQuery, renderRegistration } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { list, options, page, param } from '../http/params';
+import { idSelection, list, options, page, param } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 
@@ -21,14 +21,7 @@ export const queryRegistrationsHandler = (deps: BrokerDeps) =>
     const geoQ = { georel: param(q, 'georel'), geometry: param(q, 'geometry'), coordinates: param(q, 'coordinates'), geoproperty: param(q, 'geoproperty') };
     const filters = compileFilters({ q: param(q, 'q'), scopeQ: param(q, 'scopeQ'), geoQ }, ngsi.ctx);
     const csf = param(q, 'csf');
-    const query: RegistrationQuery = {};
-    const ids = list(q, 'id');
-    if (ids) {
-      for (const id of ids) if (!isUri(id)) throw badRequest(`id ${JSON.stringify(id)} is not a URI`);
-      query.ids = ids;
-    }
-    const idPattern = param(q, 'idPattern');
-    if (idPattern !== undefined) query.idPattern = idPattern;
+    const query: RegistrationQuery = idSelection(q);
     const type = param(q, 'type');
     if (type !== undefined) query.types = parseTypeExpression(type).map((all) => all.map((t) => ngsi.ctx.expandTerm(t)));
     // Attributes q and the geo-query name select RegistrationInfos like attrs does (5.10.2.4).

@@ -8,8 +8,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  badRequest,
-  isUri,
   NgsiError,
   notFound,
   nowIso,
@@ -22,12 +20,12 @@ import {
   subscriptionState,
   updateSubscription,
 } from '@civitas/core';
-import type { Request } from 'express';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { options, page } from '../http/params';
-import { paginationLinks, sendNoContent, sendRepresentation } from '../http/respond';
+import { options } from '../http/params';
+import { sendNoContent, sendRepresentation } from '../http/respond';
 import { requireTenant } from '../entities/shared';
+import { sendSubscriptionPage, subscriptionIdParam } from '../subscriptions/shared';
 
 export const createRegistrationSubscriptionHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
@@ -50,15 +48,9 @@ export const retrieveRegistrationSubscriptionHandler = (deps: BrokerDeps) =>
   });
 
 export const queryRegistrationSubscriptionsHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { params: ['limit', 'offset', 'count', 'options'] }, async (ngsi, req, res) => {
-    const p = page(req.query, deps.config.defaultLimit, deps.config.maxLimit);
-    await requireTenant(deps, ngsi.tenant);
-    const { items, count } = await deps.store.registrations.listRegistrationSubscriptions(ngsi.tenant, p.limit, p.offset);
-    if (p.count) res.setHeader('NGSILD-Results-Count', String(count));
-    paginationLinks(req, res, ngsi.accept, p, p.offset + items.length < count);
-    const sysAttrs = options(req.query).has('sysAttrs');
-    sendRepresentation(req, res, ngsi, items.map((s) => renderRegistrationSubscription(s.subscription, s.delivery, ngsi.ctx, { sysAttrs })), { contextList: true });
-  });
+  ngsiHandler(deps, { params: ['limit', 'offset', 'count', 'options'] }, (ngsi, req, res) =>
+    sendSubscriptionPage(deps, ngsi, req, res, (limit, offset) => deps.store.registrations.listRegistrationSubscriptions(ngsi.tenant, limit, offset), renderRegistrationSubscription),
+  );
 
 export const updateRegistrationSubscriptionHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
@@ -76,12 +68,6 @@ export const deleteRegistrationSubscriptionHandler = (deps: BrokerDeps) =>
     if (!(await deps.store.registrations.deleteRegistrationSubscription(ngsi.tenant, id))) throw notFound(`Subscription ${id} does not exist`);
     sendNoContent(res);
   });
-
-function subscriptionIdParam(req: Request): string {
-  const id = req.params.subscriptionId;
-  if (!isUri(id)) throw badRequest(`Subscription id ${JSON.stringify(id)} is not a URI`);
-  return id;
-}
 
 /**
  * Tells the subscriptions a registration change concerns (5.11.7): the

@@ -3,10 +3,10 @@
  * the history of the entities a query selects, a page of entities at a time.
  */
 import type { Request, Response } from 'express';
-import { badRequest, isUri, parseOrdering, parseTypeExpression } from '@civitas/core';
+import { badRequest, parseOrdering, parseTypeExpression } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler, NgsiRequest } from '../http/pipeline';
-import { flag, list, page, param } from '../http/params';
+import { flag, idSelection, page, param } from '../http/params';
 import { paginationLinks } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 import { checkContextSourceFilter, namesAttributes } from '../entities/queryEntities';
@@ -83,13 +83,7 @@ async function answerTemporalQuery(deps: BrokerDeps, ngsi: NgsiRequest, req: Req
   const t = temporalRequest(q, ngsi);
   const type = param(q, 'type');
   if (type !== undefined) t.selection.types = parseTypeExpression(type).flat().map((n) => ngsi.ctx.expandTerm(n));
-  const ids = list(q, 'id');
-  if (ids) {
-    for (const id of ids) if (!isUri(id)) throw badRequest(`id ${JSON.stringify(id)} is not a URI`);
-    t.selection.ids = ids;
-  }
-  const idPattern = param(q, 'idPattern');
-  if (idPattern !== undefined) t.selection.idPattern = idPattern;
+  Object.assign(t.selection, idSelection(q));
   checkContextSourceFilter(param(q, 'csf'));
   const descending = idOrder(param(q, 'orderBy'), ngsi);
   const { q: qFilter, scopes, geo } = t.filters;
