@@ -3,9 +3,13 @@
  * process committed, through LISTEN/NOTIFY for those of other processes on
  * the same database. A missed signal only delays: the notifier also polls.
  */
+import { randomUUID } from 'node:crypto';
+
 export const CHANGES_CHANNEL = 'civitas_changes';
 
 export class ChangeSignals {
+  /** Names this process in its NOTIFY payloads: its own, already signalled at commit, are not signalled twice. */
+  readonly origin = randomUUID();
   private readonly listeners = new Set<() => void>();
 
   on(listener: () => void): () => void {

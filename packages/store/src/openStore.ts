@@ -37,6 +37,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 /** The store over a migrated database. */
 export async function storeOn(driver: SqlDriver, history = true): Promise<SqlStore> {
   const signals = new ChangeSignals();
-  await driver.listen?.(CHANGES_CHANNEL, () => signals.emit());
+  await driver.listen?.(CHANGES_CHANNEL, (origin) => {
+    if (origin !== signals.origin) signals.emit();
+  });
   return new SqlStore(driver, signals, new SqlNotificationStore(driver, signals), new SqlProvisioningStore(driver), new SqlRegistrationStore(driver), history);
 }

@@ -8,9 +8,10 @@ const executor = (client: Pool | PoolClient): SqlExecutor => ({
 });
 
 export async function openPgDriver(url: string, schema?: string): Promise<SqlDriver> {
+  const connections = Number(process.env.CIVITAS_DB_POOL_SIZE ?? 10);
   const pool = new Pool({
     connectionString: url,
-    max: Number(process.env.CIVITAS_DB_POOL_SIZE ?? 10),
+    max: connections,
     // Every connection sees the broker's schema first and PostGIS (public) after it. JIT is off: its compile time
     // (tens of milliseconds) is paid by statements whose set-returning functions make the planner over-estimate them.
     options: `-c jit=off${schema ? ` -c search_path=${schema},public` : ''}`,
@@ -20,6 +21,7 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   const listeners: Client[] = [];
   const driver: SqlDriver = {
     kind: 'postgres',
+    connections,
     query: base.query,
     async transaction(fn) {
       const client = await pool.connect();
@@ -39,7 +41,7 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
       // LISTEN holds its connection for good: a client of its own, outside the pool.
       const client = new Client({ connectionString: url });
       client.on('error', (e) => console.error('PostgreSQL listener error', e));
-      client.on('notification', fn);
+      client.on('notification', (n) => fn(n.payload ?? ''));
       await client.connect();
       await client.query(`LISTEN ${channel}`);
       listeners.push(client);

@@ -6,6 +6,7 @@ import { compileEntityFilter, compileOrder } from './entityQuerySql';
 import { SqlParams } from './qSql';
 import type { ChangeSignals } from './changeSignals';
 import { WRITE_STATEMENT, writeParams } from './writeStatement';
+import { GroupMember, WriteGroups } from './writeGroups';
 import type { NotificationStore } from './notifications';
 import type { ProvisioningStore } from './provisioning';
 import type { RegistrationStore } from './registrations';
@@ -49,6 +50,26 @@ const INVALID_REGEX = '2201B';
 const UNIQUE_VIOLATION = '23505';
 const MAX_ATTEMPTS = 3;
 
+/** Most entities one group of mutations locks (a single larger mutation still goes, alone). */
+const MAX_GROUP_IDS = 1000;
+
+/**
+ * Groups written at once: half the server's connections, so that reads and
+ * the notifier keep the other half; one on the embedded store, whose single
+ * connection runs one transaction at a time anyway.
+ */
+const writeLanes = (db: SqlDriver) => Math.max(1, Math.floor(db.connections / 2));
+
+/** A mutation waiting for its group, with what settles its promise. */
+interface PendingMutation extends GroupMember {
+  plan: (current: Map<string, StoredEntity>) => WritePlan<unknown>;
+  options: MutateOptions;
+  resolve(outcome: MutationOutcome<unknown>): void;
+}
+
+/** What a member's plan came to in its group: its result and the inserts that met an existing entity, or the error it threw. */
+type Settlement = { result: unknown; conflicts: string[] } | { error: unknown };
+
 /** Thrown inside a transaction to roll it back when an insert met a concurrently created entity and the caller wants another try. */
 class InsertConflict extends Error {}
 
@@ -66,6 +87,8 @@ export class SqlStore implements Store {
   /** Rows written since the planner statistics were last refreshed (embedded store only, see refreshStatistics). */
   private writesSinceAnalyze = 0;
   private analyzing = false;
+  /** Concurrent mutations, grouped into shared transactions under load. */
+  private readonly writes: WriteGroups<PendingMutation>;
 
   constructor(
     private readonly db: SqlDriver,
@@ -75,7 +98,9 @@ export class SqlStore implements Store {
     readonly registrations: RegistrationStore,
     /** Keep attribute history (the temporal API); off saves its cost on every write. */
     private readonly history = true,
-  ) {}
+  ) {
+    this.writes = new WriteGroups(writeLanes(db), MAX_GROUP_IDS, (group) => this.writeGroup(group));
+  }
 
   get driver(): 'postgres' | 'embedded' {
     return this.db.kind;
@@ -93,37 +118,57 @@ export class SqlStore implements Store {
     return rows[0] ? rowToEntity(rows[0]) : undefined;
   }
 
-  async mutate<T>(
+  mutate<T>(
     tenant: string,
     ids: string[],
     plan: (current: Map<string, StoredEntity>) => WritePlan<T>,
     options: MutateOptions = {},
   ): Promise<MutationOutcome<T>> {
+    return new Promise((resolve, reject) => {
+      const key = [tenant, options.createTenant, options.retryConflicts, options.history, options.sweep].map(String).join('\u0000');
+      this.writes.submit({ tenant, ids: [...new Set(ids)], key, alone: false, plan, options, resolve: resolve as PendingMutation['resolve'], reject });
+    });
+  }
+
+  /**
+   * Writes a group of mutations (see WriteGroups) in one transaction. When
+   * the transaction fails for a reason retrying cannot mend, each member is
+   * written again alone, so that only the one at fault fails.
+   */
+  private async writeGroup(group: PendingMutation[]): Promise<void> {
+    const { tenant, options } = group[0];
     for (let attempt = 1; ; attempt++) {
       try {
         // On the last attempt a conflict is reported rather than retried.
         const attemptOptions = attempt < MAX_ATTEMPTS ? options : { ...options, retryConflicts: false };
-        const { changed, ...outcome } = await this.db.transaction((tx) => this.mutateIn(tx, tenant, ids, plan, attemptOptions));
+        const { settled, putOff, changed } = await this.db.transaction((tx) => this.writeGroupIn(tx, tenant, group, attemptOptions));
         // Committed: the notifier of this process may claim the changes now.
         if (changed) this.signals.emit();
-        return outcome;
+        for (const [member, outcome] of settled) {
+          if ('error' in outcome) member.reject(this.translate(outcome.error));
+          else member.resolve(outcome);
+        }
+        if (putOff.length > 0) this.writes.retry(putOff);
+        return;
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (e instanceof InsertConflict) continue;
         if (attempt < MAX_ATTEMPTS && (code === SERIALIZATION_FAILURE || code === DEADLOCK)) continue;
-        throw this.translate(e);
+        if (group.length > 1) this.writes.retry(group.map((m) => ({ ...m, alone: true })));
+        else group[0].reject(this.translate(e));
+        return;
       }
     }
   }
 
-  private async mutateIn<T>(
+  private async writeGroupIn(
     tx: SqlExecutor,
     tenant: string,
-    ids: string[],
-    plan: (current: Map<string, StoredEntity>) => WritePlan<T>,
+    group: PendingMutation[],
     options: MutateOptions,
-  ): Promise<MutationOutcome<T> & { changed: boolean }> {
+  ): Promise<{ settled: Map<PendingMutation, Settlement>; putOff: PendingMutation[]; changed: boolean }> {
     await this.checkTenant(tx, tenant, options.createTenant ?? false);
+    const ids = group.flatMap((m) => m.ids);
     const current = new Map<string, StoredEntity>();
     if (ids.length > 0) {
       const rows = await tx.query<EntityRow>(LOCK_ENTITIES, [tenant, ids]);
@@ -135,15 +180,48 @@ export class SqlStore implements Store {
       await tx.query('DELETE FROM entities WHERE tenant = $1 AND id = ANY($2::text[])', [tenant, expired]);
       for (const id of expired) current.delete(id);
     }
-    const { inserts = [], upserts = [], deletes = [], result } = plan(current);
-    if (inserts.length + upserts.length + deletes.length === 0) return { result, conflicts: [], changed: false };
-    const [written] = await tx.query<{ inserted: string[]; changes: number }>(WRITE_STATEMENT, writeParams(tenant, current, inserts, upserts, deletes, this.history && options.history !== false));
-    const inserted = new Set(written.inserted);
-    const conflicts = inserts.map((e) => e.id).filter((id) => !inserted.has(id));
-    if (conflicts.length > 0 && options.retryConflicts) throw new InsertConflict();
-    const changed = Number(written.changes) > 0;
-    this.refreshStatistics(inserts.length + upserts.length + deletes.length);
-    return { result, conflicts, changed };
+    const settled = new Map<PendingMutation, Settlement>();
+    const putOff: PendingMutation[] = [];
+    const inserts: StoredEntity[] = [];
+    const upserts: StoredEntity[] = [];
+    const deletes: string[] = [];
+    const written = new Set<string>();
+    for (const member of group) {
+      let plan: WritePlan<unknown>;
+      try {
+        plan = member.plan(new Map(member.ids.filter((id) => current.has(id)).map((id) => [id, current.get(id)!])));
+      } catch (error) {
+        settled.set(member, { error });
+        continue;
+      }
+      const { inserts: i = [], upserts: u = [], deletes: d = [], result } = plan;
+      const touches = [...i.map((e) => e.id), ...u.map((e) => e.id), ...d];
+      // Two members writing one entity (creates name no entity to lock): the later one waits for the next group.
+      if (touches.some((id) => written.has(id))) {
+        putOff.push(member);
+        continue;
+      }
+      for (const id of touches) written.add(id);
+      inserts.push(...i);
+      upserts.push(...u);
+      deletes.push(...d);
+      settled.set(member, { result, conflicts: i.map((e) => e.id) });
+    }
+    if (written.size === 0) {
+      for (const outcome of settled.values()) if ('conflicts' in outcome) outcome.conflicts = [];
+      return { settled, putOff, changed: false };
+    }
+    const [row] = await tx.query<{ inserted: string[]; changes: number }>(WRITE_STATEMENT, writeParams(tenant, current, { inserts, upserts, deletes }, this.history && options.history !== false, this.signals.origin));
+    const inserted = new Set(row.inserted);
+    let conflicted = false;
+    for (const outcome of settled.values()) {
+      if (!('conflicts' in outcome)) continue;
+      outcome.conflicts = outcome.conflicts.filter((id) => !inserted.has(id));
+      conflicted ||= outcome.conflicts.length > 0;
+    }
+    if (conflicted && options.retryConflicts) throw new InsertConflict();
+    this.refreshStatistics(written.size);
+    return { settled, putOff, changed: Number(row.changes) > 0 };
   }
 
   /**

@@ -77,7 +77,7 @@ WITH
       AND EXISTS (SELECT 1 FROM subscriptions WHERE tenant = $1)
     RETURNING 1
   ),
-  woken AS (SELECT pg_notify('${CHANGES_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM changes))
+  woken AS (SELECT pg_notify('${CHANGES_CHANNEL}', $8) WHERE EXISTS (SELECT 1 FROM changes))
 SELECT
   (SELECT coalesce(array_agg(id), '{}') FROM inserted) AS inserted,
   (SELECT count(*) FROM changes)::int AS changes,
@@ -93,10 +93,10 @@ SELECT
 export function writeParams(
   tenant: string,
   before: Map<string, StoredEntity>,
-  inserts: StoredEntity[],
-  upserts: StoredEntity[],
-  deletes: string[],
+  { inserts, upserts, deletes }: { inserts: StoredEntity[]; upserts: StoredEntity[]; deletes: string[] },
   history: boolean,
+  /** The NOTIFY payload: the process that wrote (see ChangeSignals). */
+  origin: string,
 ): unknown[] {
   const changes = [
     ...inserts.map((e) => ({ id: e.id, inserted: true, before: null, after: e })),
@@ -116,5 +116,5 @@ export function writeParams(
         }),
       ]
     : [];
-  return [tenant, entitiesParam(inserts), entitiesParam(upserts), deletes, JSON.stringify(changes), history, JSON.stringify(extra)];
+  return [tenant, entitiesParam(inserts), entitiesParam(upserts), deletes, JSON.stringify(changes), history, JSON.stringify(extra), origin];
 }

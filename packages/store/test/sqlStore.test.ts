@@ -33,6 +33,7 @@ function counting(driver: SqlDriver): SqlDriver & { statements: number } {
   const counted = {
     statements: 0,
     kind: driver.kind,
+    connections: driver.connections,
     query: (sql: string, params?: unknown[]) => {
       counted.statements += 1;
       return driver.query(sql, params);
@@ -142,6 +143,52 @@ for (const kind of kinds) {
       expect(await store.tenantExists(tenant)).toBe(true);
       expect(await store.getEntity(tenant, e.id)).toEqual(e);
       expect(await store.getEntity('', e.id)).toBeUndefined();
+    });
+
+    test('concurrent read-modify-writes lose no update, and share transactions under load', async () => {
+      const ids = Array.from({ length: 20 }, (_, i) => `urn:ngsi-ld:Counter:${i}`);
+      const counter = (id: string, n: number): StoredEntity => ({ ...entity(id), attrs: { 'https://example.org/n': [{ type: 'Property', value: n }] } });
+      await store.mutate('', [], () => ({ inserts: ids.map((id) => counter(id, 0)), result: undefined }));
+      const before = driver.statements;
+      const increments = 60;
+      await Promise.all(
+        Array.from({ length: increments }, (_, k) =>
+          store.mutate('', [ids[k % ids.length]], (current) => {
+            const e = current.get(ids[k % ids.length])!;
+            return { upserts: [counter(e.id, (e.attrs['https://example.org/n'][0] as { value: number }).value + 1)], result: undefined };
+          }),
+        ),
+      );
+      // Written one by one, each increment would be a locked read and a write.
+      expect(driver.statements - before).toBeLessThan(increments);
+      for (const id of ids) expect((await store.getEntity('', id))!.attrs['https://example.org/n'][0]).toMatchObject({ value: increments / ids.length });
+    });
+
+    test('in a shared transaction, a mutation that fails fails alone', async () => {
+      const good = ['urn:ngsi-ld:Group:g1', 'urn:ngsi-ld:Group:g2'];
+      const broken = 'urn:ngsi-ld:Group:broken';
+      const outcomes = await Promise.allSettled([
+        ...good.map((id) => store.mutate('', [id], () => ({ upserts: [entity(id)], result: id }))),
+        store.mutate('', ['urn:ngsi-ld:Group:refused'], () => {
+          throw new NgsiError('BadRequestData', 'refused');
+        }),
+        // Fails in the database, so the whole shared statement does: every member is written again alone.
+        store.mutate('', [broken], () => ({ upserts: [{ ...entity(broken), createdAt: 'not a date' }], result: broken })),
+      ]);
+      expect(outcomes.slice(0, 2)).toEqual(good.map((id) => ({ status: 'fulfilled', value: { result: id, conflicts: [] } })));
+      expect(outcomes[2]).toMatchObject({ status: 'rejected', reason: { type: 'BadRequestData' } });
+      expect(outcomes[3]).toMatchObject({ status: 'rejected', reason: { type: 'InternalError' } });
+      for (const id of good) expect(await store.getEntity('', id)).toBeDefined();
+      expect(await store.getEntity('', broken)).toBeUndefined();
+    });
+
+    test('two concurrent creates of one entity: one is written, the other meets it', async () => {
+      const id = 'urn:ngsi-ld:Group:twice';
+      const create = (n: number) => store.mutate('', [], () => ({ inserts: [{ ...entity(id), types: [`https://example.org/T${n}`] }], result: n }));
+      const outcomes = await Promise.all([create(1), create(2), create(3)]);
+      expect(outcomes.map((o) => o.conflicts.length).sort()).toEqual([0, 1, 1]);
+      const winner = outcomes.find((o) => o.conflicts.length === 0)!.result;
+      expect((await store.getEntity('', id))!.types).toEqual([`https://example.org/T${winner}`]);
     });
 
     test('a batch of 1000 entities takes a constant number of statements', async () => {

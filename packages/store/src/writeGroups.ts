@@ -1,0 +1,102 @@
+/**
+ * Concurrent mutations, written together. While every write lane is busy,
+ * mutations wait in a queue; a lane that frees takes the waiting ones that
+ * can share a transaction as one group, written with one locked read and one
+ * write statement. Under load the fixed cost of a transaction (its round
+ * trips, the start of the write statement, the commit) is then paid once per
+ * group instead of once per mutation; an idle store still writes each
+ * mutation at once.
+ *
+ * Mutations of one entity never share a group and never run side by side:
+ * they are written in the order they came.
+ */
+
+/** What the queue needs to know of a mutation. */
+export interface GroupMember {
+  tenant: string;
+  /** The entities it reads under lock. */
+  ids: string[];
+  /** Members share a group only when their keys are equal (the tenant and the options of the write). */
+  key: string;
+  /** Written in a group of its own (after a group failed, so that a failure is told to the one that caused it). */
+  alone: boolean;
+  /** Fails the mutation when its group could not be written at all. */
+  reject(error: unknown): void;
+}
+
+export class WriteGroups<M extends GroupMember> {
+  private readonly waiting: M[] = [];
+  /** Entities (tenant and id) that a group in flight holds. */
+  private readonly held = new Set<string>();
+  private running = 0;
+
+  constructor(
+    /** Groups in flight at once. */
+    private readonly lanes: number,
+    /** Most entities one group reads; a larger mutation still goes, alone. */
+    private readonly maxIds: number,
+    /** Writes a group and settles its members; members it hands back to `retry` are queued again. */
+    private readonly write: (group: M[]) => Promise<void>,
+  ) {}
+
+  submit(member: M): void {
+    this.waiting.push(member);
+    this.schedule();
+  }
+
+  /** Queues members again ahead of the others, in the order given (members put off by their group). */
+  retry(members: M[]): void {
+    this.waiting.unshift(...members);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    while (this.running < this.lanes) {
+      const group = this.nextGroup();
+      if (group.length === 0) return;
+      const slots = group.flatMap((m) => m.ids.map((id) => slotOf(m.tenant, id)));
+      for (const s of slots) this.held.add(s);
+      this.running += 1;
+      void this.write(group)
+        .catch((e) => {
+          for (const m of group) m.reject(e);
+        })
+        .finally(() => {
+          for (const s of slots) this.held.delete(s);
+          this.running -= 1;
+          this.schedule();
+        });
+    }
+  }
+
+  /**
+   * The first waiting member that holds no entity in flight, with every
+   * later one that fits beside it. A member passed over keeps its entities:
+   * no later mutation of them may go before it.
+   */
+  private nextGroup(): M[] {
+    const group: M[] = [];
+    const taken = new Set<string>();
+    const passedOver = new Set<string>();
+    let size = 0;
+    for (let i = 0; i < this.waiting.length; ) {
+      const m = this.waiting[i];
+      const slots = m.ids.map((id) => slotOf(m.tenant, id));
+      const free = slots.every((s) => !this.held.has(s) && !taken.has(s) && !passedOver.has(s));
+      const fits = group.length === 0 || (!m.alone && !group[0].alone && m.key === group[0].key && size + m.ids.length <= this.maxIds);
+      if (free && fits) {
+        this.waiting.splice(i, 1);
+        group.push(m);
+        size += m.ids.length;
+        for (const s of slots) taken.add(s);
+        if (m.alone) break;
+        continue;
+      }
+      for (const s of slots) passedOver.add(s);
+      i += 1;
+    }
+    return group;
+  }
+}
+
+const slotOf = (tenant: string, id: string) => `${tenant}\u0000${id}`;
