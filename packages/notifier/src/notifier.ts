@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ActiveContext, ContextSource, Subscription, subscriptionState, WEBSOCKET_ENDPOINT } from '@civitas/core';
-import type { Delivery, DeliveryOutcome, EntityQuery, Store } from '@civitas/store';
+import type { ChangeRouter, Delivery, DeliveryOutcome, EntityQuery, Store, StoredSubscription } from '@civitas/store';
 import { changeRouter, filtersOf } from './matching/router';
 import { IndexedSubscription, SubscriptionIndex } from './matching/subscriptionIndex';
 import { EntityNotice, linkedFor, notificationBody } from './payload';
@@ -167,8 +167,12 @@ export class Notifier {
       try {
         do {
           this.pumpAgain = false;
-          await this.refreshIndex();
-          const route = changeRouter(() => this.index);
+          // The claim tells the revision of the subscriptions: they are read again only when it moved.
+          const byIndex = changeRouter(() => this.index);
+          const route: ChangeRouter = async (changes, tools) => {
+            if (tools.subscriptions.revision !== this.revision) await this.useSubscriptions(tools.subscriptions.revision, await tools.subscriptions.load());
+            return byIndex(changes, tools);
+          };
           for (;;) {
             const { claimed, queued } = await this.deps.store.notifications.processChanges(this.config.batchSize, this.owner, this.config.leaseMs, route);
             this.dispatch(queued);
@@ -212,8 +216,12 @@ export class Notifier {
     const revision = await this.deps.store.notifications.subscriptionRevision();
     if (revision === this.revision) return;
     const loaded = await this.deps.store.notifications.loadSubscriptions();
-    this.index = await SubscriptionIndex.build(loaded.all, (s) => this.contextOf(s), (e) => this.deps.log.error(e));
-    this.revision = loaded.revision;
+    await this.useSubscriptions(loaded.revision, loaded.all);
+  }
+
+  private async useSubscriptions(revision: number, all: StoredSubscription[]): Promise<void> {
+    this.index = await SubscriptionIndex.build(all, (s) => this.contextOf(s), (e) => this.deps.log.error(e));
+    this.revision = revision;
   }
 
   private contextOf(s: Subscription): Promise<ActiveContext> {

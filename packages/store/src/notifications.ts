@@ -59,8 +59,14 @@ export type ThrottleGate = (tenant: string, subscriptionId: string, seconds: num
 /** Reads the entities with the given ids that exist (linked entities of a join). */
 export type EntityLoader = (tenant: string, ids: string[]) => Promise<StoredEntity[]>;
 
+/** The subscriptions as the claim of changes saw them: their revision then, and a read of them in the same transaction. */
+export interface SubscriptionsAtClaim {
+  revision: number;
+  load(): Promise<StoredSubscription[]>;
+}
+
 export interface ChangeRouter {
-  (changes: EntityChange[], tools: { filter: EntityFilter; throttle: ThrottleGate; load: EntityLoader }): Promise<NewDelivery[]>;
+  (changes: EntityChange[], tools: { filter: EntityFilter; throttle: ThrottleGate; load: EntityLoader; subscriptions: SubscriptionsAtClaim }): Promise<NewDelivery[]>;
 }
 
 export interface NotificationStore {

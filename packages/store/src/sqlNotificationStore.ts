@@ -68,6 +68,16 @@ function toDelivery(row: DeliveryRow): Delivery {
   };
 }
 
+/** The parameters of INSERT_DELIVERIES (and the first ones of QUEUE_CHANGES). */
+const deliveryParams = (deliveries: NewDelivery[], owner: string, leaseMs: number) => [
+  JSON.stringify(deliveries.map((d) => ({ tenant: d.tenant, subscription_id: d.subscriptionId, notification: d.notification }))),
+  owner,
+  leaseMs / 1000,
+];
+
+/** Queued deliveries in the order they were queued. */
+const inOrder = (rows: DeliveryRow[]): Delivery[] => rows.map(toDelivery).sort((a, b) => Number(a.id) - Number(b.id));
+
 /** The first periodic notification is due one interval after the subscription is written. */
 const nextPeriodic = (s: Subscription) => (s.timeInterval !== undefined ? new Date(Date.now() + s.timeInterval * 1000).toISOString() : null);
 
@@ -78,38 +88,44 @@ const GET_ENTITIES = statement('get_entities', `SELECT ${ENTITY_COLUMNS} FROM en
 
 const CLAIM_CHANGES = statement(
   'claim_changes',
-  `SELECT seq, tenant, entity_id, before, after, ${iso('changed_at')} AS changed_at FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+  `SELECT seq, tenant, entity_id, before, after, ${iso('changed_at')} AS changed_at, (SELECT revision FROM subscription_revision) AS revision
+   FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
 );
 
-/** Queued in the order given; a subscription deleted meanwhile takes its notifications with it. */
-const INSERT_DELIVERIES = statement(
-  'insert_deliveries',
-  `INSERT INTO deliveries (tenant, subscription_id, notification, owner, locked_until)
+/** Queues notifications in the order given; a subscription deleted meanwhile takes its notifications with it. */
+const insertDeliveriesSql = (before = '') => `${before}
+   INSERT INTO deliveries (tenant, subscription_id, notification, owner, locked_until)
    SELECT x.doc ->> 'tenant', x.doc ->> 'subscription_id', x.doc -> 'notification', $2, now() + make_interval(secs => $3)
    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(doc, n)
    WHERE EXISTS (SELECT 1 FROM subscriptions s WHERE s.tenant = x.doc ->> 'tenant' AND s.id = x.doc ->> 'subscription_id')
    ORDER BY x.n
-   RETURNING ${DELIVERY_COLUMNS}`,
-);
+   RETURNING ${DELIVERY_COLUMNS}`;
 
-const DELETE_DELIVERED = statement('delete_delivered', 'DELETE FROM deliveries WHERE id = ANY($1::bigint[])');
+const INSERT_DELIVERIES = statement('insert_deliveries', insertDeliveriesSql());
 
-/** A failed notification waits for its retry, leased to nobody, so that any process may take it then. */
-const SCHEDULE_RETRIES = statement(
-  'schedule_retries',
-  `UPDATE deliveries d SET attempts = x.attempts, locked_until = x.retry_at, owner = NULL
-   FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, attempts integer, retry_at timestamptz) WHERE d.id = x.id`,
-);
+/** The notifications of claimed changes queued, and the changes gone from the outbox, in one round trip. */
+const QUEUE_CHANGES = statement('queue_changes', insertDeliveriesSql('WITH done AS (DELETE FROM outbox WHERE seq = ANY($4::bigint[]))'));
 
-/** 5.2.15: counters add up; the last* timestamps and the status follow the latest attempt. */
-const RECORD_STATUS = statement(
-  'record_status',
-  `UPDATE subscriptions s SET times_sent = s.times_sent + x.sent, times_failed = s.times_failed + x.failed,
+/**
+ * Attempts recorded in one round trip: sent (or given up) notifications leave
+ * the queue; a failed one waits for its retry, leased to nobody, so that any
+ * process may take it then; and the subscriptions' status follows (5.2.15:
+ * counters add up, the last* timestamps and the status follow the latest attempt).
+ */
+const RECORD_OUTCOMES = statement(
+  'record_outcomes',
+  `WITH
+     done AS (DELETE FROM deliveries WHERE id = ANY($1::bigint[])),
+     retried AS (
+       UPDATE deliveries d SET attempts = x.attempts, locked_until = x.retry_at, owner = NULL
+       FROM jsonb_to_recordset($2::jsonb) AS x(id bigint, attempts integer, retry_at timestamptz) WHERE d.id = x.id
+     )
+   UPDATE subscriptions s SET times_sent = s.times_sent + x.sent, times_failed = s.times_failed + x.failed,
      last_notification = greatest(s.last_notification, x.last),
      last_success = greatest(s.last_success, x.last_success),
      last_failure = greatest(s.last_failure, x.last_failure),
      delivery_status = CASE WHEN s.last_notification IS NULL OR x.last >= s.last_notification THEN CASE WHEN x.ok THEN 'ok' ELSE 'failed' END ELSE s.delivery_status END
-   FROM jsonb_to_recordset($1::jsonb) AS x(tenant text, id text, sent integer, failed integer, last timestamptz, last_success timestamptz, last_failure timestamptz, ok boolean)
+   FROM jsonb_to_recordset($3::jsonb) AS x(tenant text, id text, sent integer, failed integer, last timestamptz, last_success timestamptz, last_failure timestamptz, ok boolean)
    WHERE s.tenant = x.tenant AND s.id = x.id`,
 );
 
@@ -181,9 +197,12 @@ export class SqlNotificationStore implements NotificationStore {
     // One transaction, so that the revision describes exactly the rows read.
     return this.db.transaction(async (tx) => {
       const revision = await this.revisionIn(tx);
-      const rows = await tx.query<SubscriptionRow>(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY tenant, id`);
-      return { revision, all: rows.map(toStored) };
+      return { revision, all: await this.subscriptionsIn(tx) };
     });
+  }
+
+  private async subscriptionsIn(db: SqlExecutor): Promise<StoredSubscription[]> {
+    return (await db.query<SubscriptionRow>(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY tenant, id`)).map(toStored);
   }
 
   subscriptionRevision(): Promise<number> {
@@ -197,7 +216,9 @@ export class SqlNotificationStore implements NotificationStore {
 
   async processChanges(limit: number, owner: string, leaseMs: number, route: ChangeRouter): Promise<{ claimed: number; queued: Delivery[] }> {
     return this.db.transaction(async (tx) => {
-      const rows = await tx.query<{ seq: string; tenant: string; entity_id: string; before: unknown; after: unknown; changed_at: string }>(CLAIM_CHANGES, [limit]);
+      const rows = await tx.query<{ seq: string; tenant: string; entity_id: string; before: unknown; after: unknown; changed_at: string; revision: string }>(CLAIM_CHANGES, [
+        limit,
+      ]);
       if (rows.length === 0) return { claimed: 0, queued: [] };
       const changes: EntityChange[] = rows.map((r) => {
         const change: EntityChange = { seq: Number(r.seq), tenant: r.tenant, entityId: r.entity_id, changedAt: r.changed_at };
@@ -225,25 +246,16 @@ export class SqlNotificationStore implements NotificationStore {
         return granted.length > 0;
       };
       const load: EntityLoader = async (tenant, ids) => (await tx.query<EntityRow>(GET_ENTITIES, [tenant, ids])).map(rowToEntity);
-      const deliveries = await route(changes, { filter, throttle, load });
-      const queued = await this.insertDeliveries(tx, deliveries, owner, leaseMs);
-      await tx.query(statement('delete_changes', 'DELETE FROM outbox WHERE seq = ANY($1::bigint[])'), [rows.map((r) => r.seq)]);
-      return { claimed: rows.length, queued };
+      const subscriptions = { revision: Number(rows[0].revision), load: () => this.subscriptionsIn(tx) };
+      const deliveries = await route(changes, { filter, throttle, load, subscriptions });
+      const queued = await tx.query<DeliveryRow>(QUEUE_CHANGES, [...deliveryParams(deliveries, owner, leaseMs), rows.map((r) => r.seq)]);
+      return { claimed: rows.length, queued: inOrder(queued) };
     });
   }
 
-  enqueue(deliveries: NewDelivery[], owner: string, leaseMs: number): Promise<Delivery[]> {
-    return this.insertDeliveries(this.db, deliveries, owner, leaseMs);
-  }
-
-  private async insertDeliveries(db: SqlExecutor, deliveries: NewDelivery[], owner: string, leaseMs: number): Promise<Delivery[]> {
+  async enqueue(deliveries: NewDelivery[], owner: string, leaseMs: number): Promise<Delivery[]> {
     if (deliveries.length === 0) return [];
-    const rows = await db.query<DeliveryRow>(INSERT_DELIVERIES, [
-      JSON.stringify(deliveries.map((d) => ({ tenant: d.tenant, subscription_id: d.subscriptionId, notification: d.notification }))),
-      owner,
-      leaseMs / 1000,
-    ]);
-    return rows.map(toDelivery).sort((a, b) => Number(a.id) - Number(b.id));
+    return inOrder(await this.db.query<DeliveryRow>(INSERT_DELIVERIES, deliveryParams(deliveries, owner, leaseMs)));
   }
 
   async claimDue(limit: number, owner: string, leaseMs: number): Promise<Delivery[]> {
@@ -253,7 +265,7 @@ export class SqlNotificationStore implements NotificationStore {
        RETURNING ${DELIVERY_COLUMNS}`,
       [owner, leaseMs / 1000],
     );
-    return rows.map(toDelivery).sort((a, b) => Number(a.id) - Number(b.id));
+    return inOrder(rows);
   }
 
   async renewLeases(owner: string, leaseMs: number): Promise<void> {
@@ -283,13 +295,7 @@ export class SqlNotificationStore implements NotificationStore {
       if (!o.ok && (s.last_failure === null || o.at > s.last_failure)) s.last_failure = o.at;
       status.set(key, s);
     }
-    await this.db.transaction(async (tx) => {
-      if (done.length > 0) await tx.query(DELETE_DELIVERED, [done]);
-      if (retries.length > 0) {
-        await tx.query(SCHEDULE_RETRIES, [JSON.stringify(retries)]);
-      }
-      await tx.query(RECORD_STATUS, [JSON.stringify([...status.values()])]);
-    });
+    await this.db.query(RECORD_OUTCOMES, [done, JSON.stringify(retries), JSON.stringify([...status.values()])]);
   }
 
   async claimPeriodic(now: Date): Promise<StoredSubscription[]> {
