@@ -23,8 +23,8 @@ export const textOf = (sql: string | Statement): string => (typeof sql === 'stri
 
 export interface SqlDriver extends SqlExecutor {
   readonly kind: 'postgres' | 'embedded';
-  /** Connections that can run transactions side by side. */
-  readonly connections: number;
+  /** Transactions of grouped mutations run side by side (see WriteGroups). */
+  readonly writeLanes: number;
   /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Calls `fn` on every NOTIFY on `channel` from any connection (servers only: the embedded store has one process). */

@@ -9,6 +9,8 @@ const executor = (client: Pool | PoolClient): SqlExecutor => ({
 
 export async function openPgDriver(url: string, schema?: string): Promise<SqlDriver> {
   const connections = Number(process.env.CIVITAS_DB_POOL_SIZE ?? 10);
+  // Few lanes make large groups, whose shared transactions cost the server least; the other connections serve reads and the notifier.
+  const writeLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_WRITE_LANES ?? 2), connections - 1));
   const pool = new Pool({
     connectionString: url,
     max: connections,
@@ -21,7 +23,7 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   const listeners: Client[] = [];
   const driver: SqlDriver = {
     kind: 'postgres',
-    connections,
+    writeLanes,
     query: base.query,
     async transaction(fn) {
       const client = await pool.connect();

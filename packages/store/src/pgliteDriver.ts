@@ -11,7 +11,8 @@ export async function openPgliteDriver(dataDir?: string): Promise<SqlDriver> {
     (await target.query<R>(textOf(sql), params)).rows;
   return {
     kind: 'embedded',
-    connections: 1,
+    // One connection runs one transaction at a time anyway.
+    writeLanes: 1,
     query: (sql, params) => run(db, sql, params),
     // PGlite has one connection; its transaction() queues concurrent callers.
     transaction: (fn) => db.transaction((tx) => fn({ query: (sql, params) => run(tx, sql, params) } as SqlExecutor)),

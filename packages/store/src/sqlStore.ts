@@ -53,13 +53,6 @@ const MAX_ATTEMPTS = 3;
 /** Most entities one group of mutations locks (a single larger mutation still goes, alone). */
 const MAX_GROUP_IDS = 1000;
 
-/**
- * Groups written at once: half the server's connections, so that reads and
- * the notifier keep the other half; one on the embedded store, whose single
- * connection runs one transaction at a time anyway.
- */
-const writeLanes = (db: SqlDriver) => Math.max(1, Math.floor(db.connections / 2));
-
 /** A mutation waiting for its group, with what settles its promise. */
 interface PendingMutation extends GroupMember {
   plan: (current: Map<string, StoredEntity>) => WritePlan<unknown>;
@@ -99,7 +92,7 @@ export class SqlStore implements Store {
     /** Keep attribute history (the temporal API); off saves its cost on every write. */
     private readonly history = true,
   ) {
-    this.writes = new WriteGroups(writeLanes(db), MAX_GROUP_IDS, (group) => this.writeGroup(group));
+    this.writes = new WriteGroups(db.writeLanes, MAX_GROUP_IDS, (group) => this.writeGroup(group));
   }
 
   get driver(): 'postgres' | 'embedded' {

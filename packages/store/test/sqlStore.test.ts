@@ -33,7 +33,7 @@ function counting(driver: SqlDriver): SqlDriver & { statements: number } {
   const counted = {
     statements: 0,
     kind: driver.kind,
-    connections: driver.connections,
+    writeLanes: driver.writeLanes,
     query: (sql: string, params?: unknown[]) => {
       counted.statements += 1;
       return driver.query(sql, params);
