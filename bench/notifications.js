@@ -35,27 +35,23 @@ function startReceiver() {
 }
 
 /**
- * The steady updates go through one keep-alive agent of node:http: the
- * generator shares the machine with Civitas, and fetch costs it several
- * times the CPU per request.
+ * Every request goes through one keep-alive agent of node:http: the steady
+ * stream's generator shares the machine with Civitas, and fetch costs it
+ * several times the CPU per request.
  */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-function send(base, method, path, body) {
+function call(base, method, path, body) {
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify(body);
     const req = http.request(`${base}/ngsi-ld/v1${path}`, { method, agent, headers: { ...HEADERS, 'Content-Length': Buffer.byteLength(payload) } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode < 300 ? resolve() : reject(new Error(`${method} ${path}: ${res.statusCode}`))));
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => (res.statusCode < 300 ? resolve() : reject(new Error(`${method} ${path}: ${res.statusCode} ${Buffer.concat(chunks)}`))));
     });
     req.on('error', reject);
     req.end(payload);
   });
-}
-
-async function call(base, method, path, body) {
-  const res = await fetch(`${base}/ngsi-ld/v1${path}`, { method, headers: HEADERS, body: body && JSON.stringify(body) });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
 }
 
 const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
@@ -83,7 +79,7 @@ async function steady(base, receiver, counters, rate, seconds, graceMs = 3000) {
       n += 1;
       const t0 = performance.now();
       sent.set(tag, t0);
-      const p = send(base, 'PATCH', `/entities/${id}/attrs`, { tag: { type: 'Property', value: tag } })
+      const p = call(base, 'PATCH', `/entities/${id}/attrs`, { tag: { type: 'Property', value: tag } })
         .then(() => responseMs.push(performance.now() - t0))
         .finally(() => inFlight.delete(p));
       inFlight.add(p);

@@ -200,10 +200,7 @@ export class SqlStore implements Store {
       deletes.push(...d);
       settled.set(member, { result, conflicts: i.map((e) => e.id) });
     }
-    if (written.size === 0) {
-      for (const outcome of settled.values()) if ('conflicts' in outcome) outcome.conflicts = [];
-      return { settled, putOff, changed: false };
-    }
+    if (written.size === 0) return { settled, putOff, changed: false };
     const [row] = await tx.query<{ inserted: string[]; changes: number }>(WRITE_STATEMENT, writeParams(tenant, current, { inserts, upserts, deletes }, this.history && options.history !== false, this.signals.origin));
     const inserted = new Set(row.inserted);
     let conflicted = false;
