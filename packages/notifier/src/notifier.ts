@@ -35,6 +35,8 @@ export interface NotifierConfig {
   maxAgeMs: number;
   /** Most entities in one initial or periodic notification. */
   maxEntitiesPerNotification: number;
+  /** How long an attempt's outcome waits to be recorded with those that follow it (one statement records them all). */
+  recordDelayMs: number;
 }
 
 export const DEFAULT_NOTIFIER_CONFIG: NotifierConfig = {
@@ -46,6 +48,7 @@ export const DEFAULT_NOTIFIER_CONFIG: NotifierConfig = {
   retryMaxMs: 300_000,
   maxAgeMs: 24 * 3_600_000,
   maxEntitiesPerNotification: 1_000,
+  recordDelayMs: 10,
 };
 
 export interface NotifierDeps {
@@ -82,6 +85,7 @@ export class Notifier {
   /** Subscriptions (tenant and id) whose outcomes are being written. */
   private recording = new Set<string>();
   private flushing = false;
+  private flushTimer?: NodeJS.Timeout;
   private pumping = false;
   private pumpAgain = false;
   private timers: NodeJS.Timeout[] = [];
@@ -112,6 +116,7 @@ export class Notifier {
     this.stopped = true;
     this.unsubscribe?.();
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.flushTimer);
     const deadline = Date.now() + 5_000;
     while ((this.inFlight > 0 || this.pumping || this.flushing) && Date.now() < deadline) await sleep(20);
     await this.flush();
@@ -296,10 +301,14 @@ export class Notifier {
     return /^mqtts?:/i.test(uri) ? this.mqtt : this.http;
   }
 
-  /** Outcomes are written in batches: whatever accumulated while the previous batch was being written. */
+  /** Outcomes are written in batches: those of the next recordDelayMs, and whatever accumulates while a batch is being written. */
   private record(outcome: DeliveryOutcome): void {
     this.outcomes.push(outcome);
-    if (!this.flushing) void this.flush();
+    if (this.flushing || this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, this.config.recordDelayMs);
   }
 
   private async flush(): Promise<void> {
