@@ -25,6 +25,8 @@ export interface SqlDriver extends SqlExecutor {
   readonly kind: 'postgres' | 'embedded';
   /** Transactions of grouped mutations run side by side (see WriteGroups). */
   readonly writeLanes: number;
+  /** Statements of coalesced single-entity reads in flight at once (see ReadBatches). */
+  readonly readLanes: number;
   /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Calls `fn` on every NOTIFY on `channel` from any connection (servers only: the embedded store has one process). */

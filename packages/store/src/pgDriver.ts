@@ -11,6 +11,8 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   const connections = Number(process.env.CIVITAS_DB_POOL_SIZE ?? 10);
   // Few lanes make large groups, whose shared transactions cost the server least; the other connections serve reads and the notifier.
   const writeLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_WRITE_LANES ?? 2), connections - 1));
+  // Reads take a share of the rest; fewer lanes make larger batches of coalesced reads.
+  const readLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_READ_LANES ?? 2), connections - writeLanes));
   const pool = new Pool({
     connectionString: url,
     max: connections,
@@ -24,6 +26,7 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   const driver: SqlDriver = {
     kind: 'postgres',
     writeLanes,
+    readLanes,
     query: base.query,
     async transaction(fn) {
       const client = await pool.connect();

@@ -13,6 +13,7 @@ export async function openPgliteDriver(dataDir?: string): Promise<SqlDriver> {
     kind: 'embedded',
     // One connection runs one transaction at a time anyway.
     writeLanes: 1,
+    readLanes: 1,
     query: (sql, params) => run(db, sql, params),
     // PGlite has one connection; its transaction() queues concurrent callers.
     transaction: (fn) => db.transaction((tx) => fn({ query: (sql, params) => run(tx, sql, params) } as SqlExecutor)),

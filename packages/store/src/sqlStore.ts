@@ -7,6 +7,7 @@ import { SqlParams } from './qSql';
 import type { ChangeSignals } from './changeSignals';
 import { WRITE_STATEMENT, writeParams } from './writeStatement';
 import { GroupMember, WriteGroups } from './writeGroups';
+import { ReadBatches } from './readBatches';
 import type { NotificationStore } from './notifications';
 import type { ProvisioningStore } from './provisioning';
 import type { RegistrationStore } from './registrations';
@@ -52,6 +53,8 @@ const MAX_ATTEMPTS = 3;
 
 /** Most entities one group of mutations locks (a single larger mutation still goes, alone). */
 const MAX_GROUP_IDS = 1000;
+/** Most entities one statement of coalesced reads fetches. */
+const MAX_READ_IDS = 500;
 
 /** A mutation waiting for its group, with what settles its promise. */
 interface PendingMutation extends GroupMember {
@@ -66,7 +69,7 @@ type Settlement = { result: unknown; conflicts: string[] } | { error: unknown };
 /** Thrown inside a transaction to roll it back when an insert met a concurrently created entity and the caller wants another try. */
 class InsertConflict extends Error {}
 
-const GET_ENTITY = statement('get_entity', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = $2 AND ${LIVE_ENTITY}`);
+const GET_ENTITIES = statement('get_entities', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) AND ${LIVE_ENTITY}`);
 
 /** The entities a mutation reads, locked; sorted, so that concurrent batches lock rows in the same order and cannot deadlock. */
 const LOCK_ENTITIES = statement('lock_entities', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE`);
@@ -82,6 +85,8 @@ export class SqlStore implements Store {
   private analyzing = false;
   /** Concurrent mutations, grouped into shared transactions under load. */
   private readonly writes: WriteGroups<PendingMutation>;
+  /** Concurrent reads of single entities, fetched together under load. */
+  private readonly reads: ReadBatches<StoredEntity>;
 
   constructor(
     private readonly db: SqlDriver,
@@ -93,6 +98,10 @@ export class SqlStore implements Store {
     private readonly history = true,
   ) {
     this.writes = new WriteGroups(db.writeLanes, MAX_GROUP_IDS, (group) => this.writeGroup(group));
+    this.reads = new ReadBatches(db.readLanes, MAX_READ_IDS, async (tenant, ids) => {
+      const rows = await this.run<EntityRow>(this.db, GET_ENTITIES, [tenant, ids]);
+      return new Map(rows.map((row) => [row.id, rowToEntity(row)]));
+    });
   }
 
   get driver(): 'postgres' | 'embedded' {
@@ -106,9 +115,8 @@ export class SqlStore implements Store {
     return rows.length > 0;
   }
 
-  async getEntity(tenant: string, id: string): Promise<StoredEntity | undefined> {
-    const rows = await this.run<EntityRow>(this.db, GET_ENTITY, [tenant, id]);
-    return rows[0] ? rowToEntity(rows[0]) : undefined;
+  getEntity(tenant: string, id: string): Promise<StoredEntity | undefined> {
+    return this.reads.get(tenant, id);
   }
 
   mutate<T>(

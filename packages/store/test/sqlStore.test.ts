@@ -34,6 +34,7 @@ function counting(driver: SqlDriver): SqlDriver & { statements: number } {
     statements: 0,
     kind: driver.kind,
     writeLanes: driver.writeLanes,
+    readLanes: driver.readLanes,
     query: (sql: string, params?: unknown[]) => {
       counted.statements += 1;
       return driver.query(sql, params);
@@ -180,6 +181,16 @@ for (const kind of kinds) {
       expect(outcomes[3]).toMatchObject({ status: 'rejected', reason: { type: 'InternalError' } });
       for (const id of good) expect(await store.getEntity('', id)).toBeDefined();
       expect(await store.getEntity('', broken)).toBeUndefined();
+    });
+
+    test('concurrent reads of single entities share statements and each gets its own entity', async () => {
+      const ids = Array.from({ length: 40 }, (_, i) => `urn:ngsi-ld:Read:${i}`);
+      await store.mutate('', [], () => ({ inserts: ids.map((id) => entity(id)), result: undefined }));
+      const before = driver.statements;
+      const read = await Promise.all([...ids, 'urn:ngsi-ld:Read:none'].map((id) => store.getEntity('', id)));
+      expect(read.map((e) => e?.id)).toEqual([...ids, undefined]);
+      // One by one, that is 41 statements; the lanes take the first reads, the others wait and go together.
+      expect(driver.statements - before).toBeLessThanOrEqual(driver.readLanes + 1);
     });
 
     test('two concurrent creates of one entity: one is written, the other meets it', async () => {
