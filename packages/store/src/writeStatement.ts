@@ -3,9 +3,12 @@
  * (inserted, upserted, deleted), their rows in entity_values and entity_geo,
  * the outbox changes and the attribute history. One round trip whatever the number of entities;
  * the side tables are computed from the rows the statement itself writes
- * (deleted entities take theirs with them through the foreign keys).
+ * (deleted entities take theirs with them through the foreign keys). An
+ * update rewrites the side-table rows of the attributes whose indexed
+ * content changed only: a device that sends one measure leaves the rows of
+ * its location and of its other attributes alone.
  */
-import { historyRecords, nowIso, StoredEntity } from '@civitas/core';
+import { AttributeInstance, historyRecords, nowIso, StoredEntity } from '@civitas/core';
 import { entitiesParam } from './entityRows';
 import { INSERT_VALUES, VALUE_SOURCE } from './migrations';
 import { CHANGES_CHANNEL } from './changeSignals';
@@ -18,6 +21,9 @@ const recordset = (param: string) =>
 /** Every column of an entity row from the row proposed for insertion. */
 const REPLACE_ALL = `types = excluded.types, scope = excluded.scope, created_at = excluded.created_at, modified_at = excluded.modified_at,
       expires_at = excluded.expires_at, attrs_expire_at = excluded.attrs_expire_at, attrs = excluded.attrs`;
+
+/** Whether an attribute's side-table rows are rewritten: every one of an entity absent from $9, else those $9 lists for it. */
+const refreshed = (id: string, attr: string) => `(NOT ($9::jsonb ? ${id}) OR ($9::jsonb -> ${id}) ? ${attr})`;
 
 export const WRITE_STATEMENT = statement('write', `
 WITH
@@ -38,20 +44,21 @@ WITH
     DELETE FROM entities WHERE tenant = $1 AND id = ANY($4::text[]) RETURNING id
   ),
   written AS (SELECT * FROM inserted UNION ALL SELECT * FROM upserted),
+  -- = ANY(ARRAY(...)) makes the ids an index condition: the generic plan of a join with written would scan the tenant's rows.
   stale_values AS (
-    DELETE FROM entity_values WHERE tenant = $1 AND entity_id IN (SELECT id FROM written)
+    DELETE FROM entity_values v WHERE tenant = $1 AND entity_id = ANY(ARRAY(SELECT id FROM written)) AND ${refreshed('v.entity_id', 'v.attr')}
   ),
   stale_geo AS (
-    DELETE FROM entity_geo WHERE tenant = $1 AND entity_id IN (SELECT id FROM written)
+    DELETE FROM entity_geo g WHERE tenant = $1 AND entity_id = ANY(ARRAY(SELECT id FROM written)) AND ${refreshed('g.entity_id', 'g.attr')}
   ),
   new_values AS (
-    ${INSERT_VALUES} FROM written e ${VALUE_SOURCE}
+    ${INSERT_VALUES} FROM written e ${VALUE_SOURCE} AND ${refreshed('e.id', 'a.key')}
   ),
   new_geo AS (
     INSERT INTO entity_geo (tenant, entity_id, attr, geom)
     SELECT e.tenant, e.id, a.key, ST_SetSRID(ST_GeomFromGeoJSON(i ->> 'value'), 4326)
     FROM written e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
-    WHERE i ->> 'type' = 'GeoProperty'
+    WHERE i ->> 'type' = 'GeoProperty' AND ${refreshed('e.id', 'a.key')}
   ),
   history AS (
     -- The instances this write touched carry its time; the others keep an older one.
@@ -116,5 +123,32 @@ export function writeParams(
         }),
       ]
     : [];
-  return [tenant, entitiesParam(inserts), entitiesParam(upserts), deletes, JSON.stringify(changes), history, JSON.stringify(extra), origin];
+  return [tenant, entitiesParam(inserts), entitiesParam(upserts), deletes, JSON.stringify(changes), history, JSON.stringify(extra), origin, JSON.stringify(indexRefresh(before, upserts))];
+}
+
+/**
+ * For each upserted entity that existed, the attributes whose rows in
+ * entity_values or entity_geo change (added and removed ones included). An
+ * entity left out (an insert, or an upsert that creates) has all its rows
+ * rewritten.
+ */
+export function indexRefresh(before: Map<string, StoredEntity>, upserts: StoredEntity[]): Record<string, string[]> {
+  const refresh: Record<string, string[]> = {};
+  for (const e of upserts) {
+    const was = before.get(e.id);
+    if (!was) continue;
+    const changed: string[] = [];
+    for (const [attr, instances] of Object.entries(e.attrs)) {
+      const old = was.attrs[attr];
+      if (!old || indexedContent(old) !== indexedContent(instances)) changed.push(attr);
+    }
+    for (const attr of Object.keys(was.attrs)) if (!(attr in e.attrs)) changed.push(attr);
+    refresh[e.id] = changed;
+  }
+  return refresh;
+}
+
+/** What the side tables take from an attribute's instances (see VALUE_SOURCE and new_geo): their types and content. */
+function indexedContent(instances: AttributeInstance[]): string {
+  return JSON.stringify(instances.map((i) => [i.type, i.value, i.object, i.vocab, i.valueList, i.objectList, i.json]));
 }

@@ -193,6 +193,40 @@ for (const kind of kinds) {
       expect(driver.statements - before).toBeLessThanOrEqual(driver.readLanes + 1);
     });
 
+    test('an update rewrites the value and geometry rows of the attributes it changed, and only those', async () => {
+      const id = 'urn:ngsi-ld:Thing:partial';
+      const speed = 'https://example.org/speed';
+      const cat = 'https://example.org/cat';
+      const location = 'https://uri.etsi.org/ngsi-ld/location';
+      const sideRows = async () => ({
+        values: await driver.query<{ attr: string; num: number | null; txt: string | null; at: string }>(
+          'SELECT attr, num, txt, ctid::text AS at FROM entity_values WHERE tenant = $1 AND entity_id = $2 ORDER BY attr, num, txt',
+          ['', id],
+        ),
+        geo: await driver.query<{ at: string; coords: string }>('SELECT ctid::text AS at, ST_AsText(geom) AS coords FROM entity_geo WHERE tenant = $1 AND entity_id = $2', ['', id]),
+      });
+      const first = entity(id);
+      await store.mutate('', [], () => ({ inserts: [first], result: undefined }));
+      const before = await sideRows();
+      expect(before.values.filter((r) => r.attr === cat).map((r) => r.txt)).toEqual(['https://example.org/urban']);
+
+      // speed changes, cat goes, the location stays.
+      const { [cat]: _gone, ...kept } = first.attrs;
+      const updated = { ...first, attrs: { ...kept, [speed]: [{ type: 'Property' as const, value: 5 }] } };
+      await store.mutate('', [id], () => ({ upserts: [updated], result: undefined }));
+      const after = await sideRows();
+      expect(after.values.filter((r) => r.attr === speed).map((r) => r.num)).toEqual([5]);
+      expect(after.values.filter((r) => r.attr === cat)).toEqual([]);
+      const untouched = (rows: Array<{ attr: string; at: string }>) => rows.filter((r) => r.attr !== speed && r.attr !== cat);
+      expect(untouched(after.values)).toEqual(untouched(before.values));
+      expect(after.geo).toEqual(before.geo);
+
+      // A moved location is rewritten.
+      const moved = { ...updated, attrs: { ...updated.attrs, [location]: [{ type: 'GeoProperty' as const, value: { type: 'Point', coordinates: [3, 40] } }] } };
+      await store.mutate('', [id], () => ({ upserts: [moved], result: undefined }));
+      expect((await sideRows()).geo.map((g) => g.coords)).toEqual(['POINT(3 40)']);
+    });
+
     test('two concurrent creates of one entity: one is written, the other meets it', async () => {
       const id = 'urn:ngsi-ld:Group:twice';
       const create = (n: number) => store.mutate('', [], () => ({ inserts: [{ ...entity(id), types: [`https://example.org/T${n}`] }], result: n }));
