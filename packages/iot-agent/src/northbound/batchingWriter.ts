@@ -1,10 +1,14 @@
 /**
- * Coalesces entity updates into batch upserts: a batch goes when it is full
- * or a few milliseconds after its first update, whichever comes first. An
- * entity appears at most once per batch, so that every update keeps its own
- * place in the attribute history. While the broker is unreachable, updates
- * wait (bounded) and are sent again with backoff; what does not fit is
- * dropped, counted and logged.
+ * Coalesces entity updates into batch upserts: a batch goes when enough
+ * updates wait to fill one or a few milliseconds after the first of them,
+ * whichever comes first. An entity appears at most once per batch, so that
+ * every update keeps its own place in the attribute history, and is never
+ * in two batches in flight, so that its updates reach the broker in the
+ * order they came. Batches are packed when a send slot frees, from the
+ * updates whose entity is free: an update that must wait holds back only
+ * the later updates of its own entity, not a whole batch. While the broker
+ * is unreachable, updates wait (bounded) and are sent again with backoff;
+ * what does not fit is dropped, counted and logged.
  */
 import type { EntityFragment } from '../mapping/measuresToEntity';
 import type { Metrics } from '../metrics';
@@ -32,11 +36,19 @@ export const DEFAULT_WRITER_CONFIG: WriterConfig = {
   retryMaxMs: 10_000,
 };
 
+/** One entity update waiting for its batch. */
+interface Update {
+  tenant: string | undefined;
+  contextUrl: string | undefined;
+  entity: EntityFragment;
+  /** The entity across tenants: the tenant and the id. */
+  key: string;
+}
+
 interface Batch {
   tenant: string | undefined;
   contextUrl: string | undefined;
-  entities: EntityFragment[];
-  ids: Set<string>;
+  updates: Update[];
 }
 
 export interface Log {
@@ -45,12 +57,11 @@ export interface Log {
 }
 
 export class BatchingWriter {
-  /** Batches not yet sent, oldest first; several may be open per tenant and context. */
-  private readonly queue: Batch[] = [];
-  private buffered = 0;
+  /** Updates not yet sent, oldest first. */
+  private pending: Update[] = [];
   private inFlight = 0;
-  /** Entities in batches on their way to the broker. */
-  private readonly inFlightIds = new Map<string, number>();
+  /** Entities (tenant and id) in batches on their way to the broker. */
+  private readonly inFlightKeys = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -66,6 +77,11 @@ export class BatchingWriter {
     metrics.buffered = () => this.buffered;
   }
 
+  /** Updates not yet accepted by the broker: waiting, and in flight (each in-flight entity carries one). */
+  private get buffered(): number {
+    return this.pending.length + this.inFlightKeys.size;
+  }
+
   /** Queues one entity update; false when the buffer is full (the update is dropped and counted). */
   write(tenant: string | undefined, contextUrl: string | undefined, entity: EntityFragment): boolean {
     if (this.buffered >= this.config.bufferLimit) {
@@ -73,17 +89,9 @@ export class BatchingWriter {
       this.log.error(`Update of ${entity.id} dropped: ${this.buffered} updates already wait for the broker (limit ${this.config.bufferLimit})`);
       return false;
     }
-    let batch = this.queue.find(
-      (b) => b.tenant === tenant && b.contextUrl === contextUrl && b.entities.length < this.config.batchSize && !b.ids.has(entity.id),
-    );
-    if (!batch) {
-      batch = { tenant, contextUrl, entities: [], ids: new Set() };
-      this.queue.push(batch);
-    }
-    batch.entities.push(entity);
-    batch.ids.add(entity.id);
-    this.buffered++;
-    if (batch.entities.length >= this.config.batchSize) this.pump();
+    this.pending.push({ tenant, contextUrl, entity, key: `${tenant ?? ''}\u0000${entity.id}` });
+    // A batch's worth more: time to look for a full batch (looking on every write would scan the backlog each time).
+    if (this.pending.length % this.config.batchSize === 0) this.pump();
     else this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.pump(true);
@@ -93,7 +101,7 @@ export class BatchingWriter {
 
   /** Resolves when nothing waits or is in flight. */
   idle(): Promise<void> {
-    if (this.buffered === 0 && this.inFlight === 0) return Promise.resolve();
+    if (this.pending.length === 0 && this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -104,34 +112,20 @@ export class BatchingWriter {
     this.closed = true;
     clearTimeout(this.timer);
     clearTimeout(this.retryTimer);
-    if (this.buffered > 0) {
-      this.metrics.drop('shutdown', this.buffered);
-      this.log.error(`${this.buffered} entity updates were still waiting for the broker at shutdown and are dropped`);
+    if (this.pending.length > 0) {
+      this.metrics.drop('shutdown', this.pending.length);
+      this.log.error(`${this.pending.length} entity updates were still waiting for the broker at shutdown and are dropped`);
     }
   }
 
-  /**
-   * Sends full batches (with `all`, partial ones too), oldest first. A batch
-   * waits while an entity of it is in flight or in an older waiting batch,
-   * so that an entity's updates reach the broker in the order they came.
-   * Nothing goes while a retry is pending.
-   */
+  /** Sends full batches (with `all`, partial ones too) while send slots are free. Nothing goes while a retry is pending. */
   private pump(all = false): void {
-    const blocked = new Set(this.inFlightIds.keys());
-    for (let i = 0; i < this.queue.length && !this.closed && !this.retryTimer && this.inFlight < this.config.concurrency; ) {
-      const batch = this.queue[i];
-      const ready = (all || batch.entities.length >= this.config.batchSize) && ![...batch.ids].some((id) => blocked.has(id));
-      if (!ready) {
-        for (const id of batch.ids) blocked.add(id);
-        i++;
-        continue;
-      }
-      this.queue.splice(i, 1);
-      for (const id of batch.ids) this.inFlightIds.set(id, (this.inFlightIds.get(id) ?? 0) + 1);
-      for (const id of batch.ids) blocked.add(id);
+    while (!this.closed && !this.retryTimer && this.inFlight < this.config.concurrency) {
+      const batch = this.nextBatch(all);
+      if (!batch) break;
       void this.send(batch);
     }
-    if (this.queue.length > 0 && !this.timer && !this.retryTimer) {
+    if (this.pending.length > 0 && !this.timer && !this.retryTimer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.pump(true);
@@ -139,14 +133,46 @@ export class BatchingWriter {
     }
   }
 
+  /**
+   * The oldest update whose entity is free, with every later one of the
+   * same tenant and context that fits beside it. An update passed over
+   * keeps its entity: no later update of it may go before it. Without
+   * `all`, only a full batch is taken.
+   */
+  private nextBatch(all: boolean): Batch | undefined {
+    const taken: Update[] = [];
+    const inBatch = new Set<string>();
+    const passedOver = new Set<string>();
+    let first: Update | undefined;
+    for (const u of this.pending) {
+      if (taken.length === this.config.batchSize) break;
+      const free = !this.inFlightKeys.has(u.key) && !inBatch.has(u.key) && !passedOver.has(u.key);
+      if (free && (!first || (u.tenant === first.tenant && u.contextUrl === first.contextUrl))) {
+        first ??= u;
+        taken.push(u);
+        inBatch.add(u.key);
+      } else {
+        passedOver.add(u.key);
+      }
+    }
+    if (!first || (!all && taken.length < this.config.batchSize)) return undefined;
+    const sent = new Set(taken);
+    this.pending = this.pending.filter((u) => !sent.has(u));
+    return { tenant: first.tenant, contextUrl: first.contextUrl, updates: taken };
+  }
+
   private async send(batch: Batch): Promise<void> {
     this.inFlight++;
+    for (const u of batch.updates) this.inFlightKeys.add(u.key);
     this.metrics.writeRequests++;
     try {
-      const outcome = await this.sink.upsert(batch.tenant, batch.contextUrl, batch.entities);
+      const outcome = await this.sink.upsert(
+        batch.tenant,
+        batch.contextUrl,
+        batch.updates.map((u) => u.entity),
+      );
       this.failures = 0;
-      this.buffered -= batch.entities.length;
-      this.metrics.entitiesWritten += batch.entities.length - outcome.rejected.length;
+      this.metrics.entitiesWritten += batch.updates.length - outcome.rejected.length;
       for (const r of outcome.rejected) {
         this.metrics.drop('rejected_by_broker');
         this.log.error(`The broker refused the update of ${r.id}: ${r.reason}`);
@@ -154,11 +180,11 @@ export class BatchingWriter {
     } catch (e) {
       if (!(e instanceof SinkUnavailable)) this.log.error(`Writing to the broker failed: ${(e as Error).message}`);
       // Back to the front, to keep the order of updates; sent again after a backoff.
-      this.queue.unshift(batch);
+      this.pending.unshift(...batch.updates);
       this.metrics.writeRetries++;
       this.failures++;
       const delay = Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** (this.failures - 1));
-      if (this.failures === 1 || this.failures % 10 === 0) this.log.error(`${(e as Error).message}; ${this.buffered} updates wait, next try in ${delay} ms`);
+      if (this.failures === 1 || this.failures % 10 === 0) this.log.error(`${(e as Error).message}; ${this.pending.length} updates wait, next try in ${delay} ms`);
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
@@ -166,13 +192,9 @@ export class BatchingWriter {
       }, delay);
     } finally {
       this.inFlight--;
-      for (const id of batch.ids) {
-        const n = this.inFlightIds.get(id)! - 1;
-        if (n === 0) this.inFlightIds.delete(id);
-        else this.inFlightIds.set(id, n);
-      }
+      for (const u of batch.updates) this.inFlightKeys.delete(u.key);
     }
     this.pump(true);
-    if (this.buffered === 0 && this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    if (this.pending.length === 0 && this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 }
