@@ -5,4 +5,6 @@ module.exports = {
   moduleNameMapper: { '^@civitas/([a-z-]+)$': '<rootDir>/packages/$1/src' },
   testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testTimeout: 60000,
+  // Most suites wait on PostgreSQL, brokers and timers rather than compute: two workers overlap those waits even on two cores.
+  maxWorkers: 2,
 };
