@@ -48,7 +48,9 @@ export class ReadBatches<V> {
         batch.set(id, waiters);
         byId.delete(id);
       }
-      if (byId.size === 0) this.waiting.delete(tenant);
+      // A tenant with more waiting than one statement takes goes behind the others, so that none waits on it for long.
+      this.waiting.delete(tenant);
+      if (byId.size > 0) this.waiting.set(tenant, byId);
       this.running += 1;
       void this.fetch(tenant, [...batch.keys()])
         .then(

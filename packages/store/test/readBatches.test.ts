@@ -79,6 +79,20 @@ describe('ReadBatches', () => {
     await expect(Promise.all(got)).resolves.toEqual(['/a', '/b', '/c']);
   });
 
+  test('a tenant with more waiting than one statement takes goes behind the others', async () => {
+    const f = heldFetches();
+    const reads = new ReadBatches(1, 2, f.fetch);
+    void reads.get('', 'busy');
+    const got = [reads.get('t1', 'a'), reads.get('t1', 'b'), reads.get('t1', 'c'), reads.get('t2', 'x')];
+    for (let n = 0; n < 4; n++) await f.release(n);
+    expect(f.statements.slice(1)).toEqual([
+      { tenant: 't1', ids: ['a', 'b'] },
+      { tenant: 't2', ids: ['x'] },
+      { tenant: 't1', ids: ['c'] },
+    ]);
+    await expect(Promise.all(got)).resolves.toEqual(['t1/a', 't1/b', 't1/c', 't2/x']);
+  });
+
   test('a failed statement fails its reads only; the next ones still go', async () => {
     const f = heldFetches();
     const reads = new ReadBatches(1, 100, f.fetch);
