@@ -21,6 +21,16 @@ export function statement(name: string, text: string): Statement {
 
 export const textOf = (sql: string | Statement): string => (typeof sql === 'string' ? sql : sql.text);
 
+export interface TransactionOptions {
+  /**
+   * The commit returns before its WAL is on disk (`synchronous_commit = off`).
+   * Only for bookkeeping that a server crash may undo without losing
+   * anything, because what it records is then done again: a notification
+   * queued or recorded as sent is sent once more, never missed.
+   */
+  asyncCommit?: boolean;
+}
+
 export interface SqlDriver extends SqlExecutor {
   readonly kind: 'postgres' | 'embedded';
   /** Transactions of grouped mutations run side by side (see WriteGroups). */
@@ -28,7 +38,7 @@ export interface SqlDriver extends SqlExecutor {
   /** Statements of coalesced single-entity reads in flight at once (see ReadBatches). */
   readonly readLanes: number;
   /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Calls `fn` on every NOTIFY on `channel` from any connection (servers only: the embedded store has one process). */
   listen?(channel: string, fn: (payload: string) => void): Promise<void>;
   close(): Promise<void>;

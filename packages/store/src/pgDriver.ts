@@ -1,6 +1,6 @@
 /** The PostgreSQL server driver: a pg connection pool, optionally confined to one schema. */
 import { Client, Pool, PoolClient } from 'pg';
-import type { SqlDriver, SqlExecutor, Statement } from './driver';
+import type { SqlDriver, SqlExecutor, Statement, TransactionOptions } from './driver';
 
 const executor = (client: Pool | PoolClient): SqlExecutor => ({
   query: async <R>(sql: string | Statement, params?: unknown[]) =>
@@ -28,10 +28,11 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
     writeLanes,
     readLanes,
     query: base.query,
-    async transaction(fn) {
+    async transaction(fn, options?: TransactionOptions) {
       const client = await pool.connect();
       try {
-        await client.query('BEGIN');
+        // One round trip: a simple query may hold both statements.
+        await client.query(options?.asyncCommit ? 'BEGIN; SET LOCAL synchronous_commit TO off' : 'BEGIN');
         const result = await fn(executor(client));
         await client.query('COMMIT');
         return result;

@@ -16,7 +16,11 @@ export async function openPgliteDriver(dataDir?: string): Promise<SqlDriver> {
     readLanes: 1,
     query: (sql, params) => run(db, sql, params),
     // PGlite has one connection; its transaction() queues concurrent callers.
-    transaction: (fn) => db.transaction((tx) => fn({ query: (sql, params) => run(tx, sql, params) } as SqlExecutor)),
+    transaction: (fn, options) =>
+      db.transaction(async (tx) => {
+        if (options?.asyncCommit) await tx.query('SET LOCAL synchronous_commit TO off');
+        return fn({ query: (sql, params) => run(tx, sql, params) } as SqlExecutor);
+      }),
     close: () => db.close(),
   };
 }

@@ -1,7 +1,7 @@
 /** NotificationStore on SQL: the same statements on PostgreSQL and on PGlite. */
 import { NgsiError, StoredEntity, Subscription } from '@civitas/core';
 import type { ChangeSignals } from './changeSignals';
-import { SqlDriver, SqlExecutor, statement } from './driver';
+import { SqlDriver, SqlExecutor, statement, TransactionOptions } from './driver';
 import { ENTITY_COLUMNS, EntityRow, LIVE_ENTITY, rowToEntity } from './entityRows';
 import { compileEntityFilter } from './entityQuerySql';
 import type {
@@ -129,6 +129,13 @@ const RECORD_OUTCOMES = statement(
    WHERE s.tenant = x.tenant AND s.id = x.id`,
 );
 
+/**
+ * The notifier's own writes wait for no disk flush: they are redone when a
+ * crash undoes them (notifications are sent at least once), while the
+ * outbox rows they start from are written with the entities, durably.
+ */
+const BOOKKEEPING: TransactionOptions = { asyncCommit: true };
+
 const BUMP_REVISION = 'UPDATE subscription_revision SET revision = revision + 1';
 
 export class SqlNotificationStore implements NotificationStore {
@@ -215,6 +222,7 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async processChanges(limit: number, owner: string, leaseMs: number, route: ChangeRouter): Promise<{ claimed: number; queued: Delivery[] }> {
+    // The changes stay in the outbox until this commits; should a crash undo the commit, they are routed again.
     return this.db.transaction(async (tx) => {
       const rows = await tx.query<{ seq: string; tenant: string; entity_id: string; before: unknown; after: unknown; changed_at: string; revision: string }>(CLAIM_CHANGES, [
         limit,
@@ -250,7 +258,7 @@ export class SqlNotificationStore implements NotificationStore {
       const deliveries = await route(changes, { filter, throttle, load, subscriptions });
       const queued = await tx.query<DeliveryRow>(QUEUE_CHANGES, [...deliveryParams(deliveries, owner, leaseMs), rows.map((r) => r.seq)]);
       return { claimed: rows.length, queued: inOrder(queued) };
-    });
+    }, BOOKKEEPING);
   }
 
   async enqueue(deliveries: NewDelivery[], owner: string, leaseMs: number): Promise<Delivery[]> {
@@ -295,7 +303,8 @@ export class SqlNotificationStore implements NotificationStore {
       if (!o.ok && (s.last_failure === null || o.at > s.last_failure)) s.last_failure = o.at;
       status.set(key, s);
     }
-    await this.db.query(RECORD_OUTCOMES, [done, JSON.stringify(retries), JSON.stringify([...status.values()])]);
+    // An outcome a crash undoes leaves its delivery queued: it is sent again.
+    await this.db.transaction((tx) => tx.query(RECORD_OUTCOMES, [done, JSON.stringify(retries), JSON.stringify([...status.values()])]), BOOKKEEPING);
   }
 
   async claimPeriodic(now: Date): Promise<StoredSubscription[]> {

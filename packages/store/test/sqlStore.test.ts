@@ -1,7 +1,7 @@
 /** The SQL store on each driver: embedded PGlite always, PostgreSQL when DATABASE_URL is set. */
 import { randomBytes } from 'node:crypto';
-import { NgsiError, StoredEntity } from '@civitas/core';
-import type { SqlDriver } from '../src/driver';
+import { NgsiError, StoredEntity, Subscription } from '@civitas/core';
+import type { SqlDriver, SqlExecutor, TransactionOptions } from '../src/driver';
 import { migrate } from '../src/migrations';
 import { openPgDriver } from '../src/pgDriver';
 import { openPgliteDriver } from '../src/pgliteDriver';
@@ -28,10 +28,11 @@ if (url) {
   });
 }
 
-/** Counts the statements a store sends, to prove batches are not written entity by entity. */
-function counting(driver: SqlDriver): SqlDriver & { statements: number } {
+/** Counts the statements a store sends, to prove batches are not written entity by entity, and its transactions that commit asynchronously. */
+function counting(driver: SqlDriver): SqlDriver & { statements: number; asyncCommits: number } {
   const counted = {
     statements: 0,
+    asyncCommits: 0,
     kind: driver.kind,
     writeLanes: driver.writeLanes,
     readLanes: driver.readLanes,
@@ -39,18 +40,22 @@ function counting(driver: SqlDriver): SqlDriver & { statements: number } {
       counted.statements += 1;
       return driver.query(sql, params);
     },
-    transaction: <T>(fn: (tx: { query: SqlDriver['query'] }) => Promise<T>) =>
-      driver.transaction((tx) =>
-        fn({
-          query: (sql, params) => {
-            counted.statements += 1;
-            return tx.query(sql, params);
-          },
-        }),
-      ),
+    transaction: <T>(fn: (tx: { query: SqlDriver['query'] }) => Promise<T>, options?: TransactionOptions) => {
+      if (options?.asyncCommit) counted.asyncCommits += 1;
+      return driver.transaction(
+        (tx) =>
+          fn({
+            query: (sql, params) => {
+              counted.statements += 1;
+              return tx.query(sql, params);
+            },
+          }),
+        options,
+      );
+    },
     close: () => driver.close(),
   };
-  return counted as SqlDriver & { statements: number };
+  return counted as SqlDriver & { statements: number; asyncCommits: number };
 }
 
 const T0 = '2026-11-25T10:00:00.123456Z';
@@ -81,7 +86,7 @@ function entity(id: string, extra: Partial<StoredEntity> = {}): StoredEntity {
 for (const kind of kinds) {
   describe(`SqlStore [${kind.name}]`, () => {
     let store: SqlStore;
-    let driver: SqlDriver & { statements: number };
+    let driver: SqlDriver & { statements: number; asyncCommits: number };
     let cleanup: () => Promise<void>;
 
     beforeAll(async () => {
@@ -273,6 +278,47 @@ for (const kind of kinds) {
 
     test('an invalid idPattern is BadRequestData, not an internal error', async () => {
       await expect(store.queryEntities('', { idPattern: '(unclosed', limit: 1, offset: 0 })).rejects.toMatchObject({ type: 'BadRequestData' });
+    });
+
+    test('an asyncCommit transaction, and it alone, commits without waiting for the disk', async () => {
+      const setting = async (db: SqlExecutor) => (await db.query<{ synchronous_commit: string }>('SHOW synchronous_commit'))[0].synchronous_commit;
+      expect(await driver.transaction(setting, { asyncCommit: true })).toBe('off');
+      expect(await driver.transaction(setting)).toBe('on');
+      expect(await setting(driver)).toBe('on');
+      // What it wrote is committed like any other transaction's.
+      await driver.transaction((tx) => tx.query("INSERT INTO tenants (name) VALUES ('async-commit') ON CONFLICT DO NOTHING"), { asyncCommit: true });
+      expect(await driver.query("SELECT name FROM tenants WHERE name = 'async-commit'")).toHaveLength(1);
+    });
+
+    test("the notifier's bookkeeping commits asynchronously; the outbox rows come with the entity, durably", async () => {
+      const tenant = 'bookkeeping';
+      const subscription: Subscription = {
+        id: 'urn:ngsi-ld:Subscription:bk',
+        entities: [{ type: 'Thing', types: [['https://example.org/Thing']] }],
+        notificationTrigger: ['entityCreated'],
+        notification: { endpoint: { uri: 'http://127.0.0.1:9/n', accept: 'application/json' } },
+        createdAt: T0,
+        modifiedAt: T0,
+      };
+      await store.notifications.createSubscription(tenant, subscription);
+      const before = driver.asyncCommits;
+      await store.mutate(tenant, [], () => ({ inserts: [entity('urn:ngsi-ld:Thing:bk')], result: undefined }));
+      expect(driver.asyncCommits).toBe(before);
+      const routed: string[] = [];
+      const { claimed } = await store.notifications.processChanges(10, 'me', 1000, async (changes) => {
+        routed.push(...changes.map((c) => c.entityId));
+        return [];
+      });
+      expect(claimed).toBe(1);
+      expect(routed).toEqual(['urn:ngsi-ld:Thing:bk']);
+      expect(driver.asyncCommits).toBe(before + 1);
+      // Routed changes left the outbox.
+      expect((await store.notifications.processChanges(10, 'me', 1000, async () => [])).claimed).toBe(0);
+      const [queued] = await store.notifications.enqueue([{ tenant, subscriptionId: 'urn:ngsi-ld:Subscription:bk', notification: { id: 'urn:ngsi-ld:Notification:bk' } }], 'me', 1000);
+      const counted = driver.asyncCommits;
+      await store.notifications.recordOutcomes([{ delivery: queued, ok: true, at: new Date().toISOString() }]);
+      expect(driver.asyncCommits).toBe(counted + 1);
+      expect((await store.notifications.getSubscription(tenant, 'urn:ngsi-ld:Subscription:bk'))!.delivery.timesSent).toBe(1);
     });
   });
 }
