@@ -18,6 +18,8 @@ interface Started {
   port: number;
   northPort: number;
   mqttUrl: string;
+  /** Where the agent writes measures, as it logged at start. */
+  sink: string;
 }
 
 async function start(dataDir: string): Promise<Started> {
@@ -25,8 +27,8 @@ async function start(dataDir: string): Promise<Started> {
     { DATABASE_URL: '', MQTT_URL: '', CIVITAS_DATA_DIR: dataDir, CIVITAS_MQTT_PORT: '0' },
     (out) => {
       const port = apiPort(out);
-      const agent = /provisioning API on port (\d+), HTTP southbound on port \d+, MQTT on (\S+),/.exec(out);
-      return port !== undefined && agent ? { port, northPort: Number(agent[1]), mqttUrl: agent[2] } : undefined;
+      const agent = /provisioning API on port (\d+), HTTP southbound on port \d+, MQTT on (\S+), writing to (.+)/.exec(out);
+      return port !== undefined && agent ? { port, northPort: Number(agent[1]), mqttUrl: agent[2], sink: agent[3] } : undefined;
     },
   );
   return { child, ...ready };
@@ -54,7 +56,9 @@ test('starts on the embedded store, serves /health, and keeps entities across a 
     const res = await fetch(`http://127.0.0.1:${second.port}/ngsi-ld/v1/entities/urn:ngsi-ld:Streetlight:1?options=keyValues`);
     expect(await res.json()).toEqual({ id: 'urn:ngsi-ld:Streetlight:1', type: 'Streetlight', powerState: 'on' });
 
-    // A device: provisioned through the agent's FIWARE API, reporting UltraLight over the embedded MQTT broker.
+    // A device: provisioned through the agent's FIWARE API, reporting UltraLight over the embedded MQTT broker;
+    // its measures go to the broker of the same process without an HTTP hop.
+    expect(second.sink).toBe('the broker in this process');
     const provisioned = await fetch(`http://127.0.0.1:${second.northPort}/iot/services`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'fiware-service': 'demo', 'fiware-servicepath': '/' },

@@ -1,12 +1,12 @@
 /**
  * Runs IoT agent tests end to end: a broker over each store kind, an MQTT
  * broker (the embedded one, or the Mosquitto on this host), and an agent
- * writing to the broker over HTTP and keeping its provisioning in the
- * broker's store. Devices are simulated with a real MQTT client and real
+ * writing to the broker over HTTP (or calling it directly, as all-in-one
+ * does) and keeping its provisioning in the broker's store. Devices are simulated with a real MQTT client and real
  * HTTP requests.
  */
 import mqtt, { MqttClient } from 'mqtt';
-import { iotAgentConfigFromEnv, IotAgentConfig, RunningIotAgent, startIotAgent } from '@civitas/iot-agent';
+import { InProcessEntitySink, iotAgentConfigFromEnv, IotAgentConfig, RunningIotAgent, startIotAgent } from '@civitas/iot-agent';
 import { EmbeddedMqttBroker, startEmbeddedMqttBroker } from '@civitas/notifier';
 import { BrokerHarness, startOn, storeKinds } from './broker';
 
@@ -30,6 +30,8 @@ export interface AgentHarness extends BrokerHarness {
 export interface AgentOptions {
   mqtt?: 'embedded' | 'mosquitto';
   agent?: Partial<IotAgentConfig>;
+  /** How measures reach the broker: its HTTP API (default), or a direct call as in the all-in-one process. */
+  sink?: 'http' | 'in-process';
 }
 
 let keyCounter = 0;
@@ -59,7 +61,11 @@ export function describeAgentOnEachStore(title: string, suite: (h: () => AgentHa
         const errors: string[] = [];
         const agent = await startIotAgent(
           { ...iotAgentConfigFromEnv({}), host: '127.0.0.1', northPort: 0, httpPort: 0, brokerUrl: started.harness.broker.url, mqttUrl, ...options.agent },
-          { provisioning: started.harness.store.provisioning, log: { info: () => undefined, error: (m) => errors.push(m) } },
+          {
+            provisioning: started.harness.store.provisioning,
+            log: { info: () => undefined, error: (m) => errors.push(m) },
+            sink: options.sink === 'in-process' ? new InProcessEntitySink((request) => started.harness.broker.upsertEntities(request)) : undefined,
+          },
         );
         cleanups.push(() => agent.close());
         const publisher = await mqtt.connectAsync(mqttUrl);

@@ -8,15 +8,21 @@ import { createApp } from './app';
 import { attachWebSocketServer, WEBSOCKET_PATH } from './subscriptions/webSocketServer';
 import type { BrokerConfig } from './config';
 import { createContextService } from './contextService';
-import type { Logger } from './deps';
+import type { BrokerDeps, Logger } from './deps';
+import type { BatchOutcome } from './batch/batch';
+import { upsertInProcess } from './batch/handlers';
 
 export interface RunningBroker {
   port: number;
   url: string;
   store: Store;
   notifier: Notifier;
+  /** POST /entityOperations/upsert for callers in this process (see upsertInProcess). */
+  upsertEntities(request: InProcessUpsert): Promise<BatchOutcome>;
   close(): Promise<void>;
 }
+
+export type InProcessUpsert = Parameters<typeof upsertInProcess>[1];
 
 export const consoleLogger: Logger = {
   info: (message) => console.log(message),
@@ -77,7 +83,8 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
     },
     config.notifier,
   );
-  const app = createApp({ store, notifier, contexts, config, log });
+  const deps: BrokerDeps = { store, notifier, contexts, config, log };
+  const app = createApp(deps);
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -85,7 +92,7 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
   server.keepAliveTimeout = 65_000;
   const port = (server.address() as AddressInfo).port;
   baseUrl ??= `http://${config.host === '0.0.0.0' || config.host === '::' ? hostname() : config.host}:${port}`;
-  const wss = attachWebSocketServer(server, { store, notifier, contexts, config, log });
+  const wss = attachWebSocketServer(server, deps);
   await notifier.start();
   const retention = startRetention(store, config, log);
   const expiry = startExpirySweep(store, config, log);
@@ -95,6 +102,7 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
     url: `http://127.0.0.1:${port}`,
     store,
     notifier,
+    upsertEntities: (request) => upsertInProcess(deps, request),
     close: async () => {
       clearInterval(retention);
       await expiry.stop();

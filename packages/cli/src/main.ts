@@ -2,17 +2,15 @@
  * `civitas`: starts the whole system in one process with the configuration
  * from the environment (see the README's configuration table).
  */
-import { configFromEnv, startBroker } from '@civitas/broker';
-import { iotAgentConfigFromEnv, RunningIotAgent, startIotAgent } from '@civitas/iot-agent';
-import type { ProvisioningStore } from '@civitas/store';
+import { configFromEnv, RunningBroker, startBroker } from '@civitas/broker';
+import { InProcessEntitySink, iotAgentConfigFromEnv, RunningIotAgent, startIotAgent } from '@civitas/iot-agent';
 import { EmbeddedMqttBroker, startEmbeddedMqttBroker } from '@civitas/notifier';
 
 async function main(): Promise<void> {
   const config = configFromEnv();
   const mqtt = process.env.MQTT_URL ? undefined : await startMqtt(Number(process.env.CIVITAS_MQTT_PORT ?? 1883));
   const broker = await startBroker(config);
-  // The agent writes to this broker over HTTP, as it would to any NGSI-LD broker, and keeps its provisioning in the same store.
-  const agent = process.env.CIVITAS_IOT_AGENT === 'off' ? undefined : await startAgent(broker.port, broker.store.provisioning, mqtt);
+  const agent = process.env.CIVITAS_IOT_AGENT === 'off' ? undefined : await startAgent(broker, mqtt);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -27,10 +25,18 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-/** The IoT agent; a port already taken leaves it out (with the reason) rather than stopping the broker. */
-async function startAgent(brokerPort: number, provisioning: ProvisioningStore, mqtt: EmbeddedMqttBroker | undefined): Promise<RunningIotAgent | undefined> {
+/**
+ * The IoT agent, keeping its provisioning in the broker's store. Measures go
+ * to the broker in this process directly; provisioning and commands use its
+ * HTTP API, as they would any NGSI-LD broker's. A port already taken leaves
+ * the agent out (with the reason) rather than stopping the broker.
+ */
+async function startAgent(broker: RunningBroker, mqtt: EmbeddedMqttBroker | undefined): Promise<RunningIotAgent | undefined> {
   try {
-    return await startIotAgent({ ...iotAgentConfigFromEnv(), brokerUrl: `http://127.0.0.1:${brokerPort}`, mqttUrl: iotaMqttUrl(mqtt) }, { provisioning });
+    return await startIotAgent(
+      { ...iotAgentConfigFromEnv(), brokerUrl: broker.url, mqttUrl: iotaMqttUrl(mqtt) },
+      { provisioning: broker.store.provisioning, sink: new InProcessEntitySink((request) => broker.upsertEntities(request)) },
+    );
   } catch (e) {
     console.error(`The IoT agent could not start (${(e as Error).message}); set IOTA_NORTH_PORT and IOTA_HTTP_PORT, or CIVITAS_IOT_AGENT=off`);
     return undefined;

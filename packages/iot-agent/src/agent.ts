@@ -40,7 +40,7 @@ export interface RunningIotAgent {
 export interface IotAgentDeps {
   provisioning: ProvisioningStore;
   log?: Log;
-  /** Where entity updates go (default: HTTP batch upserts to `config.brokerUrl`). */
+  /** Where measures' entity updates go (default: HTTP batch upserts to `config.brokerUrl`, which provisioning and commands always use). */
   sink?: EntitySink;
 }
 
@@ -68,7 +68,8 @@ export async function startIotAgent(config: IotAgentConfig, deps: IotAgentDeps):
     tenant: (p) => p.service || undefined,
     contextUrl: (p) => (p.model ? `${providerUrl}/ontologies/smart-data-models/${p.model.name}.jsonld` : undefined),
   };
-  const writer = new BatchingWriter(deps.sink ?? new HttpEntitySink(config.brokerUrl), metrics, log, config.writer);
+  const sink = deps.sink ?? new HttpEntitySink(config.brokerUrl);
+  const writer = new BatchingWriter(sink, metrics, log, config.writer);
   const subscriptions = new CommandSubscriptions(config.brokerUrl, `${providerUrl}/notify`, log);
   let mqtt: MqttSouthbound | undefined;
   const dispatcher = new CommandDispatcher(registry, writer, destination, () => mqtt, metrics, log);
@@ -143,7 +144,7 @@ export async function startIotAgent(config: IotAgentConfig, deps: IotAgentDeps):
       log,
     );
   }
-  log.info(`IoT agent: provisioning API on port ${northPort}, HTTP southbound on port ${httpPort}${config.mqttUrl ? `, MQTT on ${config.mqttUrl}` : ''}, writing to ${config.brokerUrl}`);
+  log.info(`IoT agent: provisioning API on port ${northPort}, HTTP southbound on port ${httpPort}${config.mqttUrl ? `, MQTT on ${config.mqttUrl}` : ''}, writing to ${sink.destination}`);
 
   return {
     northPort,

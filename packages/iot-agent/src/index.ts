@@ -4,6 +4,6 @@ export * from './codecs';
 export { ModelCatalog, type SmartDataModel } from './mapping/smartDataModels';
 export { measuresToEntity, type EntityFragment } from './mapping/measuresToEntity';
 export { deviceProfile, type DeviceProfile } from './mapping/deviceProfile';
-export type { EntitySink, UpsertOutcome } from './northbound/entitySink';
+export { InProcessEntitySink, type EntitySink, type InProcessUpsert, type UpsertOutcome } from './northbound/entitySink';
 export { Metrics } from './metrics';
 export type * from './provisioning/model';

@@ -14,6 +14,7 @@ interface Sent {
 function heldSink() {
   const sent: Sent[] = [];
   const sink: EntitySink = {
+    destination: 'a test sink',
     upsert: (tenant, _contextUrl, entities) =>
       new Promise<UpsertOutcome>((resolve, reject) => {
         sent.push({

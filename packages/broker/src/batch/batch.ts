@@ -49,7 +49,7 @@ export function requireArray(body: unknown): unknown[] {
 }
 
 /** Parses each element with its own @context (ld+json) or the request's. */
-export async function parseElements(deps: BrokerDeps, ngsi: NgsiRequest, mode: ParseMode): Promise<ParsedElement[]> {
+export async function parseElements(deps: BrokerDeps, ngsi: Pick<NgsiRequest, 'body' | 'ldBody' | 'ctx'>, mode: ParseMode): Promise<ParsedElement[]> {
   const elements = requireArray(ngsi.body);
   const parsed: ParsedElement[] = [];
   for (const element of elements) {

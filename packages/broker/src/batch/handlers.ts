@@ -10,10 +10,11 @@ import {
   replaceEntity,
 } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
-import { ngsiHandler } from '../http/pipeline';
+import { checkedTenant, ngsiHandler } from '../http/pipeline';
+import { parseJsonText } from '../http/jsonBody';
 import { options } from '../http/params';
 import { sendJson, sendNoContent } from '../http/respond';
-import { parseElements, ParsedElement, runBatch, sendBatch, sendIds } from './batch';
+import { BatchOutcome, parseElements, ParsedElement, runBatch, sendBatch, sendIds } from './batch';
 
 const alreadyExists = (id: string) => new NgsiError('AlreadyExists', `Entity ${id} already exists`);
 const missing = (id: string) => notFound(`Entity ${id} does not exist`);
@@ -30,15 +31,37 @@ export const batchUpsertHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, produces: false, params: ['options'] }, async (ngsi, req, res) => {
     const opts = options(req.query);
     if (opts.has('replace') && opts.has('update')) throw badRequest('options cannot be both replace and update');
-    const update = opts.has('update');
-    const elements = await parseElements(deps, ngsi, { requireIdAndType: true });
-    const outcome = await runBatch(deps, ngsi.tenant, elements, (e, current, now) => {
-      if (!current) return { entity: createEntity(e.fragment!, now), created: true };
-      if (!update) return { entity: replaceEntity(current, e.fragment!, now), created: false };
-      return { entity: appendAttributes(current, e.fragment!, now, false).entity, created: false };
-    }, { createTenant: true, retryConflicts: true });
+    const outcome = await upsert(deps, ngsi.tenant, await parseElements(deps, ngsi, UPSERT_MODE), opts.has('update'));
     sendBatch(res, outcome, () => sendIds(res, outcome.created));
   });
+
+const UPSERT_MODE = { requireIdAndType: true };
+
+/** 5.6.8: new entities are created; existing ones are replaced, or with `update` given only the attributes sent. */
+function upsert(deps: BrokerDeps, tenant: string, elements: ParsedElement[], update: boolean) {
+  return runBatch(deps, tenant, elements, (e, current, now) => {
+    if (!current) return { entity: createEntity(e.fragment!, now), created: true };
+    if (!update) return { entity: replaceEntity(current, e.fragment!, now), created: false };
+    return { entity: appendAttributes(current, e.fragment!, now, false).entity, created: false };
+  }, { createTenant: true, retryConflicts: true });
+}
+
+/**
+ * The batch upsert for a caller in this process (the all-in-one IoT agent):
+ * what POST /entityOperations/upsert does with a JSON body, an NGSILD-Tenant
+ * and a Link header, without the HTTP round trip. The entities go through
+ * JSON as a request body would, so that both paths accept exactly the same.
+ */
+export async function upsertInProcess(
+  deps: BrokerDeps,
+  request: { tenant?: string; contextUrl?: string; entities: unknown[]; update: boolean },
+): Promise<BatchOutcome> {
+  const tenant = checkedTenant(request.tenant);
+  const body = parseJsonText(JSON.stringify(request.entities), deps.config.maxBodyDepth);
+  const ctx = await deps.contexts.resolve(request.contextUrl);
+  const { success, errors } = await upsert(deps, tenant, await parseElements(deps, { body, ldBody: false, ctx }, UPSERT_MODE), request.update);
+  return { success, errors };
+}
 
 export const batchUpdateHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, produces: false, params: ['options'] }, async (ngsi, req, res) => {

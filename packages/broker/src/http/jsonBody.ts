@@ -2,7 +2,10 @@
 import { NgsiError } from '@civitas/core';
 
 export function parseJson(raw: Buffer | undefined, maxDepth: number): unknown {
-  const text = raw?.toString('utf8') ?? '';
+  return parseJsonText(raw?.toString('utf8') ?? '', maxDepth);
+}
+
+export function parseJsonText(text: string, maxDepth: number): unknown {
   if (text.trim() === '') throw new NgsiError('InvalidRequest', 'The request body is empty');
   let value: unknown;
   try {

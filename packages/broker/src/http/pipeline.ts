@@ -75,6 +75,12 @@ function tenantOf(req: Request, res: Response): string {
   if (header === undefined) return DEFAULT_TENANT;
   const tenant = Array.isArray(header) ? header[0] : header;
   res.setHeader('NGSILD-Tenant', tenant);
+  return checkedTenant(tenant);
+}
+
+/** The tenant an NGSILD-Tenant value names (the default one when there is none). */
+export function checkedTenant(tenant: string | undefined): string {
+  if (tenant === undefined) return DEFAULT_TENANT;
   if (!TENANT.test(tenant)) throw new NgsiError('BadRequestData', 'NGSILD-Tenant must be 1 to 64 letters, digits, _ or -');
   return tenant;
 }

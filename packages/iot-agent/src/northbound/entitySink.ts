@@ -2,7 +2,9 @@
  * Where the agent's entity updates go: plain NGSI-LD batch upserts
  * (`options=update`) to a broker over HTTP, so that the agent works in front
  * of any NGSI-LD broker. Each batch names its @context in a Link header.
+ * A broker in the same process takes the same upserts without the HTTP hop.
  */
+import { NgsiError } from '@civitas/core';
 import type { EntityFragment } from '../mapping/measuresToEntity';
 
 export interface UpsertOutcome {
@@ -11,11 +13,24 @@ export interface UpsertOutcome {
 }
 
 export interface EntitySink {
+  /** Where the updates go, for the log. */
+  readonly destination: string;
   /** Resolves once the broker answered; throws SinkUnavailable when it could not be reached or failed (worth retrying). */
   upsert(tenant: string | undefined, contextUrl: string | undefined, entities: EntityFragment[]): Promise<UpsertOutcome>;
 }
 
 export class SinkUnavailable extends Error {}
+
+/** The entities a broker refused, as a 207 answer to a batch lists them. */
+export interface BatchErrors {
+  errors?: Array<{ entityId: string; error: { title?: string; detail?: string } }>;
+}
+
+const rejectedOf = (outcome: BatchErrors): UpsertOutcome['rejected'] =>
+  (outcome.errors ?? []).map((e) => ({ id: e.entityId, reason: e.error.detail ?? e.error.title ?? 'refused' }));
+
+/** A whole batch refused: the broker will not take these updates however often they are sent. */
+const allRejected = (entities: EntityFragment[], reason: string): UpsertOutcome => ({ rejected: entities.map((e) => ({ id: e.id, reason })) });
 
 export class HttpEntitySink implements EntitySink {
   constructor(
@@ -23,6 +38,10 @@ export class HttpEntitySink implements EntitySink {
     private readonly brokerUrl: string,
     private readonly timeoutMs = 10_000,
   ) {}
+
+  get destination(): string {
+    return this.brokerUrl;
+  }
 
   async upsert(tenant: string | undefined, contextUrl: string | undefined, entities: EntityFragment[]): Promise<UpsertOutcome> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
@@ -41,13 +60,33 @@ export class HttpEntitySink implements EntitySink {
     }
     const text = await res.text();
     if (res.status === 201 || res.status === 204 || res.status === 200) return { rejected: [] };
-    if (res.status === 207) {
-      const body = JSON.parse(text) as { errors?: Array<{ entityId: string; error: { title?: string; detail?: string } }> };
-      return { rejected: (body.errors ?? []).map((e) => ({ id: e.entityId, reason: e.error.detail ?? e.error.title ?? 'refused' })) };
-    }
+    if (res.status === 207) return { rejected: rejectedOf(JSON.parse(text) as BatchErrors) };
     if (res.status >= 500 || res.status === 429) throw new SinkUnavailable(`Broker answered ${res.status}: ${text.slice(0, 300)}`);
-    // A 4xx for the whole batch: the broker will not take these updates however often they are sent.
-    return { rejected: entities.map((e) => ({ id: e.id, reason: `${res.status}: ${text.slice(0, 300)}` })) };
+    return allRejected(entities, `${res.status}: ${text.slice(0, 300)}`);
+  }
+}
+
+/** The batch upsert (`options=update`) of a broker in this process. */
+export type InProcessUpsert = (request: { tenant?: string; contextUrl?: string; entities: EntityFragment[]; update: true }) => Promise<BatchErrors>;
+
+/**
+ * The broker of this process (all-in-one), called directly: no request to
+ * serialize, send, route and parse for every batch. An NGSI-LD error under
+ * 500 refuses the whole batch, as a 4xx answer does; any other failure (the
+ * store down, say) is worth retrying.
+ */
+export class InProcessEntitySink implements EntitySink {
+  readonly destination = 'the broker in this process';
+
+  constructor(private readonly upsertBatch: InProcessUpsert) {}
+
+  async upsert(tenant: string | undefined, contextUrl: string | undefined, entities: EntityFragment[]): Promise<UpsertOutcome> {
+    try {
+      return { rejected: rejectedOf(await this.upsertBatch({ tenant, contextUrl, entities, update: true })) };
+    } catch (e) {
+      if (e instanceof NgsiError && e.status < 500 && e.status !== 429) return allRejected(entities, `${e.status}: ${e.message}`);
+      throw new SinkUnavailable(`Broker failed: ${(e as Error).message}`);
+    }
   }
 }
 
