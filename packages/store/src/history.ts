@@ -266,18 +266,34 @@ export interface NewHistoryInstance {
   instance: AttributeInstance;
 }
 
+/**
+ * An instance observed at the same time as one given (attribute and
+ * datasetId alike) is the same observation, given again: it goes. The
+ * stored instances compared are those of the given attributes within the
+ * time span given, one range of the observedAt index, so that appending to
+ * a long history does not read all of it for every instance appended.
+ */
+export const DELETE_REOBSERVED = `
+  WITH given AS MATERIALIZED (
+    SELECT x.attr, x.instance ->> 'datasetId' AS dataset_id, (x.instance ->> 'observedAt')::timestamptz AS observed_at
+    FROM jsonb_to_recordset($3::jsonb) AS x(attr text, instance jsonb)
+    WHERE x.instance ? 'observedAt'
+  ),
+  candidates AS MATERIALIZED (
+    SELECT instance_id, attr, dataset_id, observed_at FROM attribute_history
+    WHERE tenant = $1 AND entity_id = $2 AND deleted_at IS NULL AND observed_at IS NOT NULL
+      AND attr = ANY(ARRAY(SELECT DISTINCT attr FROM given))
+      AND coalesce(observed_at, modified_at) BETWEEN (SELECT min(observed_at) FROM given) AND (SELECT max(observed_at) FROM given)
+  )
+  DELETE FROM attribute_history WHERE instance_id IN (
+    SELECT c.instance_id FROM candidates c
+    JOIN given g ON g.attr = c.attr AND g.observed_at = c.observed_at AND g.dataset_id IS NOT DISTINCT FROM c.dataset_id
+  )`;
+
 /** Appends instances to an entity's history (temporal create and append, 5.6.11, 5.6.12). */
 export async function appendHistory(db: SqlExecutor, tenant: string, entityId: string, types: string[], added: NewHistoryInstance[], replaceObserved = false): Promise<void> {
   if (added.length === 0) return;
-  if (replaceObserved) {
-    // An instance observed at the same time (attribute and datasetId alike) is the same observation, given again.
-    await db.query(
-      `DELETE FROM attribute_history h USING jsonb_to_recordset($3::jsonb) AS x(attr text, instance jsonb)
-       WHERE h.tenant = $1 AND h.entity_id = $2 AND h.deleted_at IS NULL AND h.attr = x.attr
-         AND h.dataset_id IS NOT DISTINCT FROM x.instance ->> 'datasetId' AND h.observed_at = (x.instance ->> 'observedAt')::timestamptz`,
-      [tenant, entityId, JSON.stringify(added)],
-    );
-  }
+  if (replaceObserved) await db.query(DELETE_REOBSERVED, [tenant, entityId, JSON.stringify(added)]);
   await db.query(
     `INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, dataset_id, observed_at, created_at, modified_at, instance)
      SELECT $1, $2, $3::text[], x.attr, x.instance ->> 'datasetId', (x.instance ->> 'observedAt')::timestamptz,

@@ -5,6 +5,7 @@
  */
 import { parseGeoQuery, parseQ } from '@civitas/core';
 import { INSERT_VALUES, migrate, VALUE_SOURCE } from '../src/migrations';
+import { DELETE_REOBSERVED } from '../src/history';
 import { openPgDriver } from '../src/pgDriver';
 import { openPgliteDriver } from '../src/pgliteDriver';
 import type { SqlDriver } from '../src/driver';
@@ -59,9 +60,12 @@ for (const kind of kinds) {
     let store: SqlStore;
     let cleanup: () => Promise<void>;
 
+    let driver: SqlDriver;
+
     beforeAll(async () => {
       const opened = await kind.open();
       cleanup = opened.cleanup;
+      driver = opened.driver;
       await migrate(opened.driver);
       await load(opened.driver);
       store = await storeOn(opened.driver);
@@ -93,6 +97,29 @@ for (const kind of kinds) {
       const found = await store.queryEntities('', { ...page, types: [[TYPES[2]]], q: { expression: parseQ('fillingLevel>95'), expand: () => FILL } });
       expect(found.entities.length).toBeGreaterThan(0);
       expect(found.entities.every((e) => e.types[0] === TYPES[2] && (e.attrs[FILL][0].value as number) > 95)).toBe(true);
+    });
+
+    test('appending to a long history compares the instances given with one range of the observedAt index, not the whole history', async () => {
+      const entity = 'urn:ngsi-ld:Thing:000001';
+      // 50,000 instances a minute apart, then statistics as autovacuum would gather them.
+      await driver.query(
+        `INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, observed_at, created_at, modified_at, instance)
+         SELECT '', $1, ARRAY[$2], $3, t, t, t, jsonb_build_object('type', 'Property', 'value', g, 'observedAt', t)
+         FROM generate_series(1, 50000) AS g, LATERAL (SELECT timestamptz '2025-01-01T00:00:00Z' + g * interval '1 minute' AS t) AS at`,
+        [entity, TYPES[0], FILL],
+      );
+      await driver.query('ANALYZE attribute_history');
+      const given = [10, 11].map((m) => ({ attr: FILL, instance: { type: 'Property', value: -m, observedAt: new Date(Date.parse('2025-01-01T00:00:00Z') + m * 60_000).toISOString() } }));
+      const plan = (await driver.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${DELETE_REOBSERVED}`, ['', entity, JSON.stringify(given)])).map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toMatch(/Index Scan using attribute_history_observed/);
+      expect(plan).toMatch(/Index Cond: .*COALESCE\(observed_at, modified_at\) >=/);
+      // The two observations given again replace their stored instances, and only those.
+      await driver.query(DELETE_REOBSERVED, ['', entity, JSON.stringify(given)]);
+      const left = await driver.query<{ n: string; gone: string }>(
+        `SELECT count(*) AS n, count(*) FILTER (WHERE observed_at IN ($2::timestamptz, $3::timestamptz)) AS gone FROM attribute_history WHERE tenant = '' AND entity_id = $1`,
+        [entity, given[0].instance.observedAt, given[1].instance.observedAt],
+      );
+      expect([Number(left[0].n), Number(left[0].gone)]).toEqual([49998, 0]);
     });
 
     test('geo near with maxDistance: the spatial index on the geography', async () => {
