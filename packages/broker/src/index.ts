@@ -1,5 +1,5 @@
 export { createApp, API_BASE } from './app';
 export { configFromEnv, type BrokerConfig } from './config';
-export { startBroker, consoleLogger, type RunningBroker, type InProcessUpsert } from './server';
+export { startBroker, consoleLogger, type RunningBroker, type UpsertRequest } from './server';
 export type { BatchOutcome, BatchError } from './batch/batch';
 export type { BrokerDeps, ContextService, Logger } from './deps';

@@ -18,11 +18,11 @@ export interface RunningBroker {
   store: Store;
   notifier: Notifier;
   /** POST /entityOperations/upsert for callers in this process (see upsertInProcess). */
-  upsertEntities(request: InProcessUpsert): Promise<BatchOutcome>;
+  upsertEntities(request: UpsertRequest): Promise<BatchOutcome>;
   close(): Promise<void>;
 }
 
-export type InProcessUpsert = Parameters<typeof upsertInProcess>[1];
+export type UpsertRequest = Parameters<typeof upsertInProcess>[1];
 
 export const consoleLogger: Logger = {
   info: (message) => console.log(message),
