@@ -72,9 +72,8 @@ export function ngsiHandler(deps: BrokerDeps, options: HandlerOptions, handle: N
 
 function tenantOf(req: Request, res: Response): string {
   const header = req.headers['ngsild-tenant'];
-  if (header === undefined) return DEFAULT_TENANT;
   const tenant = Array.isArray(header) ? header[0] : header;
-  res.setHeader('NGSILD-Tenant', tenant);
+  if (tenant !== undefined) res.setHeader('NGSILD-Tenant', tenant);
   return checkedTenant(tenant);
 }
 
