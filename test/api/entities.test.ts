@@ -41,9 +41,13 @@ describeEachStore('entities', (h) => {
     expect(res.body).toEqual(airQuality(id));
   });
 
-  test('helmet headers are on every response, errors included', async () => {
+  test('API security headers are on every response, errors included', async () => {
     const res = await h().client.get(`/entities/${uniqueId()}`);
+    expect(res.status).toBe(404);
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+    expect(res.headers.get('strict-transport-security')).toMatch(/^max-age=\d+/);
     expect(res.headers.get('x-powered-by')).toBeNull();
   });
 

@@ -139,6 +139,21 @@ describeEachStore('protocol', (h) => {
     expect(res.headers.get('allow')).toBe('GET, POST, DELETE');
   });
 
+  test('HEAD answers as GET without a body; a badly percent-encoded URL is 400; %2F stays inside the id', async () => {
+    const id = `${uniqueId()}%2Fpart`;
+    expect((await h().client.post('/entities', { id: decodeURIComponent(id), type: 'T', a: 1 })).status).toBe(201);
+    const got = await h().client.get(`/entities/${id}`);
+    expect(got.status).toBe(200);
+    expect(got.body.id).toBe(decodeURIComponent(id));
+    const head = await fetch(`${h().broker.url}/ngsi-ld/v1/entities/${id}`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('application/json');
+    expect(await head.text()).toBe('');
+    const bad = await h().client.get('/entities/urn:ngsi-ld:T:%E0%A4%A');
+    expect(bad.status).toBe(400);
+    expect(bad.body.type).toBe(`${ERR}BadRequestData`);
+  });
+
   test('tenants are isolated, created on first write, 404 NonexistentTenant before', async () => {
     const tenant = `t${Date.now().toString(36)}`;
     const id = uniqueId();

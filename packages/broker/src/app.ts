@@ -1,12 +1,17 @@
 /**
- * The NGSI-LD HTTP API as an express application. Each operation has its
- * own handler module; this file only maps routes to them.
+ * The NGSI-LD HTTP API on node:http, routed by find-my-way. Each operation
+ * has its own handler module; this file only maps routes to them.
  */
-import express, { NextFunction, Request, Response, Router } from 'express';
-import helmet from 'helmet';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
+import FindMyWay from 'find-my-way';
 import { NgsiError } from '@civitas/core';
 import type { BrokerDeps } from './deps';
+import { API_BASE, ApiHandler, ApiRequest, originOf, Query, readBody } from './http/apiRequest';
+
+export { API_BASE };
 import { sendError } from './http/problem';
+import { setSecurityHeaders } from './http/securityHeaders';
 import { sendJson } from './http/respond';
 import { createEntityHandler } from './entities/createEntity';
 import { retrieveEntityHandler } from './entities/retrieveEntity';
@@ -48,110 +53,145 @@ import { deleteTemporalAttributeHandler, deleteTemporalEntityHandler, deleteTemp
 import { modifyTemporalInstanceHandler } from './temporal/modifyTemporalInstance';
 import { batchCreateHandler, batchDeleteHandler, batchMergeHandler, batchUpdateHandler, batchUpsertHandler } from './batch/handlers';
 
-export const API_BASE = '/ngsi-ld/v1';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type Routes = Record<string, Partial<Record<Method, ApiHandler>>>;
 
-type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
-type Routes = Record<string, Partial<Record<Method, express.RequestHandler>>>;
+/** The methods a resource answers 405 to when it does not take them (6.3.2); others are unknown (404). */
+const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-export function createApp(deps: BrokerDeps): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  // Entities change under their ids; an ETag hashed from each body costs every response and serves no cache here.
-  app.set('etag', false);
-  app.set('query parser', 'simple');
-  app.use(helmet());
+export function createApp(deps: BrokerDeps): RequestListener {
+  const router = FindMyWay({
+    ignoreTrailingSlash: true,
+    // Entity ids are URIs of any length; the query-length limit bounds the URL's other part.
+    maxParamLength: 8192,
+    querystringParser: (text) => parseQuery(text) as Query,
+    onBadUrl: (path, _req, res) => sendError(res, new NgsiError('BadRequestData', `The URL ${path} is not validly percent-encoded`), deps.log.error),
+    defaultRoute: (req, res) => {
+      const inApi = (req.url ?? '').startsWith(`${API_BASE}/`);
+      sendError(res, new NgsiError('ResourceNotFound', inApi ? 'No such NGSI-LD resource' : 'Not found'), deps.log.error);
+    },
+  });
 
-  app.get('/health', (_req, res) => {
+  router.on('GET', '/health', (_req, res) => {
     // Delivery counters of this process: failed attempts are retried; dropped ones were given up (and logged).
-    res.json({ status: 'ok', store: deps.store.driver, notifications: deps.notifier.stats });
-  });
-
-  const api = Router();
-  api.use((req: Request, _res: Response, next: NextFunction) => {
-    const qs = req.originalUrl.indexOf('?');
-    if (qs >= 0 && req.originalUrl.length - qs - 1 > deps.config.maxQueryLength) {
-      next(new NgsiError('BadRequestData', `The query string is longer than ${deps.config.maxQueryLength} characters`));
-      return;
-    }
-    next();
-  });
-  api.use(express.raw({ type: () => true, limit: deps.config.maxBodyBytes }));
-  // `/entities/` and `/entities//attrs...` (temporal ones too) name an entity with an empty id: a bad request, not an unknown route.
-  api.use((req: Request, _res: Response, next: NextFunction) => {
-    const emptyId = /^\/(temporal\/)?entities\/\//.test(req.path) || (req.path === '/entities/' && !['GET', 'POST', 'DELETE'].includes(req.method));
-    next(emptyId ? new NgsiError('BadRequestData', 'The entity id is missing from the URL') : undefined);
+    sendJson(res, 200, { status: 'ok', store: deps.store.driver, notifications: deps.notifier.stats });
   });
 
   const routes: Routes = {
-    '/entities': { get: queryEntitiesHandler(deps), post: createEntityHandler(deps), delete: purgeEntitiesHandler(deps) },
+    '/entities': { GET: queryEntitiesHandler(deps), POST: createEntityHandler(deps), DELETE: purgeEntitiesHandler(deps) },
     '/entities/:entityId': {
-      get: retrieveEntityHandler(deps),
-      put: replaceEntityHandler(deps),
-      patch: mergeEntityHandler(deps),
-      delete: deleteEntityHandler(deps),
+      GET: retrieveEntityHandler(deps),
+      PUT: replaceEntityHandler(deps),
+      PATCH: mergeEntityHandler(deps),
+      DELETE: deleteEntityHandler(deps),
     },
-    '/entities/:entityId/attrs': { post: appendAttributesHandler(deps), patch: updateAttributesHandler(deps) },
+    '/entities/:entityId/attrs': { POST: appendAttributesHandler(deps), PATCH: updateAttributesHandler(deps) },
     '/entities/:entityId/attrs/:attrId': {
-      patch: patchAttributeHandler(deps),
-      put: replaceAttributeHandler(deps),
-      delete: deleteAttributeHandler(deps),
+      PATCH: patchAttributeHandler(deps),
+      PUT: replaceAttributeHandler(deps),
+      DELETE: deleteAttributeHandler(deps),
     },
-    '/entityOperations/create': { post: batchCreateHandler(deps) },
-    '/entityOperations/upsert': { post: batchUpsertHandler(deps) },
-    '/entityOperations/update': { post: batchUpdateHandler(deps) },
-    '/entityOperations/delete': { post: batchDeleteHandler(deps) },
-    '/entityOperations/merge': { post: batchMergeHandler(deps) },
-    '/entityOperations/query': { post: queryHandler(deps) },
-    '/subscriptions': { get: querySubscriptionsHandler(deps), post: createSubscriptionHandler(deps) },
+    '/entityOperations/create': { POST: batchCreateHandler(deps) },
+    '/entityOperations/upsert': { POST: batchUpsertHandler(deps) },
+    '/entityOperations/update': { POST: batchUpdateHandler(deps) },
+    '/entityOperations/delete': { POST: batchDeleteHandler(deps) },
+    '/entityOperations/merge': { POST: batchMergeHandler(deps) },
+    '/entityOperations/query': { POST: queryHandler(deps) },
+    '/subscriptions': { GET: querySubscriptionsHandler(deps), POST: createSubscriptionHandler(deps) },
     '/subscriptions/:subscriptionId': {
-      get: retrieveSubscriptionHandler(deps),
-      patch: updateSubscriptionHandler(deps),
-      delete: deleteSubscriptionHandler(deps),
+      GET: retrieveSubscriptionHandler(deps),
+      PATCH: updateSubscriptionHandler(deps),
+      DELETE: deleteSubscriptionHandler(deps),
     },
-    '/csourceRegistrations': { get: queryRegistrationsHandler(deps), post: createRegistrationHandler(deps) },
+    '/csourceRegistrations': { GET: queryRegistrationsHandler(deps), POST: createRegistrationHandler(deps) },
     '/csourceRegistrations/:registrationId': {
-      get: retrieveRegistrationHandler(deps),
-      patch: updateRegistrationHandler(deps),
-      delete: deleteRegistrationHandler(deps),
+      GET: retrieveRegistrationHandler(deps),
+      PATCH: updateRegistrationHandler(deps),
+      DELETE: deleteRegistrationHandler(deps),
     },
-    '/csourceSubscriptions': { get: queryRegistrationSubscriptionsHandler(deps), post: createRegistrationSubscriptionHandler(deps) },
+    '/csourceSubscriptions': { GET: queryRegistrationSubscriptionsHandler(deps), POST: createRegistrationSubscriptionHandler(deps) },
     '/csourceSubscriptions/:subscriptionId': {
-      get: retrieveRegistrationSubscriptionHandler(deps),
-      patch: updateRegistrationSubscriptionHandler(deps),
-      delete: deleteRegistrationSubscriptionHandler(deps),
+      GET: retrieveRegistrationSubscriptionHandler(deps),
+      PATCH: updateRegistrationSubscriptionHandler(deps),
+      DELETE: deleteRegistrationSubscriptionHandler(deps),
     },
-    '/temporal/entities': { get: queryTemporalEntitiesHandler(deps), post: createTemporalEntityHandler(deps) },
-    '/temporal/entities/:entityId': { get: retrieveTemporalEntityHandler(deps), delete: deleteTemporalEntityHandler(deps) },
-    '/temporal/entityOperations/query': { post: temporalQueryHandler(deps) },
-    '/temporal/entities/:entityId/attrs': { post: appendTemporalAttributesHandler(deps) },
-    '/temporal/entities/:entityId/attrs/:attrId': { delete: deleteTemporalAttributeHandler(deps) },
-    '/temporal/entities/:entityId/attrs/:attrId/:instanceId': { patch: modifyTemporalInstanceHandler(deps), delete: deleteTemporalInstanceHandler(deps) },
-    '/types': { get: listTypesHandler(deps) },
-    '/types/:type': { get: typeInfoHandler(deps) },
-    '/attributes': { get: listAttributesHandler(deps) },
-    '/attributes/:attrId': { get: attributeInfoHandler(deps) },
-    '/info/sourceIdentity': { get: sourceIdentityHandler(deps) },
+    '/temporal/entities': { GET: queryTemporalEntitiesHandler(deps), POST: createTemporalEntityHandler(deps) },
+    '/temporal/entities/:entityId': { GET: retrieveTemporalEntityHandler(deps), DELETE: deleteTemporalEntityHandler(deps) },
+    '/temporal/entityOperations/query': { POST: temporalQueryHandler(deps) },
+    '/temporal/entities/:entityId/attrs': { POST: appendTemporalAttributesHandler(deps) },
+    '/temporal/entities/:entityId/attrs/:attrId': { DELETE: deleteTemporalAttributeHandler(deps) },
+    '/temporal/entities/:entityId/attrs/:attrId/:instanceId': { PATCH: modifyTemporalInstanceHandler(deps), DELETE: deleteTemporalInstanceHandler(deps) },
+    '/types': { GET: listTypesHandler(deps) },
+    '/types/:type': { GET: typeInfoHandler(deps) },
+    '/attributes': { GET: listAttributesHandler(deps) },
+    '/attributes/:attrId': { GET: attributeInfoHandler(deps) },
+    '/info/sourceIdentity': { GET: sourceIdentityHandler(deps) },
     '/jsonldContexts/:contextId': {
-      get: (req, res) => {
+      GET: (req, res) => {
         const doc = deps.contexts.stored(req.params.contextId);
-        if (doc === undefined) sendError(res, new NgsiError('ResourceNotFound', `No @context ${req.params.contextId}`), deps.log.error);
-        else sendJson(res, 200, doc, 'application/ld+json');
+        if (doc === undefined) throw new NgsiError('ResourceNotFound', `No @context ${req.params.contextId}`);
+        sendJson(res, 200, doc, 'application/ld+json');
       },
     },
   };
+
+  /** Reads the body and runs the handler; whatever it throws is answered as ProblemDetails. */
+  const serve = (handle: ApiHandler): FindMyWay.Handler<FindMyWay.HTTPVersion.V1> => (raw, res, params, _store, query) => {
+    void (async () => {
+      try {
+        const url = raw.url ?? '/';
+        const q = url.indexOf('?');
+        const body = await readBody(raw, deps.config.maxBodyBytes);
+        const req: ApiRequest = {
+          method: raw.method ?? 'GET',
+          url,
+          path: q < 0 ? url : url.slice(0, q),
+          query: query as Query,
+          params: params as Record<string, string>,
+          headers: raw.headers,
+          body,
+          origin: originOf(raw),
+        };
+        await handle(req, res);
+      } catch (error) {
+        sendError(res, error, deps.log.error);
+      }
+    })();
+  };
+
   for (const [path, methods] of Object.entries(routes)) {
-    const route = api.route(path);
-    for (const [method, handler] of Object.entries(methods)) route[method as Method](handler);
-    // 405 with Allow for the verbs this resource does not have (6.3.2).
-    const allow = Object.keys(methods).map((m) => m.toUpperCase()).join(', ');
-    route.all((_req, res) => {
+    const allow = Object.keys(methods).join(', ');
+    const notAllowed = serve((_req, res) => {
       res.setHeader('Allow', allow);
-      sendError(res, new NgsiError('MethodNotAllowed', `Allowed methods: ${allow}`), deps.log.error);
+      throw new NgsiError('MethodNotAllowed', `Allowed methods: ${allow}`);
     });
+    for (const method of KNOWN_METHODS) {
+      // HEAD is a GET without the body (node leaves the body out).
+      const handler = methods[(method === 'HEAD' ? 'GET' : method) as Method];
+      router.on(method, `${API_BASE}${path}`, handler ? serve(handler) : notAllowed);
+    }
   }
-  api.use((_req: Request, res: Response) => sendError(res, new NgsiError('ResourceNotFound', 'No such NGSI-LD resource'), deps.log.error));
-  api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => sendError(res, err, deps.log.error));
-  app.use(API_BASE, api);
-  app.use((_req: Request, res: Response) => sendError(res, new NgsiError('ResourceNotFound', 'Not found'), deps.log.error));
-  return app;
+
+  return (req: IncomingMessage, res: ServerResponse) => {
+    setSecurityHeaders(req, res);
+    const refusal = refusedBeforeRouting(req, deps.config.maxQueryLength);
+    if (refusal) sendError(res, refusal, deps.log.error);
+    else router.lookup(req, res);
+  };
+}
+
+/**
+ * What an API request is refused for whatever its route: an overlong query
+ * string, and `/entities/` or `/entities//attrs...` (temporal ones too),
+ * which name an entity with an empty id: a bad request, not an unknown route.
+ */
+function refusedBeforeRouting(req: IncomingMessage, maxQueryLength: number): NgsiError | undefined {
+  const url = req.url ?? '/';
+  if (!url.startsWith(`${API_BASE}/`)) return undefined;
+  const q = url.indexOf('?');
+  if (q >= 0 && url.length - q - 1 > maxQueryLength) return new NgsiError('BadRequestData', `The query string is longer than ${maxQueryLength} characters`);
+  const path = (q < 0 ? url : url.slice(0, q)).slice(API_BASE.length);
+  if (/^\/(temporal\/)?entities\/\//.test(path)) return new NgsiError('BadRequestData', 'The entity id is missing from the URL');
+  if (path === '/entities/' && !['GET', 'HEAD', 'POST', 'DELETE'].includes(req.method ?? '')) return new NgsiError('BadRequestData', 'The entity id is missing from the URL');
+  return undefined;
 }

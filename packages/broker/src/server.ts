@@ -1,6 +1,6 @@
 /** Starting and stopping a broker process: store, @context resolver, HTTP listener. */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, Server } from 'node:http';
 import { openStore, Store } from '@civitas/store';
 import { hostname } from 'node:os';
 import { Notifier } from '@civitas/notifier';
@@ -84,10 +84,10 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
     config.notifier,
   );
   const deps: BrokerDeps = { store, notifier, contexts, config, log };
-  const app = createApp(deps);
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
+  const server: Server = createServer(createApp(deps));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
   });
   server.keepAliveTimeout = 65_000;
   const port = (server.address() as AddressInfo).port;

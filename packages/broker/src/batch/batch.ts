@@ -4,7 +4,7 @@
  * transaction (one statement per kind of write), and each failure is
  * reported against its entity without blocking the others.
  */
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import {
   ActiveContext,
   badRequest,
@@ -133,7 +133,7 @@ export async function runBatch(
 }
 
 /** 207 with per-entity results when anything failed; otherwise the operation's own success answer. */
-export function sendBatch(res: Response, outcome: BatchOutcome, onSuccess: () => void): void {
+export function sendBatch(res: ServerResponse, outcome: BatchOutcome, onSuccess: () => void): void {
   if (outcome.errors.length > 0) {
     sendJson(res, 207, { success: outcome.success, errors: outcome.errors });
     return;
@@ -141,7 +141,7 @@ export function sendBatch(res: Response, outcome: BatchOutcome, onSuccess: () =>
   onSuccess();
 }
 
-export function sendIds(res: Response, ids: string[]): void {
+export function sendIds(res: ServerResponse, ids: string[]): void {
   if (ids.length === 0) sendNoContent(res);
   else sendJson(res, 201, ids);
 }

@@ -1,14 +1,13 @@
 /**
- * POST /entityOperations/query (5.7.2 with a Query body, 5.2.23): the same
+ * POST /entityOperations/query (5.7.2 with a ParamSource body, 5.2.23): the same
  * query as GET /entities, its selectors in the body, paging and
  * representation in the URL.
  */
 import { badRequest, compileFilters, GeoQueryInput, isUri, parseOrdering, parseTypeExpression } from '@civitas/core';
-import type { Request } from 'express';
 import type { EntityQuery } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler, NgsiRequest } from '../http/pipeline';
-import { list, page, param, renderOptions } from '../http/params';
+import { ParamSource, list, page, param, renderOptions } from '../http/params';
 import { answerQuery, checkContextSourceFilter, requireNarrowing } from '../entities/queryEntities';
 
 type Body = Record<string, unknown>;
@@ -16,13 +15,13 @@ type Body = Record<string, unknown>;
 export const queryHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, geo: true, params: ['limit', 'offset', 'count', 'options', 'format', 'lang', 'geometryProperty', 'local', 'join', 'joinLevel'] }, async (ngsi, req, res) => {
     const body = ngsi.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('The body must be a Query object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('The body must be a ParamSource object');
     const q = body as Body;
-    if (q.type !== 'Query') throw badRequest('A Query body has "type": "Query"');
+    if (q.type !== 'Query') throw badRequest('A ParamSource body has "type": "Query"');
     // 5.2.23: temporalQ belongs to the temporal query (5.7.4), never to this one.
     if (q.temporalQ !== undefined) throw badRequest('temporalQ is only for POST /temporal/entityOperations/query');
-    // URL parameters that a Query may carry as members, merged into the URL's; the body's win.
-    const params: Request['query'] = { ...req.query };
+    // URL parameters that a ParamSource may carry as members, merged into the URL's; the body's win.
+    const params: ParamSource = { ...req.query };
     for (const key of ['pick', 'omit', 'lang', 'expandValues', 'jsonKeys', 'csf', 'join', 'joinLevel'] as const) {
       const v = q[key];
       if (v === undefined) continue;
@@ -38,7 +37,7 @@ export const queryHandler = (deps: BrokerDeps) =>
     await answerQuery(deps, ngsi, req, res, query, renderOptions(params, ngsi.ctx, ngsi.accept), params);
   });
 
-function selection(q: Body, ngsi: NgsiRequest, params: Request['query']): Omit<EntityQuery, 'limit' | 'offset'> {
+function selection(q: Body, ngsi: NgsiRequest, params: ParamSource): Omit<EntityQuery, 'limit' | 'offset'> {
   const out: Omit<EntityQuery, 'limit' | 'offset'> = {};
   if (q.entities !== undefined) {
     if (!Array.isArray(q.entities) || q.entities.length === 0) throw badRequest('entities must be a non-empty array of entity selectors');

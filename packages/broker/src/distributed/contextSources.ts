@@ -7,7 +7,7 @@
  */
 import { EntityParser, matchesRegistrationQuery, Registration, RegistrationQuery, StoredEntity } from '@civitas/core';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { BrokerDeps } from '../deps';
 import type { NgsiRequest } from '../http/pipeline';
 
@@ -74,7 +74,7 @@ export function forwarding(deps: BrokerDeps, ngsi: NgsiRequest, headers: Incomin
 }
 
 /** Sets NGSILD-Warning when some source failed (6.3.17). */
-export function sendWarnings(f: Forwarding, res: Response): void {
+export function sendWarnings(f: Forwarding, res: ServerResponse): void {
   if (f.warnings.length > 0) res.setHeader('NGSILD-Warning', f.warnings.join(', '));
 }
 

@@ -1,5 +1,5 @@
 /** Whether a request may be forwarded to Context Sources (4.3.6.5, 6.3.18). */
-import type { Request } from 'express';
+import type { ApiRequest } from '../http/apiRequest';
 import type { BrokerDeps } from '../deps';
 
 /**
@@ -7,7 +7,7 @@ import type { BrokerDeps } from '../deps';
  * request already passed through this broker (its id in Via): that would
  * loop between brokers that registered each other.
  */
-export function distributed(req: Request, deps: BrokerDeps): boolean {
+export function distributed(req: ApiRequest, deps: BrokerDeps): boolean {
   if (req.query.local === 'true') return false;
   const via = req.headers.via;
   const hops = Array.isArray(via) ? via.join(',') : (via ?? '');

@@ -2,13 +2,13 @@
 import { createEntity, EntityParser, NgsiError, nowIso } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
+import { sendCreated } from '../http/respond';
 
 export const createEntityHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, _req, res) => {
     const fragment = new EntityParser(ngsi.ctx, { requireIdAndType: true }).entity(ngsi.body);
     const entity = createEntity(fragment, nowIso());
     const { conflicts } = await deps.store.mutate(ngsi.tenant, [], () => ({ inserts: [entity], result: undefined }), { createTenant: true });
     if (conflicts.length > 0) throw new NgsiError('AlreadyExists', `Entity ${entity.id} already exists`);
-    res.status(201).setHeader('Location', encodeURI(`${req.baseUrl}/entities/${entity.id}`));
-    res.end();
+    sendCreated(res, `/entities/${entity.id}`);
   });

@@ -1,5 +1,6 @@
 /** GET /entities (5.7.2): the basic selectors; the q and geo languages come with the query engine. */
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ApiRequest } from '../http/apiRequest';
 import {
   badRequest,
   EntityRenderer,
@@ -19,7 +20,7 @@ import type { EntityQuery } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { NgsiRequest, ngsiHandler } from '../http/pipeline';
-import { flag, idSelection, joinOption, list, page, param, picked, projections, renderOptions } from '../http/params';
+import { ParamSource, flag, idSelection, joinOption, list, page, param, picked, projections, renderOptions } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { RETRIEVE_PARAMS } from './retrieveEntity';
 import { requireTenant, withLinked } from './shared';
@@ -45,10 +46,10 @@ export const queryEntitiesHandler = (deps: BrokerDeps) =>
 async function queryPage(
   deps: BrokerDeps,
   ngsi: NgsiRequest,
-  req: Request,
-  res: Response,
+  req: ApiRequest,
+  res: ServerResponse,
   query: EntityQuery,
-  forwarded: Request['query'] | undefined,
+  forwarded: ParamSource | undefined,
 ): Promise<{ entities: StoredEntity[]; count?: number; hasMore: boolean }> {
   const sources =
     forwarded && distributed(req, deps)
@@ -92,12 +93,12 @@ async function candidateRegistrations(deps: BrokerDeps, ngsi: NgsiRequest, csf: 
 export async function answerQuery(
   deps: BrokerDeps,
   ngsi: NgsiRequest,
-  req: Request,
-  res: Response,
+  req: ApiRequest,
+  res: ServerResponse,
   query: EntityQuery,
   options: RenderOptions & { geometryProperty?: string },
-  /** Where join, joinLevel and the projections come from: the URL, or a Query body merged into it. */
-  params: Request['query'] = req.query,
+  /** Where join, joinLevel and the projections come from: the URL, or a ParamSource body merged into it. */
+  params: ParamSource = req.query,
   /** Whether Context Sources may be asked too (the URL form, whose parameters they are asked with). */
   forward = false,
 ): Promise<void> {
@@ -124,7 +125,7 @@ export async function answerQuery(
   }
 }
 
-function compileQuery(q: Request['query'], ngsi: NgsiRequest, deps: BrokerDeps): EntityQuery {
+function compileQuery(q: ParamSource, ngsi: NgsiRequest, deps: BrokerDeps): EntityQuery {
   const query: EntityQuery = { ...selectors(q, ngsi), ...page(q, deps.config.defaultLimit, deps.config.maxLimit) };
   const local = param(q, 'local');
   // 4.17: type=* asks for this broker's own entities; it cannot also ask for the distributed ones.
@@ -165,7 +166,7 @@ export function requireNarrowing(query: EntityQuery, ctx: NgsiRequest['ctx']): v
 }
 
 /** The entity selectors shared by query and purge: id, idPattern, type and attrs. */
-export function selectors(q: Request['query'], ngsi: NgsiRequest): Omit<EntityQuery, 'limit' | 'offset'> {
+export function selectors(q: ParamSource, ngsi: NgsiRequest): Omit<EntityQuery, 'limit' | 'offset'> {
   const query: Omit<EntityQuery, 'limit' | 'offset'> = idSelection(q);
   const type = param(q, 'type');
   if (type === '*') query.anyType = true;

@@ -1,5 +1,5 @@
 /** Pieces every entity operation uses: the id from the URL, and a read-modify-write of one entity. */
-import type { Request } from 'express';
+import type { ApiRequest } from '../http/apiRequest';
 import {
   ActiveContext,
   badRequest,
@@ -21,7 +21,7 @@ import type { BrokerDeps } from '../deps';
 import type { NgsiRequest } from '../http/pipeline';
 import { list } from '../http/params';
 
-export function entityIdParam(req: Request): string {
+export function entityIdParam(req: ApiRequest): string {
   const id = req.params.entityId;
   if (!isUri(id)) throw badRequest(`Entity id ${JSON.stringify(id)} is not a URI`);
   return id;
@@ -110,7 +110,7 @@ export async function requireTenant(deps: BrokerDeps, tenant: string): Promise<v
   if (!(await deps.store.tenantExists(tenant))) throw tenantNotFound(tenant);
 }
 
-export function attrIdParam(req: Request): string {
+export function attrIdParam(req: ApiRequest): string {
   const name = req.params.attrId;
   if (!isValidName(name)) throw badRequest(`Invalid attribute name ${JSON.stringify(name)}`);
   return name;
@@ -122,7 +122,7 @@ export function hasAnyType(entity: StoredEntity, types: string[] | undefined): b
 }
 
 /** The `type` selector of the single-entity operations, expanded. */
-export function typeSelector(req: Request, ngsi: NgsiRequest): string[] | undefined {
+export function typeSelector(req: ApiRequest, ngsi: NgsiRequest): string[] | undefined {
   return list(req.query, 'type')?.map((t) => ngsi.ctx.expandTerm(t));
 }
 

@@ -2,14 +2,16 @@
  * URL parameters shared by the entity operations: representation options
  * (4.5, 4.21), language (4.15) and pagination (5.5.9).
  */
-import type { Request } from 'express';
+import type { ApiRequest } from './apiRequest';
+
+/** Where parameters are read from: the URL's query, or a Query body merged into it (whose members may be of any JSON type). */
+export type ParamSource = Record<string, unknown>;
 import { ActiveContext, badRequest, Format, invalidRequest, isUri, JoinMode, parseProjection, ProjectionTree, RenderOptions } from '@civitas/core';
 import { GEO_JSON, ResponseType } from './mediaTypes';
 
-type Query = Record<string, unknown>;
 
 /** One string parameter; repeated parameters are an error rather than silently merged. */
-export function param(query: Query, name: string): string | undefined {
+export function param(query: ParamSource, name: string): string | undefined {
   const v = query[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw invalidRequest(`Parameter ${name} is given more than once or malformed`);
@@ -17,13 +19,13 @@ export function param(query: Query, name: string): string | undefined {
 }
 
 /** 6.3.20: an unknown parameter is an InvalidRequest. */
-export function allowOnly(req: Request, names: readonly string[]): void {
+export function allowOnly(req: ApiRequest, names: readonly string[]): void {
   for (const name of Object.keys(req.query)) {
     if (!names.includes(name)) throw invalidRequest(`Unknown URL parameter ${name}`);
   }
 }
 
-export function list(query: Query, name: string, separator: RegExp = /,/): string[] | undefined {
+export function list(query: ParamSource, name: string, separator: RegExp = /,/): string[] | undefined {
   const v = param(query, name);
   if (v === undefined) return undefined;
   const items = v.split(separator).map((s) => s.trim());
@@ -36,14 +38,14 @@ export function list(query: Query, name: string, separator: RegExp = /,/): strin
  * projects the linked entity (with join): picked, the relationship stays;
  * in omit, only the members in braces go.
  */
-function projection(query: Query, name: 'pick' | 'omit'): string[] | undefined {
+function projection(query: ParamSource, name: 'pick' | 'omit'): string[] | undefined {
   const text = param(query, name);
   if (text === undefined) return undefined;
   return [...parseProjection(text, name).entries()].filter(([, sub]) => name === 'pick' || sub === null).map(([member]) => member);
 }
 
 /** id (a list of URIs) and idPattern, as every query of entities or of registrations takes them. */
-export function idSelection(query: Query): { ids?: string[]; idPattern?: string } {
+export function idSelection(query: ParamSource): { ids?: string[]; idPattern?: string } {
   const out: { ids?: string[]; idPattern?: string } = {};
   const ids = list(query, 'id');
   if (ids) {
@@ -56,7 +58,7 @@ export function idSelection(query: Query): { ids?: string[]; idPattern?: string 
 }
 
 /** The entity members pick names (linked-entity parts aside); undefined without pick. */
-export function picked(query: Query): string[] | undefined {
+export function picked(query: ParamSource): string[] | undefined {
   return projection(query, 'pick');
 }
 
@@ -71,7 +73,7 @@ function linkedDepth(tree: ProjectionTree): number {
  * The whole pick / omit projections, linked-entity parts included; a part
  * reaching into linked entities needs a join that goes that deep (4.21).
  */
-export function projections(query: Query): { pick?: ProjectionTree; omit?: ProjectionTree } {
+export function projections(query: ParamSource): { pick?: ProjectionTree; omit?: ProjectionTree } {
   const pick = param(query, 'pick');
   const omit = param(query, 'omit');
   const out = {
@@ -88,7 +90,7 @@ export function projections(query: Query): { pick?: ProjectionTree; omit?: Proje
 }
 
 /** `lang` (4.15): tags in order of preference, honouring q weights. */
-function languages(query: Query): string[] | undefined {
+function languages(query: ParamSource): string[] | undefined {
   const items = list(query, 'lang');
   if (!items) return undefined;
   return items
@@ -101,14 +103,14 @@ function languages(query: Query): string[] | undefined {
     .map((l) => l.tag);
 }
 
-export function flag(query: Query, name: string): boolean {
+export function flag(query: ParamSource, name: string): boolean {
   const v = param(query, name);
   if (v === undefined) return false;
   if (v !== 'true' && v !== 'false') throw badRequest(`Parameter ${name} must be true or false`);
   return v === 'true';
 }
 
-export function options(query: Query): Set<string> {
+export function options(query: ParamSource): Set<string> {
   return new Set(list(query, 'options') ?? []);
 }
 
@@ -122,7 +124,7 @@ const TEMPORAL_WORDS = new Set(['temporalValues', 'aggregatedValues']);
  * The representation a GET asks for: `format` wins over the deprecated
  * `options` form. `temporal` also admits the temporal representations.
  */
-export function renderOptions(query: Query, ctx: ActiveContext, accept: ResponseType, temporal = false): RenderOptions & { geometryProperty?: string } {
+export function renderOptions(query: ParamSource, ctx: ActiveContext, accept: ResponseType, temporal = false): RenderOptions & { geometryProperty?: string } {
   const opts = options(query);
   for (const o of opts) if (!OPTION_WORDS.has(o) && !(temporal && TEMPORAL_WORDS.has(o))) throw invalidRequest(`Unknown option ${o}`);
   let formatParam = param(query, 'format');
@@ -171,7 +173,7 @@ export function renderOptions(query: Query, ctx: ActiveContext, accept: Response
 }
 
 /** `join` and `joinLevel` (4.5.23); undefined without a join (or with `join=@none`). */
-export function joinOption(query: Query): { mode: JoinMode; level: number } | undefined {
+export function joinOption(query: ParamSource): { mode: JoinMode; level: number } | undefined {
   const mode = param(query, 'join');
   const levelText = param(query, 'joinLevel');
   if (levelText !== undefined && !/^[1-9]\d*$/.test(levelText)) throw badRequest('joinLevel must be a whole number above 0');
@@ -186,7 +188,7 @@ export interface Page {
   count: boolean;
 }
 
-export function page(query: Query, defaultLimit: number, maxLimit: number): Page {
+export function page(query: ParamSource, defaultLimit: number, maxLimit: number): Page {
   const count = flag(query, 'count');
   const limit = nonNegative(query, 'limit') ?? defaultLimit;
   const offset = nonNegative(query, 'offset') ?? 0;
@@ -195,7 +197,7 @@ export function page(query: Query, defaultLimit: number, maxLimit: number): Page
   return { limit, offset, count };
 }
 
-function nonNegative(query: Query, name: string): number | undefined {
+function nonNegative(query: ParamSource, name: string): number | undefined {
   const v = param(query, name);
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw badRequest(`${name} must be a non-negative integer`);

@@ -4,7 +4,8 @@
  * compacts the response (6.3.5).
  */
 import { allowOnly } from './params';
-import type { NextFunction, Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ApiHandler, ApiRequest } from './apiRequest';
 import { ActiveContext, ContextSource, NgsiError, preferredVersion } from '@civitas/core';
 import { bodyType, JSON_TYPE, LD_JSON, MERGE_PATCH, negotiate, ResponseType } from './mediaTypes';
 import { parseJson } from './jsonBody';
@@ -37,12 +38,12 @@ export interface HandlerOptions {
   params?: readonly string[];
 }
 
-export type NgsiHandler = (ngsi: NgsiRequest, req: Request, res: Response) => Promise<void>;
+export type NgsiHandler = (ngsi: NgsiRequest, req: ApiRequest, res: ServerResponse) => Promise<void>;
 
 const TENANT = /^[A-Za-z0-9_\-]{1,64}$/;
 
-export function ngsiHandler(deps: BrokerDeps, options: HandlerOptions, handle: NgsiHandler) {
-  return async (req: Request, res: Response, _next: NextFunction): Promise<void> => {
+export function ngsiHandler(deps: BrokerDeps, options: HandlerOptions, handle: NgsiHandler): ApiHandler {
+  return async (req, res) => {
     try {
       if (options.params) allowOnly(req, options.params);
       const tenant = tenantOf(req, res);
@@ -54,7 +55,7 @@ export function ngsiHandler(deps: BrokerDeps, options: HandlerOptions, handle: N
       const linked = deps.contexts.parseLink(Array.isArray(link) ? link.join(', ') : link);
       if (options.body) {
         const type = checkBodyHeaders(req);
-        body = parseJson(req.body as Buffer, deps.config.maxBodyDepth);
+        body = parseJson(req.body, deps.config.maxBodyDepth);
         ldBody = type === LD_JSON;
         userContext = contextOfBody(body, ldBody, linked);
       } else {
@@ -70,7 +71,7 @@ export function ngsiHandler(deps: BrokerDeps, options: HandlerOptions, handle: N
   };
 }
 
-function tenantOf(req: Request, res: Response): string {
+function tenantOf(req: ApiRequest, res: ServerResponse): string {
   const header = req.headers['ngsild-tenant'];
   const tenant = Array.isArray(header) ? header[0] : header;
   if (tenant !== undefined) res.setHeader('NGSILD-Tenant', tenant);
@@ -84,7 +85,7 @@ export function checkedTenant(tenant: string | undefined): string {
   return tenant;
 }
 
-function checkBodyHeaders(req: Request): string {
+function checkBodyHeaders(req: ApiRequest): string {
   // A body of unannounced length (chunked included) is refused: 411 (6.3.4).
   if (req.headers['content-length'] === undefined) {
     throw new NgsiError('InvalidRequest', 'Content-Length is required', 411);

@@ -2,19 +2,20 @@
  * Errors as NGSI-LD ProblemDetails (5.5.3, 6.3.6): always application/json,
  * never with a context Link, and some HTTP-level statuses without a body.
  */
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { NgsiError } from '@civitas/core';
 import { sendJson } from './respond';
 
 /** 6.3.4: these answer with no body at all. */
 const BODYLESS = new Set(['UnsupportedMediaType']);
 
-export function sendError(res: Response, error: unknown, log: (e: unknown) => void): void {
+export function sendError(res: ServerResponse, error: unknown, log: (e: unknown) => void): void {
   const ngsi = toNgsiError(error, log);
   if (res.headersSent) return;
   res.removeHeader('Link');
   if (BODYLESS.has(ngsi.type) || ngsi.status === 411) {
-    res.status(ngsi.status).end();
+    res.statusCode = ngsi.status;
+    res.end();
     return;
   }
   sendJson(res, ngsi.status, ngsi.toProblem());
@@ -22,10 +23,6 @@ export function sendError(res: Response, error: unknown, log: (e: unknown) => vo
 
 export function toNgsiError(error: unknown, log: (e: unknown) => void): NgsiError {
   if (error instanceof NgsiError) return error;
-  const e = error as { type?: string; status?: number } | undefined;
-  // express.raw's own errors
-  if (e?.type === 'entity.too.large') return new NgsiError('PayloadTooLarge', 'The request body is larger than the configured limit');
-  if (e?.type === 'request.aborted') return new NgsiError('InvalidRequest', 'The request was aborted');
   log(error);
   return new NgsiError('InternalError', 'An unexpected error occurred; it has been logged');
 }

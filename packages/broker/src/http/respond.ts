@@ -2,19 +2,20 @@
  * Writing NGSI-LD representations: the body in the negotiated media type,
  * the @context in the body (ld+json, geo+json) or in a Link header (json).
  */
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import { API_BASE, ApiRequest } from './apiRequest';
 import { ActiveContext, amendEntityForVersion, formatContextLink } from '@civitas/core';
 import { GEO_JSON, JSON_TYPE, LD_JSON } from './mediaTypes';
 import type { NgsiRequest } from './pipeline';
 
 /** The context Link; a context the broker serves itself is linked on the host the client used. */
-export function contextLink(req: Request, ctx: ActiveContext): string {
-  const url = ctx.linkUrl.startsWith('/') ? `${req.protocol}://${req.get('host')}${ctx.linkUrl}` : ctx.linkUrl;
+export function contextLink(req: ApiRequest, ctx: ActiveContext): string {
+  const url = ctx.linkUrl.startsWith('/') ? `${req.origin}${ctx.linkUrl}` : ctx.linkUrl;
   return formatContextLink(url);
 }
 
 /** Appends a link-value to the Link header (pagination and context share it). */
-export function addLink(res: Response, value: string): void {
+export function addLink(res: ServerResponse, value: string): void {
   const current = res.getHeader('Link');
   res.setHeader('Link', current ? `${String(current)}, ${value}` : value);
 }
@@ -25,8 +26,8 @@ export function addLink(res: Response, value: string): void {
  * answer, on the FeatureCollection for GeoJSON.
  */
 export function sendRepresentation(
-  req: Request,
-  res: Response,
+  req: ApiRequest,
+  res: ServerResponse,
   ngsi: NgsiRequest,
   body: unknown,
   options: { contextList?: boolean; status?: number; entityData?: boolean } = {},
@@ -54,19 +55,25 @@ export function sendRepresentation(
   sendJson(res, status, payload, accept === JSON_TYPE ? JSON_TYPE : accept);
 }
 
-/**
- * A JSON body with exactly the media type given: sent as bytes, so that
- * express adds no charset parameter (NGSI-LD media types take none).
- */
-export function sendJson(res: Response, status: number, payload: unknown, type: string = JSON_TYPE): void {
-  res.status(status).setHeader('Content-Type', type);
-  res.send(Buffer.from(JSON.stringify(payload)));
+/** A JSON body with exactly the media type given: NGSI-LD media types take no charset parameter. */
+export function sendJson(res: ServerResponse, status: number, payload: unknown, type: string = JSON_TYPE): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', type);
+  res.end(JSON.stringify(payload));
 }
 
 /** 204: no body, no Content-Length, no context Link (6.3.6). */
-export function sendNoContent(res: Response): void {
+export function sendNoContent(res: ServerResponse): void {
   res.removeHeader('Link');
-  res.status(204).end();
+  res.statusCode = 204;
+  res.end();
+}
+
+/** 201 with the Location of what was created, below the API's base path; no body. */
+export function sendCreated(res: ServerResponse, path: string): void {
+  res.statusCode = 201;
+  res.setHeader('Location', encodeURI(`${API_BASE}${path}`));
+  res.end();
 }
 
 /**
@@ -78,13 +85,13 @@ function encodeQueryValue(value: string): string {
 }
 
 /** rel="prev" / rel="next" link-values (5.5.9): the request's parameters with the page's limit and offset, in name order. */
-export function paginationLinks(req: Request, res: Response, accept: string, query: { limit: number; offset: number }, hasMore: boolean): void {
+export function paginationLinks(req: ApiRequest, res: ServerResponse, accept: string, query: { limit: number; offset: number }, hasMore: boolean): void {
   const kept = Object.entries(req.query).filter(([k]) => k !== 'limit' && k !== 'offset');
   const link = (offset: number, rel: string) => {
     const params = [...kept, ['limit', String(query.limit)], ['offset', String(offset)]]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([k, v]) => `${encodeQueryValue(k as string)}=${encodeQueryValue(String(v))}`);
-    return `<${req.originalUrl.split('?')[0].replace(/\/+$/, '')}?${params.join('&')}>;rel="${rel}";type="${accept}"`;
+    return `<${req.path.replace(/\/+$/, '')}?${params.join('&')}>;rel="${rel}";type="${accept}"`;
   };
   if (query.offset > 0 && query.limit > 0) addLink(res, link(Math.max(0, query.offset - query.limit), 'prev'));
   if (hasMore) addLink(res, link(query.offset + query.limit, 'next'));

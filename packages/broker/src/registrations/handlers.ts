@@ -4,25 +4,24 @@
  * against the others and against the stored entities as its mode asks
  * (4.3.6.3, 5.9.2.4) before it is kept.
  */
-import type { Request } from 'express';
+import type { ApiRequest } from '../http/apiRequest';
 import { badRequest, isUri, NgsiError, nowIso, notFound, parseRegistration, Registration, registrationsOverlap, renderRegistration, updateRegistration } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { options } from '../http/params';
-import { sendNoContent, sendRepresentation } from '../http/respond';
+import { sendCreated, sendNoContent, sendRepresentation } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 import { notifyRegistrationChange } from './subscriptions';
 
 export const createRegistrationHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, _req, res) => {
     const registration = parseRegistration(ngsi.body, ngsi.ctx, nowIso());
     await checkConflicts(deps, ngsi.tenant, registration);
     if (!(await deps.store.registrations.createRegistration(ngsi.tenant, registration))) {
       throw new NgsiError('AlreadyExists', `Registration ${registration.id} already exists`);
     }
     notifySubscribers(deps, ngsi.tenant, undefined, registration);
-    res.status(201).setHeader('Location', encodeURI(`${req.baseUrl}/csourceRegistrations/${registration.id}`));
-    res.end();
+    sendCreated(res, `/csourceRegistrations/${registration.id}`);
   });
 
 export const retrieveRegistrationHandler = (deps: BrokerDeps) =>
@@ -63,7 +62,7 @@ function notifySubscribers(deps: BrokerDeps, tenant: string, before: Registratio
   notifyRegistrationChange(deps, tenant, before, after).catch((e) => deps.log.error(e));
 }
 
-function registrationIdParam(req: Request): string {
+function registrationIdParam(req: ApiRequest): string {
   const id = req.params.registrationId;
   if (!isUri(id)) throw badRequest(`Registration id ${JSON.stringify(id)} is not a URI`);
   return id;

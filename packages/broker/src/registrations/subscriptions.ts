@@ -23,19 +23,18 @@ import {
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { options } from '../http/params';
-import { sendNoContent, sendRepresentation } from '../http/respond';
+import { sendCreated, sendNoContent, sendRepresentation } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 import { sendSubscriptionPage, subscriptionIdParam } from '../subscriptions/shared';
 
 export const createRegistrationSubscriptionHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, _req, res) => {
     const subscription = parseSubscription(ngsi.body, ngsi.ctx, nowIso());
     if (!(await deps.store.registrations.createRegistrationSubscription(ngsi.tenant, subscription))) {
       throw new NgsiError('AlreadyExists', `Subscription ${subscription.id} already exists`);
     }
     notifyCurrentRegistrations(deps, ngsi.tenant, subscription).catch((e) => deps.log.error(e));
-    res.status(201).setHeader('Location', encodeURI(`${req.baseUrl}/csourceSubscriptions/${subscription.id}`));
-    res.end();
+    sendCreated(res, `/csourceSubscriptions/${subscription.id}`);
   });
 
 export const retrieveRegistrationSubscriptionHandler = (deps: BrokerDeps) =>

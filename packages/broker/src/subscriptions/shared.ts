@@ -1,5 +1,6 @@
 /** Pieces every subscription operation uses: the id from the URL, the tenant check, the lookup. */
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ApiRequest } from '../http/apiRequest';
 import { badRequest, DeliveryStatus, isUri, notFound, renderSubscription, Subscription } from '@civitas/core';
 import type { StoredSubscription } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
@@ -8,7 +9,7 @@ import { options, page } from '../http/params';
 import { paginationLinks, sendRepresentation } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 
-export function subscriptionIdParam(req: Request): string {
+export function subscriptionIdParam(req: ApiRequest): string {
   const id = req.params.subscriptionId;
   if (!isUri(id)) throw badRequest(`Subscription id ${JSON.stringify(id)} is not a URI`);
   return id;
@@ -33,8 +34,8 @@ export async function checkJsonldContext(deps: BrokerDeps, url: string | undefin
 export async function sendSubscriptionPage(
   deps: BrokerDeps,
   ngsi: NgsiRequest,
-  req: Request,
-  res: Response,
+  req: ApiRequest,
+  res: ServerResponse,
   list: (limit: number, offset: number) => Promise<{ items: Array<{ subscription: Subscription; delivery: DeliveryStatus }>; count: number }>,
   render: typeof renderSubscription = renderSubscription,
 ): Promise<void> {

@@ -8,11 +8,11 @@
 import { AttributeInstance, createEntity, EntityFragment, EntityParser, nowIso, SCOPE } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
-import { sendNoContent } from '../http/respond';
+import { sendCreated, sendNoContent } from '../http/respond';
 import { historyInstancesOf } from './temporalWrites';
 
 export const createTemporalEntityHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, _req, res) => {
     const fragment = new EntityParser(ngsi.ctx, { requireIdAndType: true, temporal: true }).entity(ngsi.body);
     const id = fragment.id!;
     const { existed } = await deps.store.appendHistory(ngsi.tenant, id, fragment.types, historyInstancesOf(fragment), { createTenant: true, replaceObserved: true });
@@ -23,8 +23,7 @@ export const createTemporalEntityHandler = (deps: BrokerDeps) =>
     // An entity of that id created meanwhile through the core API stays as it is (an insert never overwrites).
     const current = createEntity(latestInstances(fragment), nowIso());
     await deps.store.mutate(ngsi.tenant, [], () => ({ inserts: [current], result: undefined }), { history: false });
-    res.status(201).setHeader('Location', encodeURI(`${req.baseUrl}/temporal/entities/${id}`));
-    res.end();
+    sendCreated(res, `/temporal/entities/${id}`);
   });
 
 /** The fragment with, per attribute and datasetId, its latest instance (by observedAt; the last given otherwise). */

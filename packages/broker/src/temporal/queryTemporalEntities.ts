@@ -2,7 +2,8 @@
  * GET /temporal/entities and POST /temporal/entityOperations/query (5.7.4):
  * the history of the entities a query selects, a page of entities at a time.
  */
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ApiRequest } from '../http/apiRequest';
 import { badRequest, parseOrdering, parseTypeExpression } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler, NgsiRequest } from '../http/pipeline';
@@ -79,7 +80,7 @@ function member(body: Body, name: string): Body {
   return v as Body;
 }
 
-async function answerTemporalQuery(deps: BrokerDeps, ngsi: NgsiRequest, req: Request, res: Response, q: Body): Promise<void> {
+async function answerTemporalQuery(deps: BrokerDeps, ngsi: NgsiRequest, req: ApiRequest, res: ServerResponse, q: Body): Promise<void> {
   const t = temporalRequest(q, ngsi);
   const type = param(q, 'type');
   if (type !== undefined) t.selection.types = parseTypeExpression(type).flat().map((n) => ngsi.ctx.expandTerm(n));

@@ -20,7 +20,8 @@ import {
 import { AGGREGATION_METHODS, AggregationMethod, HistorySelection } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import type { NgsiRequest } from '../http/pipeline';
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ApiRequest } from '../http/apiRequest';
 import { list, options, param, renderOptions } from '../http/params';
 import { sendRepresentation } from '../http/respond';
 import { instanceTake, pageInstances } from './instancePages';
@@ -166,7 +167,7 @@ export async function renderHistory(deps: BrokerDeps, tenant: string, t: Tempora
 }
 
 /** 200 with the entities, or 206 with the Content-Range of a cut response. */
-export function sendHistory(req: Request, res: Response, ngsi: NgsiRequest, history: RenderedHistory, body: unknown): void {
+export function sendHistory(req: ApiRequest, res: ServerResponse, ngsi: NgsiRequest, history: RenderedHistory, body: unknown): void {
   if (history.contentRange) res.setHeader('Content-Range', history.contentRange);
   sendRepresentation(req, res, ngsi, body, { status: history.contentRange ? 206 : 200 });
 }

@@ -1,7 +1,7 @@
 /** What the temporal provision operations share: instances of a temporal payload, stamped for the history. */
 import { badRequest, EntityFragment, nowIso, stamp } from '@civitas/core';
 import type { NewHistoryInstance } from '@civitas/store';
-import type { Request } from 'express';
+import type { ApiRequest } from '../http/apiRequest';
 
 /** Every instance of every attribute of a temporal fragment, with its system timestamps. */
 export function historyInstancesOf(fragment: EntityFragment): NewHistoryInstance[] {
@@ -10,7 +10,7 @@ export function historyInstancesOf(fragment: EntityFragment): NewHistoryInstance
 }
 
 /** The instance id of the URL (`urn:ngsi-ld:attribute:instance:<n>`, or the bare number). */
-export function instanceIdParam(req: Request): string {
+export function instanceIdParam(req: ApiRequest): string {
   const raw = req.params.instanceId;
   const m = /^(?:urn:ngsi-ld:attribute:instance:)?(\d+)$/.exec(raw);
   if (!m) throw badRequest(`${JSON.stringify(raw)} is not an instance id of this broker`);
