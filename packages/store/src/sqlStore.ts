@@ -80,8 +80,9 @@ export class SqlStore implements Store {
   private readonly knownTenants = new Set<string>(['']);
   /** ICU collations created for BCP 47 tags, by tag. */
   private readonly collations = new Map<string, string>();
-  /** Rows written since the planner statistics were last refreshed (embedded store only, see refreshStatistics). */
-  private writesSinceAnalyze = 0;
+  /** Entities written by this process, and the count at which planner statistics are next refreshed (see refreshStatistics). */
+  private written = 0;
+  private nextAnalyze: number;
   private analyzing = false;
   /** Concurrent mutations, grouped into shared transactions under load. */
   private readonly writes: WriteGroups<PendingMutation>;
@@ -97,6 +98,7 @@ export class SqlStore implements Store {
     /** Keep attribute history (the temporal API); off saves its cost on every write. */
     private readonly history = true,
   ) {
+    this.nextAnalyze = db.kind === 'embedded' ? 5_000 : 1_000;
     this.writes = new WriteGroups(db.writeLanes, MAX_GROUP_IDS, (group) => this.writeGroup(group));
     this.reads = new ReadBatches(db.readLanes, MAX_READ_IDS, async (tenant, ids) => {
       const rows = await this.run<EntityRow>(this.db, GET_ENTITIES, [tenant, ids]);
@@ -258,15 +260,21 @@ export class SqlStore implements Store {
   }
 
   /**
-   * PGlite has no autovacuum, so the embedded store would keep planning
-   * with the statistics of an empty database; after every 5,000 written rows
-   * it refreshes them, in the background and one run at a time.
+   * Planner statistics that follow the tables' growth. A named statement
+   * keeps the generic plan it was first given, and the statistics of that
+   * moment decide it: a write planned on empty tables reads every side-table
+   * row of its tenant where it would have probed a few. ANALYZE makes the
+   * statements plan again. PGlite has no autovacuum at all: its statistics
+   * are refreshed after every 5,000 written entities. A server's autovacuum
+   * keeps up with a table once it has seen it, but looks only once a minute:
+   * its statistics are refreshed at 1,000, 2,000, 4,000 ... entities written
+   * by this process, so that a young store plans for the size it has reached.
+   * In the background, one run at a time.
    */
   private refreshStatistics(written: number): void {
-    if (this.db.kind !== 'embedded') return;
-    this.writesSinceAnalyze += written;
-    if (this.writesSinceAnalyze < 5_000 || this.analyzing) return;
-    this.writesSinceAnalyze = 0;
+    this.written += written;
+    if (this.written < this.nextAnalyze || this.analyzing) return;
+    this.nextAnalyze = this.db.kind === 'embedded' ? this.written + 5_000 : this.written * 2;
     this.analyzing = true;
     this.db
       .query('ANALYZE entities, entity_values, entity_geo, attribute_history')

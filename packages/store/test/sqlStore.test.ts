@@ -252,6 +252,21 @@ for (const kind of kinds) {
       expect(driver.statements - again).toBeLessThanOrEqual(7);
     });
 
+    test('a young store refreshes its planner statistics as it grows', async () => {
+      // Never analyzed: PostgreSQL knows nothing of the table's rows yet.
+      const rows = async () => Number((await driver.query<{ n: number }>(`SELECT reltuples AS n FROM pg_class WHERE oid = 'entity_values'::regclass`))[0].n);
+      const tenant = 'growing';
+      const size = driver.kind === 'embedded' ? 5_000 : 1_000;
+      const many = Array.from({ length: size }, (_, i) => ({ ...entity(`urn:ngsi-ld:Growing:${i}`), attrs: { 'https://example.org/speed': [{ type: 'Property' as const, value: i }] } }));
+      await store.mutate(tenant, [], () => ({ inserts: many, result: undefined }), { createTenant: true });
+      let seen = await rows();
+      for (let waited = 0; seen < size && waited < 10_000; waited += 50) {
+        await new Promise((r) => setTimeout(r, 50));
+        seen = await rows();
+      }
+      expect(seen).toBeGreaterThanOrEqual(size);
+    });
+
     test('queries: ids, idPattern, types, attrs, ordering, pagination and counts', async () => {
       const ids = ['urn:ngsi-ld:Q:3', 'urn:ngsi-ld:Q:1', 'urn:ngsi-ld:Q:2'];
       await store.mutate('', [], () => ({
