@@ -21,6 +21,7 @@ export * from './temporal/render';
 export * from './model/projection';
 export * from './model/versionFallback';
 export * from './model/deletion';
+export * from './model/sameJson';
 export * from './env';
 export * from './registration/registration';
 export * from './registration/parse';

@@ -1,7 +1,7 @@
 /** EntityQuery -> the WHERE clause over the entities table, every value a parameter. */
 import type { OrderMember } from '@civitas/core';
 import { compileGeo } from './geoSql';
-import { compileQ, pathTarget, SqlParams } from './qSql';
+import { compileQ, hasAnyAttribute, pathTarget, SqlParams } from './qSql';
 import { LIVE_ENTITY } from './entityRows';
 import type { EntityQuery } from './store';
 
@@ -85,7 +85,7 @@ export function compileEntityFilter(tenant: string, query: EntityQuery, document
     });
     where.push(`(${alternatives.join(' OR ')})`);
   }
-  if (query.attrs) where.push(`attrs ?| ${array(query.attrs)}`);
+  if (query.attrs) where.push(hasAnyAttribute(array(query.attrs), sideTables));
   if (query.q) where.push(compileQ(query.q.expression, query.q.expand, sql, sideTables, tenantParam));
   if (query.scopes) {
     const some = (pattern: string) => `EXISTS (SELECT 1 FROM unnest(scope) AS s WHERE s ~ ${sql.add(pattern)})`;

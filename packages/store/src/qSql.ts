@@ -24,7 +24,23 @@ export class SqlParams {
 const ORDERING: Record<string, string> = { '>': '>', '>=': '>=', '<': '<', '<=': '<=' };
 
 /**
- * `tenantParam` names the tenant for look-ups in entity_values; without it
+ * Rows with at least one of the attributes named by `names` (an SQL text[]):
+ * for stored entities of the tenant `tenantParam`, looked up in
+ * entity_attrs, whose index answers it; for other rows, read from their attrs.
+ */
+export function hasAnyAttribute(names: string, tenantParam: string | undefined): string {
+  if (tenantParam === undefined) return `(attrs ?| ${names})`;
+  return `id IN (SELECT entity_id FROM entity_attrs WHERE tenant = ${tenantParam} AND attr = ANY(${names}))`;
+}
+
+/** `hasAnyAttribute` for one name (an SQL text). */
+function hasAttribute(name: string, tenantParam: string | undefined): string {
+  if (tenantParam === undefined) return `(attrs ? ${name})`;
+  return `id IN (SELECT entity_id FROM entity_attrs WHERE tenant = ${tenantParam} AND attr = ${name})`;
+}
+
+/**
+ * `tenantParam` names the tenant for look-ups in entity_values and entity_attrs; without it
  * the condition reads only the attrs document (rows that are not stored
  * entities, such as the states the outbox recorded). `linkTenant` names the
  * tenant whose stored entities linked paths (`rel{attr}`) follow.
@@ -43,19 +59,19 @@ export function compileQ(
     case 'or':
       return `(${expression.terms.map(recurse).join(' OR ')})`;
     case 'exists': {
-      const test = expression.path.linked ? linked(expression, expand, params, linkTenant) : existence(expression.path, expand, params);
+      const test = expression.path.linked ? linked(expression, expand, params, tenantParam, linkTenant) : existence(expression.path, expand, params, tenantParam);
       return expression.negated ? `NOT ${test}` : test;
     }
     case 'term': {
-      if (expression.path.linked) return linked(expression, expand, params, linkTenant);
+      if (expression.path.linked) return linked(expression, expand, params, tenantParam, linkTenant);
       const indexed = tenantParam === undefined ? undefined : valueIndexLookup(expression, expand, params, tenantParam);
       if (indexed) return indexed;
       const { key, instances, target, isRelationship } = locate(expression.path, expand, params);
       const comparison = compare(target, expression.op, expression.value, params);
       // Only == and != look at Relationship targets (4.9).
       const guard = expression.op === '==' || expression.op === '!=' ? '' : ` AND NOT ${isRelationship}`;
-      // `attrs ? key` lets the GIN index on attrs narrow the rows before any JSON is unpacked.
-      return `(attrs ? ${key} AND EXISTS (SELECT 1 FROM ${instances} WHERE ${target} IS NOT NULL${guard} AND ${comparison}))`;
+      // The attribute's presence narrows the rows (through entity_attrs) before any JSON is unpacked.
+      return `(${hasAttribute(key, tenantParam)} AND EXISTS (SELECT 1 FROM ${instances} WHERE ${target} IS NOT NULL${guard} AND ${comparison}))`;
     }
   }
 }
@@ -66,14 +82,20 @@ export function compileQ(
  * satisfies the term on `path`. The inner condition is compiled as for any
  * stored entity; its unqualified columns then name the target row `t`.
  */
-function linked(term: Extract<QExpression, { kind: 'term' | 'exists' }>, expand: (name: string) => string, params: SqlParams, tenant: string | undefined): string {
+function linked(
+  term: Extract<QExpression, { kind: 'term' | 'exists' }>,
+  expand: (name: string) => string,
+  params: SqlParams,
+  tenantParam: string | undefined,
+  tenant: string | undefined,
+): string {
   const link = term.path.linked!;
   if (tenant === undefined) throw badRequest('A q on linked entities (rel{attr}) is not available here');
   const rel = params.add(expand(term.path.attribute));
   const inner = compileQ(term.kind === 'exists' ? { ...term, path: link.path, negated: false } : { ...term, path: link.path }, expand, params, tenant, tenant);
   const types = link.types ? ` AND t.types && ${params.add(link.types.map(expand))}::text[]` : '';
   const targets = `jsonb_array_elements_text(CASE jsonb_typeof(r -> 'object') WHEN 'array' THEN r -> 'object' WHEN 'string' THEN jsonb_build_array(r -> 'object') ELSE '[]'::jsonb END) AS o(target)`;
-  return `(attrs ? ${rel} AND EXISTS (SELECT 1 FROM jsonb_array_elements(attrs -> ${rel}) AS r, ${targets}, entities t
+  return `(${hasAttribute(rel, tenantParam)} AND EXISTS (SELECT 1 FROM jsonb_array_elements(attrs -> ${rel}) AS r, ${targets}, entities t
     WHERE t.tenant = ${tenant} AND t.id = o.target AND (t.expires_at IS NULL OR t.expires_at > now())${types} AND ${inner}))`;
 }
 
@@ -102,10 +124,10 @@ function valueIndexLookup(term: Extract<QExpression, { kind: 'term' }>, expand: 
   return `id IN (SELECT v.entity_id FROM entity_values v WHERE v.tenant = ${tenantParam} AND v.attr = ${params.add(expand(path.attribute))} AND ${condition})`;
 }
 
-function existence(path: QPath, expand: (name: string) => string, params: SqlParams): string {
-  if (path.members.length === 0 && path.compound.length === 0) return `(attrs ? ${params.add(expand(path.attribute))})`;
+function existence(path: QPath, expand: (name: string) => string, params: SqlParams, tenantParam: string | undefined): string {
+  if (path.members.length === 0 && path.compound.length === 0) return hasAttribute(params.add(expand(path.attribute)), tenantParam);
   const { key, instances, target } = locate(path, expand, params);
-  return `(attrs ? ${key} AND EXISTS (SELECT 1 FROM ${instances} WHERE ${target} IS NOT NULL))`;
+  return `(${hasAttribute(key, tenantParam)} AND EXISTS (SELECT 1 FROM ${instances} WHERE ${target} IS NOT NULL))`;
 }
 
 /**

@@ -71,8 +71,24 @@ class InsertConflict extends Error {}
 
 const GET_ENTITIES = statement('get_entities', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) AND ${LIVE_ENTITY}`);
 
-/** The entities a mutation reads, locked; sorted, so that concurrent batches lock rows in the same order and cannot deadlock. */
-const LOCK_ENTITIES = statement('lock_entities', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE`);
+/**
+ * The entities a mutation reads, locked; sorted, so that concurrent batches lock rows in the same order and cannot deadlock.
+ * Each row also tells whether the tenant has subscriptions (see SUBSCRIBED).
+ */
+const LOCK_ENTITIES = statement(
+  'lock_entities',
+  `SELECT ${ENTITY_COLUMNS}, EXISTS (SELECT 1 FROM subscriptions s WHERE s.tenant = $1) AS subscribed
+   FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE OF entities`,
+);
+
+/**
+ * Whether a tenant has subscriptions: a write records its changes in the
+ * outbox only then, and their states (before and after) are worth sending
+ * to the database only then. Asked in the write's transaction, once it has
+ * locked what it reads; a subscription created meanwhile is concurrent with
+ * the write, which it may then miss, as it would a write just before it.
+ */
+const SUBSCRIBED = statement('subscribed', 'SELECT EXISTS (SELECT 1 FROM subscriptions WHERE tenant = $1) AS subscribed');
 
 
 export class SqlStore implements Store {
@@ -173,9 +189,11 @@ export class SqlStore implements Store {
     await this.checkTenant(tx, tenant, options.createTenant ?? false);
     const ids = group.flatMap((m) => m.ids);
     const current = new Map<string, StoredEntity>();
+    let subscribed: boolean | undefined;
     if (ids.length > 0) {
-      const rows = await tx.query<EntityRow>(LOCK_ENTITIES, [tenant, ids]);
+      const rows = await tx.query<EntityRow & { subscribed: boolean }>(LOCK_ENTITIES, [tenant, ids]);
       for (const row of rows) current.set(row.id, rowToEntity(row));
+      subscribed = rows[0]?.subscribed;
     }
     // An entity past its expiry that the sweep has not reached yet is gone for this write too (4.22).
     const expired = options.sweep ? [] : [...current.values()].filter((e) => e.expiresAt && Date.parse(e.expiresAt) <= Date.now()).map((e) => e.id);
@@ -211,7 +229,11 @@ export class SqlStore implements Store {
       settled.set(member, { result, conflicts: i.map((e) => e.id) });
     }
     if (written.size === 0) return { settled, putOff, changed: false };
-    const [row] = await tx.query<{ inserted: string[]; changes: number }>(WRITE_STATEMENT, writeParams(tenant, current, { inserts, upserts, deletes }, this.history && options.history !== false, this.signals.origin));
+    subscribed ??= (await tx.query<{ subscribed: boolean }>(SUBSCRIBED, [tenant]))[0].subscribed;
+    const [row] = await tx.query<{ inserted: string[]; changes: number }>(
+      WRITE_STATEMENT,
+      writeParams(tenant, current, { inserts, upserts, deletes }, { history: this.history && options.history !== false, changes: subscribed, origin: this.signals.origin }),
+    );
     const inserted = new Set(row.inserted);
     let conflicted = false;
     for (const outcome of settled.values()) {
@@ -397,10 +419,11 @@ export class SqlStore implements Store {
   async attributeDetails(tenant: string, name: string): Promise<AttributeDetails | undefined> {
     const rows = await this.run<{ n: string; attribute_types: string[] | null; type_names: string[] | null }>(
       this.db,
-      `SELECT count(i) AS n, array_agg(DISTINCT i->>'type') AS attribute_types,
-              (SELECT array_agg(DISTINCT t) FROM entities e2 CROSS JOIN LATERAL unnest(e2.types) AS t WHERE e2.tenant = $1 AND e2.attrs ? $2) AS type_names
+      `WITH having_it AS (SELECT entity_id AS id FROM entity_attrs WHERE tenant = $1 AND attr = $2)
+       SELECT count(i) AS n, array_agg(DISTINCT i->>'type') AS attribute_types,
+              (SELECT array_agg(DISTINCT t) FROM entities e2 CROSS JOIN LATERAL unnest(e2.types) AS t WHERE e2.tenant = $1 AND e2.id IN (SELECT id FROM having_it)) AS type_names
        FROM entities CROSS JOIN LATERAL jsonb_array_elements(attrs -> $2) AS i
-       WHERE tenant = $1 AND attrs ? $2`,
+       WHERE tenant = $1 AND id IN (SELECT id FROM having_it)`,
       [tenant, name],
     );
     const count = Number(rows[0]?.n ?? 0);

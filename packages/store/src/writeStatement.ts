@@ -8,7 +8,7 @@
  * content changed only: a device that sends one measure leaves the rows of
  * its location and of its other attributes alone.
  */
-import { AttributeInstance, historyRecords, nowIso, StoredEntity } from '@civitas/core';
+import { AttributeInstance, historyRecords, nowIso, sameJson, StoredEntity } from '@civitas/core';
 import { entitiesParam } from './entityRows';
 import { INSERT_VALUES, VALUE_SOURCE } from './migrations';
 import { CHANGES_CHANNEL } from './changeSignals';
@@ -60,6 +60,17 @@ WITH
     FROM written e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
     WHERE i ->> 'type' = 'GeoProperty' AND ${refreshed('e.id', 'a.key')}
   ),
+  -- Attribute names, for the entities whose set of names changed ($10): the ones gone are removed, the new ones added.
+  stale_names AS (
+    DELETE FROM entity_attrs a
+    WHERE a.tenant = $1 AND a.entity_id = ANY(ARRAY(SELECT id FROM written WHERE id = ANY($10::text[])))
+      AND NOT EXISTS (SELECT 1 FROM written e WHERE e.id = a.entity_id AND e.attrs ? a.attr)
+  ),
+  new_names AS (
+    INSERT INTO entity_attrs (tenant, entity_id, attr)
+    SELECT e.tenant, e.id, k FROM written e CROSS JOIN LATERAL jsonb_object_keys(e.attrs) AS k WHERE e.id = ANY($10::text[])
+    ON CONFLICT DO NOTHING
+  ),
   history AS (
     -- The instances this write touched carry its time; the others keep an older one.
     INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, dataset_id, observed_at, created_at, modified_at, instance)
@@ -90,6 +101,16 @@ SELECT
   (SELECT count(*) FROM changes)::int AS changes,
   (SELECT count(*) FROM woken)::int AS woken`);
 
+/** What a write records besides the entities. */
+export interface WriteRecords {
+  /** Attribute history: the instances written, deletion records for those removed, scope records. */
+  history: boolean;
+  /** Outbox changes, for the notifier (the tenant has subscriptions). */
+  changes: boolean;
+  /** The NOTIFY payload: the process that wrote (see ChangeSignals). */
+  origin: string;
+}
+
 /**
  * The parameters of WRITE_STATEMENT. Each written entity is an outbox change
  * with its state before (from `before`, read under lock) and after; an
@@ -101,15 +122,15 @@ export function writeParams(
   tenant: string,
   before: Map<string, StoredEntity>,
   { inserts, upserts, deletes }: { inserts: StoredEntity[]; upserts: StoredEntity[]; deletes: string[] },
-  history: boolean,
-  /** The NOTIFY payload: the process that wrote (see ChangeSignals). */
-  origin: string,
+  { history, changes: withChanges, origin }: WriteRecords,
 ): unknown[] {
-  const changes = [
-    ...inserts.map((e) => ({ id: e.id, inserted: true, before: null, after: e })),
-    ...upserts.map((e) => ({ id: e.id, inserted: false, before: before.get(e.id) ?? null, after: e })),
-    ...deletes.filter((id) => before.has(id)).map((id) => ({ id, inserted: false, before: before.get(id), after: null })),
-  ];
+  const changes = withChanges
+    ? [
+        ...inserts.map((e) => ({ id: e.id, inserted: true, before: null, after: e })),
+        ...upserts.map((e) => ({ id: e.id, inserted: false, before: before.get(e.id) ?? null, after: e })),
+        ...deletes.filter((id) => before.has(id)).map((id) => ({ id, inserted: false, before: before.get(id), after: null })),
+      ]
+    : [];
   const now = nowIso();
   const records = (id: string, inserted: boolean, types: string[], was: StoredEntity | undefined, is: StoredEntity | undefined, at: string) =>
     historyRecords(was, is, at).map((r) => ({ id, inserted, types, ...r }));
@@ -123,7 +144,30 @@ export function writeParams(
         }),
       ]
     : [];
-  return [tenant, entitiesParam(inserts), entitiesParam(upserts), deletes, JSON.stringify(changes), history, JSON.stringify(extra), origin, JSON.stringify(indexRefresh(before, upserts))];
+  return [
+    tenant,
+    entitiesParam(inserts),
+    entitiesParam(upserts),
+    deletes,
+    JSON.stringify(changes),
+    history,
+    JSON.stringify(extra),
+    origin,
+    JSON.stringify(indexRefresh(before, upserts)),
+    namesChanged(before, [...inserts, ...upserts]),
+  ];
+}
+
+/** The written entities whose set of attribute names is new (created ones) or changed. */
+export function namesChanged(before: Map<string, StoredEntity>, written: StoredEntity[]): string[] {
+  return written
+    .filter((e) => {
+      const was = before.get(e.id);
+      if (!was) return true;
+      const names = Object.keys(e.attrs);
+      return names.length !== Object.keys(was.attrs).length || names.some((n) => !(n in was.attrs));
+    })
+    .map((e) => e.id);
 }
 
 /**
@@ -140,7 +184,7 @@ export function indexRefresh(before: Map<string, StoredEntity>, upserts: StoredE
     const changed: string[] = [];
     for (const [attr, instances] of Object.entries(e.attrs)) {
       const old = was.attrs[attr];
-      if (!old || indexedContent(old) !== indexedContent(instances)) changed.push(attr);
+      if (!old || !sameIndexedContent(old, instances)) changed.push(attr);
     }
     for (const attr of Object.keys(was.attrs)) if (!(attr in e.attrs)) changed.push(attr);
     refresh[e.id] = changed;
@@ -148,7 +192,16 @@ export function indexRefresh(before: Map<string, StoredEntity>, upserts: StoredE
   return refresh;
 }
 
-/** What the side tables take from an attribute's instances (see VALUE_SOURCE and new_geo): their types and content. */
-function indexedContent(instances: AttributeInstance[]): string {
-  return JSON.stringify(instances.map((i) => [i.type, i.value, i.object, i.vocab, i.valueList, i.objectList, i.json]));
+/** Whether two attributes' instances give the side tables the same rows (see VALUE_SOURCE and new_geo): same types and content. */
+function sameIndexedContent(a: AttributeInstance[], b: AttributeInstance[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let n = 0; n < a.length; n++) {
+    const x = a[n];
+    const y = b[n];
+    if (x.type !== y.type) return false;
+    for (const member of CONTENT) if (!sameJson(x[member], y[member])) return false;
+  }
+  return true;
 }
+
+const CONTENT = ['value', 'object', 'vocab', 'valueList', 'objectList', 'json'] as const;

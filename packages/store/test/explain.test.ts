@@ -18,6 +18,7 @@ const SDM = 'https://smartdatamodels.org/dataModel.';
 const TYPES = [`${SDM}Parking/ParkingSpot`, `${SDM}Environment/AirQualityObserved`, `${SDM}Waste/WasteContainer`, `${SDM}Streetlighting/Streetlight`];
 const FILL = `${SDM}Waste/fillingLevel`;
 const LOCATION = 'https://uri.etsi.org/ngsi-ld/location';
+const RARE = 'https://example.org/maintenanceDue';
 
 /** Generated in SQL: four Smart Data Models types, a numeric attribute, points over a 10 km square around Madrid. */
 async function load(driver: SqlDriver): Promise<void> {
@@ -36,7 +37,16 @@ async function load(driver: SqlDriver): Promise<void> {
     [LOCATION],
   );
   await driver.query(`${INSERT_VALUES} FROM entities e ${VALUE_SOURCE}`);
+  // One entity in a thousand has a rare attribute as well.
+  await driver.query(
+    `INSERT INTO entity_attrs (tenant, entity_id, attr)
+     SELECT tenant, id, k FROM entities CROSS JOIN LATERAL jsonb_object_keys(attrs) AS k
+     UNION ALL SELECT tenant, id, $1 FROM entities WHERE right(id, 3) = '000'`,
+    [RARE],
+  );
+  await driver.query(`UPDATE entities SET attrs = attrs || jsonb_build_object($1::text, '[{"type": "Property", "value": true}]'::jsonb) WHERE right(id, 3) = '000'`, [RARE]);
   await driver.query('ANALYZE entities');
+  await driver.query('ANALYZE entity_attrs');
   await driver.query('ANALYZE entity_values');
   await driver.query('ANALYZE entity_geo');
 }
@@ -97,6 +107,17 @@ for (const kind of kinds) {
       const found = await store.queryEntities('', { ...page, types: [[TYPES[2]]], q: { expression: parseQ('fillingLevel>95'), expand: () => FILL } });
       expect(found.entities.length).toBeGreaterThan(0);
       expect(found.entities.every((e) => e.types[0] === TYPES[2] && (e.attrs[FILL][0].value as number) > 95)).toBe(true);
+    });
+
+    test('by the existence of a rare attribute (attrs, q on the name alone): the attribute-name index', async () => {
+      for (const query of [{ attrs: [RARE] }, { q: { expression: parseQ('maintenanceDue'), expand: () => RARE } }]) {
+        const plan = await store.explainQuery('', { ...page, ...query });
+        expect(plan).toMatch(/Index (Only )?Scan using entity_attrs_pkey/);
+        noScan(plan);
+        const found = await store.queryEntities('', { limit: 1000, offset: 0, ...query });
+        expect(found.entities.length).toBe(N / 1000);
+        expect(found.entities.every((e) => RARE in e.attrs)).toBe(true);
+      }
     });
 
     test('appending to a long history compares the instances given with one range of the observedAt index, not the whole history', async () => {

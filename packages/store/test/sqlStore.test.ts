@@ -1,12 +1,13 @@
 /** The SQL store on each driver: embedded PGlite always, PostgreSQL when DATABASE_URL is set. */
 import { randomBytes } from 'node:crypto';
-import { NgsiError, StoredEntity, Subscription } from '@civitas/core';
+import { NgsiError, parseQ, StoredEntity, Subscription } from '@civitas/core';
 import type { SqlDriver, SqlExecutor, TransactionOptions } from '../src/driver';
 import { migrate } from '../src/migrations';
 import { openPgDriver } from '../src/pgDriver';
 import { openPgliteDriver } from '../src/pgliteDriver';
 import type { SqlStore } from '../src/sqlStore';
 import { storeOn } from '../src/openStore';
+import { WRITE_STATEMENT } from '../src/writeStatement';
 import { dropSchema, freshSchemaName } from '../../../test/support/schemas';
 
 interface Kind {
@@ -28,11 +29,15 @@ if (url) {
   });
 }
 
-/** Counts the statements a store sends, to prove batches are not written entity by entity, and its transactions that commit asynchronously. */
-function counting(driver: SqlDriver): SqlDriver & { statements: number; asyncCommits: number } {
+/**
+ * Counts the statements a store sends, to prove batches are not written entity by entity, and its transactions that
+ * commit asynchronously; keeps the outbox parameter of each write statement.
+ */
+function counting(driver: SqlDriver): SqlDriver & { statements: number; asyncCommits: number; outboxParams: string[] } {
   const counted = {
     statements: 0,
     asyncCommits: 0,
+    outboxParams: [] as string[],
     kind: driver.kind,
     writeLanes: driver.writeLanes,
     readLanes: driver.readLanes,
@@ -47,6 +52,7 @@ function counting(driver: SqlDriver): SqlDriver & { statements: number; asyncCom
           fn({
             query: (sql, params) => {
               counted.statements += 1;
+              if (typeof sql !== 'string' && sql.name === WRITE_STATEMENT.name) counted.outboxParams.push(params![4] as string);
               return tx.query(sql, params);
             },
           }),
@@ -55,7 +61,7 @@ function counting(driver: SqlDriver): SqlDriver & { statements: number; asyncCom
     },
     close: () => driver.close(),
   };
-  return counted as SqlDriver & { statements: number; asyncCommits: number };
+  return counted as SqlDriver & { statements: number; asyncCommits: number; outboxParams: string[] };
 }
 
 const T0 = '2026-11-25T10:00:00.123456Z';
@@ -86,7 +92,7 @@ function entity(id: string, extra: Partial<StoredEntity> = {}): StoredEntity {
 for (const kind of kinds) {
   describe(`SqlStore [${kind.name}]`, () => {
     let store: SqlStore;
-    let driver: SqlDriver & { statements: number; asyncCommits: number };
+    let driver: SqlDriver & { statements: number; asyncCommits: number; outboxParams: string[] };
     let cleanup: () => Promise<void>;
 
     beforeAll(async () => {
@@ -252,6 +258,30 @@ for (const kind of kinds) {
       expect(driver.statements - again).toBeLessThanOrEqual(7);
     });
 
+    test('queries on attribute existence follow the attributes that come and go', async () => {
+      const A = 'https://example.org/a';
+      const B = 'https://example.org/b';
+      const C = 'https://example.org/c';
+      const id = 'urn:ngsi-ld:Names:1';
+      const having = async (attr: string) => (await store.queryEntities('names', { attrs: [attr], limit: 10, offset: 0 })).entities.map((e) => e.id);
+      const existing = async (attr: string) =>
+        (await store.queryEntities('names', { q: { expression: parseQ(attr.slice(attr.lastIndexOf('/') + 1)), expand: () => attr }, limit: 10, offset: 0 })).entities.map((e) => e.id);
+      const names = async () => (await driver.query<{ attr: string }>(`SELECT attr FROM entity_attrs WHERE tenant = 'names' ORDER BY attr`)).map((r) => r.attr);
+      const prop = (value: number) => [{ type: 'Property' as const, value }];
+      await store.mutate('names', [], () => ({ inserts: [{ ...entity(id), attrs: { [A]: prop(1), [B]: prop(2) } }], result: undefined }), { createTenant: true });
+      expect([await having(B), await existing(B), await names()]).toEqual([[id], [id], [A, B]]);
+      // A value change leaves the names as they are; B going and C coming change them.
+      await store.mutate('names', [id], (current) => ({ upserts: [{ ...current.get(id)!, attrs: { [A]: prop(3), [B]: prop(4) } }], result: undefined }));
+      expect(await names()).toEqual([A, B]);
+      await store.mutate('names', [id], (current) => ({ upserts: [{ ...current.get(id)!, attrs: { [A]: prop(5), [C]: prop(6) } }], result: undefined }));
+      expect([await having(B), await existing(B), await having(C), await existing(C), await names()]).toEqual([[], [], [id], [id], [A, C]]);
+      // An insert that meets the live entity changes nothing; a delete takes the names along.
+      await store.mutate('names', [], () => ({ inserts: [{ ...entity(id), attrs: { [B]: prop(7) } }], result: undefined }));
+      expect(await names()).toEqual([A, C]);
+      await store.mutate('names', [id], () => ({ deletes: [id], result: undefined }));
+      expect([await having(A), await names()]).toEqual([[], []]);
+    });
+
     test('a young store refreshes its planner statistics as it grows', async () => {
       // Never analyzed: PostgreSQL knows nothing of the table's rows yet.
       const rows = async () => Number((await driver.query<{ n: number }>(`SELECT reltuples AS n FROM pg_class WHERE oid = 'entity_values'::regclass`))[0].n);
@@ -303,6 +333,35 @@ for (const kind of kinds) {
       // What it wrote is committed like any other transaction's.
       await driver.transaction((tx) => tx.query("INSERT INTO tenants (name) VALUES ('async-commit') ON CONFLICT DO NOTHING"), { asyncCommit: true });
       expect(await driver.query("SELECT name FROM tenants WHERE name = 'async-commit'")).toHaveLength(1);
+    });
+
+    test('entity states go to the outbox only for tenants with subscriptions, for creates and updates alike', async () => {
+      const tenant = 'outboxing';
+      const id = 'urn:ngsi-ld:Thing:ob';
+      const outbox = async () => Number((await driver.query<{ n: string }>(`SELECT count(*) AS n FROM outbox WHERE tenant = $1`, [tenant]))[0].n);
+      const write = async () => {
+        driver.outboxParams.length = 0;
+        await store.mutate(tenant, [id], (current) => ({ upserts: [{ ...(current.get(id) ?? entity(id)), modifiedAt: new Date().toISOString() }], result: undefined }), { createTenant: true });
+        return JSON.parse(driver.outboxParams[0]) as unknown[];
+      };
+      expect(await write()).toEqual([]);
+      expect(await write()).toEqual([]);
+      expect(await outbox()).toBe(0);
+      await store.notifications.createSubscription(tenant, {
+        id: 'urn:ngsi-ld:Subscription:ob',
+        entities: [{ type: 'Thing', types: [['https://example.org/Thing']] }],
+        notification: { endpoint: { uri: 'http://127.0.0.1:9/n', accept: 'application/json' } },
+        createdAt: T0,
+        modifiedAt: T0,
+      });
+      expect(await write()).toHaveLength(1);
+      const created = 'urn:ngsi-ld:Thing:ob2';
+      driver.outboxParams.length = 0;
+      await store.mutate(tenant, [], () => ({ inserts: [entity(created)], result: undefined }));
+      expect(JSON.parse(driver.outboxParams[0])).toMatchObject([{ id: created, before: null }]);
+      expect(await outbox()).toBe(2);
+      // Left for no notifier: the next test claims the outbox.
+      await driver.query('DELETE FROM outbox WHERE tenant = $1', [tenant]);
     });
 
     test("the notifier's bookkeeping commits asynchronously; the outbox rows come with the entity, durably", async () => {

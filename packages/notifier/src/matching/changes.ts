@@ -4,7 +4,7 @@
  * update that writes the same content again changes nothing (5.8.6), so
  * system timestamps are left out of the comparison.
  */
-import type { AttributeInstance, NotificationTrigger, StoredEntity } from '@civitas/core';
+import { AttributeInstance, NotificationTrigger, sameJson, StoredEntity } from '@civitas/core';
 
 export interface AttributeChanges {
   created: string[];
@@ -55,7 +55,7 @@ export function firedTriggers(
 }
 
 function entityMembersChanged(before: StoredEntity, after: StoredEntity): boolean {
-  return JSON.stringify(before.types) !== JSON.stringify(after.types) || JSON.stringify(before.scope) !== JSON.stringify(after.scope);
+  return !sameJson(before.types, after.types) || !sameJson(before.scope, after.scope);
 }
 
 const datasetOf = (i: AttributeInstance) => i.datasetId ?? '@none';
@@ -70,18 +70,6 @@ function sameInstances(a: AttributeInstance[], b: AttributeInstance[]): boolean 
 }
 
 /** Equal content and metadata, sub-attributes included, whatever the member order. */
-function sameContent(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((x, i) => sameContent(x, bb[i]));
-  }
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  const keys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => k !== 'createdAt' && k !== 'modifiedAt' && o[k] !== undefined);
-  const ak = keys(ao);
-  const bk = keys(bo);
-  return ak.length === bk.length && ak.every((k) => sameContent(ao[k], bo[k]));
-}
+const sameContent = (a: AttributeInstance, b: AttributeInstance) => sameJson(a, b, isSystemTime);
+
+const isSystemTime = (member: string) => member === 'createdAt' || member === 'modifiedAt';
