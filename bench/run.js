@@ -10,6 +10,7 @@
  *   npm run bench -- --only temporal   the temporal scenarios alone
  *   npm run bench -- --only iot        the IoT agent scenario alone
  *   npm run bench -- --only query      the HTTP baseline and the query scenarios at both sizes
+ *   npm run bench -- --cpu-prof DIR    Civitas writes a V8 CPU profile into DIR when it stops
  *
  * Civitas and the bare-HTTP baseline run as child processes; autocannon
  * drives them from this process. Results go to bench/results.json.
@@ -31,6 +32,8 @@ const store = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'po
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 /** Devices publish to this MQTT broker (say, the Mosquitto on this host); unset uses Civitas' embedded one. */
 const mqttUrl = args.includes('--mqtt') ? args[args.indexOf('--mqtt') + 1] : undefined;
+/** Civitas runs with V8's CPU profiler, writing a .cpuprofile into this folder when it stops. */
+const profileDir = args.includes('--cpu-prof') ? args[args.indexOf('--cpu-prof') + 1] : undefined;
 const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const SIZES = quick ? [10_000, 100_000] : [100_000, 1_000_000];
 const DURATION = quick ? 4 : 10;
@@ -146,7 +149,8 @@ async function main() {
   };
   if (store === 'postgres') Object.assign(civitasEnv, { DATABASE_URL: databaseUrl, CIVITAS_DB_SCHEMA: schema });
   const main = join(__dirname, '../packages/cli/dist/main.js');
-  const civitas = await startProcess(process.execPath, [main], civitasEnv, /API listening on [^:]+:(\d+)/);
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const civitas = await startProcess(process.execPath, [...profile, main], civitasEnv, /API listening on [^:]+:(\d+)/);
   const base = `http://127.0.0.1:${civitas.port}`;
   // The same Civitas without attribute history, for the cost of history on writes.
   const plainDir = mkdtempSync(join(tmpdir(), 'civitas-bench-'));
