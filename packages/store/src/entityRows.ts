@@ -38,9 +38,10 @@ export function rowToEntity(row: EntityRow): StoredEntity {
  * Many entities as one JSON parameter, unpacked by jsonb_to_recordset: one
  * statement writes any number of entities.
  */
-export function entitiesParam(entities: StoredEntity[]): string {
+export function entitiesParam(entities: StoredEntity[], extra?: (e: StoredEntity) => Record<string, unknown>): string {
   return JSON.stringify(
     entities.map((e) => ({
+      ...extra?.(e),
       id: e.id,
       types: e.types,
       scope: e.scope ?? null,

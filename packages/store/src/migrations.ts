@@ -28,7 +28,8 @@ export const VALUE_SOURCE = `CROSS JOIN LATERAL jsonb_each(e.attrs) AS a
   ) AS x
   WHERE jsonb_typeof(scalar.s) IN ('number', 'string')`;
 
-const MIGRATIONS: string[] = [
+/** Each migration: DDL statements separated by semicolons, or a list of statements (for bodies that hold semicolons). */
+const MIGRATIONS: Array<string | string[]> = [
   // 1: tenants and entities. Entity timestamps are columns (queries filter
   // on them); attribute timestamps live in the attrs document.
   `
@@ -246,6 +247,13 @@ const MIGRATIONS: string[] = [
   INSERT INTO entity_attrs (tenant, entity_id, attr) SELECT e.tenant, e.id, k FROM entities e CROSS JOIN LATERAL jsonb_object_keys(e.attrs) AS k;
   DROP INDEX entities_attrs
   `,
+  // 12: a version on each entity row, which a write checks instead of locking what it read (see writeStatement), and the
+  // function by which a write that finds a row changed since it was read fails whole, to be tried again.
+  [
+    'ALTER TABLE entities ADD COLUMN version bigint NOT NULL DEFAULT 0',
+    `CREATE FUNCTION civitas_write_conflict() RETURNS boolean LANGUAGE plpgsql AS
+      'BEGIN RAISE EXCEPTION ''an entity changed since it was read'' USING ERRCODE = ''40001''; END'`,
+  ],
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */
@@ -259,7 +267,8 @@ export async function migrate(driver: SqlDriver): Promise<void> {
     await tx.query('CREATE TABLE IF NOT EXISTS civitas_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
     const rows = await tx.query<{ version: number }>('SELECT coalesce(max(version), 0) AS version FROM civitas_migrations');
     for (let v = Number(rows[0].version) + 1; v <= MIGRATIONS.length; v++) {
-      for (const statement of splitStatements(MIGRATIONS[v - 1])) await tx.query(statement);
+      const migration = MIGRATIONS[v - 1];
+      for (const statement of Array.isArray(migration) ? migration : splitStatements(migration)) await tx.query(statement);
       await tx.query('INSERT INTO civitas_migrations (version) VALUES ($1)', [v]);
     }
   });

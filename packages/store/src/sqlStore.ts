@@ -49,9 +49,10 @@ const SERIALIZATION_FAILURE = '40001';
 const DEADLOCK = '40P01';
 const INVALID_REGEX = '2201B';
 const UNIQUE_VIOLATION = '23505';
-const MAX_ATTEMPTS = 3;
+/** Writes tried again after finding what they read changed (or a deadlock), a few milliseconds apart. */
+const MAX_ATTEMPTS = 8;
 
-/** Most entities one group of mutations locks (a single larger mutation still goes, alone). */
+/** Most entities one group of mutations reads (a single larger mutation still goes, alone). */
 const MAX_GROUP_IDS = 1000;
 /** Most entities one statement of coalesced reads fetches. */
 const MAX_READ_IDS = 500;
@@ -66,30 +67,22 @@ interface PendingMutation extends GroupMember {
 /** What a member's plan came to in its group: its result and the inserts that met an existing entity, or the error it threw. */
 type Settlement = { result: unknown; conflicts: string[] } | { error: unknown };
 
-/** Thrown inside a transaction to roll it back when an insert met a concurrently created entity and the caller wants another try. */
-class InsertConflict extends Error {}
-
 const GET_ENTITIES = statement('get_entities', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) AND ${LIVE_ENTITY}`);
 
 /**
- * The entities a mutation reads, locked; sorted, so that concurrent batches lock rows in the same order and cannot deadlock.
- * Each row also tells whether the tenant has subscriptions (see SUBSCRIBED).
- */
-const LOCK_ENTITIES = statement(
-  'lock_entities',
-  `SELECT ${ENTITY_COLUMNS}, EXISTS (SELECT 1 FROM subscriptions s WHERE s.tenant = $1) AS subscribed
-   FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE OF entities`,
-);
-
-/**
- * Whether a tenant has subscriptions: a write records its changes in the
- * outbox only then, and their states (before and after) are worth sending
- * to the database only then. Asked in the write's transaction, once it has
- * locked what it reads; a subscription created meanwhile is concurrent with
+ * What a write reads: the entities, expired ones included, with their
+ * versions (see WRITE_STATEMENT), and whether the tenant has subscriptions.
+ * A write records its changes in the outbox only then, and the states
+ * before and after are worth sending to the database only then; a
+ * subscription created between this read and the write is concurrent with
  * the write, which it may then miss, as it would a write just before it.
+ * One row at least: without entities, a row of nulls with the flag.
  */
-const SUBSCRIBED = statement('subscribed', 'SELECT EXISTS (SELECT 1 FROM subscriptions WHERE tenant = $1) AS subscribed');
-
+const READ_FOR_WRITE = statement(
+  'read_for_write',
+  `SELECT s.subscribed, e.* FROM (SELECT EXISTS (SELECT 1 FROM subscriptions WHERE tenant = $1) AS subscribed) AS s
+   LEFT JOIN LATERAL (SELECT ${ENTITY_COLUMNS}, version FROM entities WHERE tenant = $1 AND id = ANY($2::text[])) AS e ON true`,
+);
 
 export class SqlStore implements Store {
   /** Tenants seen to exist; tenants are never dropped while a process runs. */
@@ -150,17 +143,19 @@ export class SqlStore implements Store {
   }
 
   /**
-   * Writes a group of mutations (see WriteGroups) in one transaction. When
-   * the transaction fails for a reason retrying cannot mend, each member is
-   * written again alone, so that only the one at fault fails.
+   * Writes a group of mutations (see WriteGroups) with one read and one
+   * statement. A write that finds what it read changed since is read and
+   * planned again; when the statement fails for a reason trying again
+   * cannot mend, each member is written again alone, so that only the one
+   * at fault fails.
    */
   private async writeGroup(group: PendingMutation[]): Promise<void> {
     const { tenant, options } = group[0];
     for (let attempt = 1; ; attempt++) {
       try {
-        // On the last attempt a conflict is reported rather than retried.
+        // On the last attempt an insert that meets an entity is reported rather than tried again as an update.
         const attemptOptions = attempt < MAX_ATTEMPTS ? options : { ...options, retryConflicts: false };
-        const { settled, putOff, changed } = await this.db.transaction((tx) => this.writeGroupIn(tx, tenant, group, attemptOptions));
+        const { settled, putOff, changed } = await this.writeGroupOnce(tenant, group, attemptOptions);
         // Committed: the notifier of this process may claim the changes now.
         if (changed) this.signals.emit();
         for (const [member, outcome] of settled) {
@@ -171,8 +166,11 @@ export class SqlStore implements Store {
         return;
       } catch (e) {
         const code = (e as { code?: string }).code;
-        if (e instanceof InsertConflict) continue;
-        if (attempt < MAX_ATTEMPTS && (code === SERIALIZATION_FAILURE || code === DEADLOCK)) continue;
+        if (attempt < MAX_ATTEMPTS && (code === SERIALIZATION_FAILURE || code === DEADLOCK)) {
+          // Whoever changed the entities is likely still writing them: a short, random wait lets it finish.
+          await new Promise((r) => setTimeout(r, Math.random() * 2 * attempt));
+          continue;
+        }
         if (group.length > 1) this.writes.retry(group.map((m) => ({ ...m, alone: true })));
         else group[0].reject(this.translate(e));
         return;
@@ -180,26 +178,27 @@ export class SqlStore implements Store {
     }
   }
 
-  private async writeGroupIn(
-    tx: SqlExecutor,
+  private async writeGroupOnce(
     tenant: string,
     group: PendingMutation[],
     options: MutateOptions,
   ): Promise<{ settled: Map<PendingMutation, Settlement>; putOff: PendingMutation[]; changed: boolean }> {
-    await this.checkTenant(tx, tenant, options.createTenant ?? false);
-    const ids = group.flatMap((m) => m.ids);
-    const current = new Map<string, StoredEntity>();
-    let subscribed: boolean | undefined;
-    if (ids.length > 0) {
-      const rows = await tx.query<EntityRow & { subscribed: boolean }>(LOCK_ENTITIES, [tenant, ids]);
-      for (const row of rows) current.set(row.id, rowToEntity(row));
-      subscribed = rows[0]?.subscribed;
+    const createTenant = !this.knownTenants.has(tenant) && (options.createTenant ?? false);
+    if (!this.knownTenants.has(tenant) && !createTenant && !(await this.tenantExists(tenant))) {
+      throw new NgsiError('NonexistentTenant', `Tenant ${tenant} does not exist`);
     }
-    // An entity past its expiry that the sweep has not reached yet is gone for this write too (4.22).
-    const expired = options.sweep ? [] : [...current.values()].filter((e) => e.expiresAt && Date.parse(e.expiresAt) <= Date.now()).map((e) => e.id);
-    if (expired.length > 0) {
-      await tx.query('DELETE FROM entities WHERE tenant = $1 AND id = ANY($2::text[])', [tenant, expired]);
-      for (const id of expired) current.delete(id);
+    const ids = group.flatMap((m) => m.ids);
+    const rows = await this.db.query<(EntityRow & { version: string }) | { id: null; subscribed: boolean }>(READ_FOR_WRITE, [tenant, ids]);
+    const subscribed = (rows[0] as { subscribed: boolean }).subscribed;
+    const current = new Map<string, StoredEntity>();
+    const versions = new Map<string, number>();
+    const now = Date.now();
+    for (const row of rows) {
+      if (row.id === null) continue;
+      const entity = rowToEntity(row as EntityRow);
+      versions.set(entity.id, Number((row as { version: string }).version));
+      // An entity past its expiry that the sweep has not reached yet is gone for this write too (4.22): a create replaces it.
+      if (options.sweep || !entity.expiresAt || Date.parse(entity.expiresAt) > now) current.set(entity.id, entity);
     }
     const settled = new Map<PendingMutation, Settlement>();
     const putOff: PendingMutation[] = [];
@@ -217,7 +216,7 @@ export class SqlStore implements Store {
       }
       const { inserts: i = [], upserts: u = [], deletes: d = [], result } = plan;
       const touches = [...i.map((e) => e.id), ...u.map((e) => e.id), ...d];
-      // Two members writing one entity (creates name no entity to lock): the later one waits for the next group.
+      // Two members writing one entity (creates name no entity to read): the later one waits for the next group.
       if (touches.some((id) => written.has(id))) {
         putOff.push(member);
         continue;
@@ -229,19 +228,20 @@ export class SqlStore implements Store {
       settled.set(member, { result, conflicts: i.map((e) => e.id) });
     }
     if (written.size === 0) return { settled, putOff, changed: false };
-    subscribed ??= (await tx.query<{ subscribed: boolean }>(SUBSCRIBED, [tenant]))[0].subscribed;
-    const [row] = await tx.query<{ inserted: string[]; changes: number }>(
+    const [row] = await this.db.query<{ inserted: string[]; changes: number }>(
       WRITE_STATEMENT,
-      writeParams(tenant, current, { inserts, upserts, deletes }, { history: this.history && options.history !== false, changes: subscribed, origin: this.signals.origin }),
+      writeParams(
+        tenant,
+        current,
+        { inserts, upserts, deletes, versions, createTenant, strictInserts: options.retryConflicts ?? false },
+        { history: this.history && options.history !== false, changes: subscribed, origin: this.signals.origin },
+      ),
     );
+    if (createTenant) this.knownTenants.add(tenant);
     const inserted = new Set(row.inserted);
-    let conflicted = false;
     for (const outcome of settled.values()) {
-      if (!('conflicts' in outcome)) continue;
-      outcome.conflicts = outcome.conflicts.filter((id) => !inserted.has(id));
-      conflicted ||= outcome.conflicts.length > 0;
+      if ('conflicts' in outcome) outcome.conflicts = outcome.conflicts.filter((id) => !inserted.has(id));
     }
-    if (conflicted && options.retryConflicts) throw new InsertConflict();
     this.refreshStatistics(written.size);
     return { settled, putOff, changed: Number(row.changes) > 0 };
   }

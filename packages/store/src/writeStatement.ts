@@ -7,6 +7,15 @@
  * update rewrites the side-table rows of the attributes whose indexed
  * content changed only: a device that sends one measure leaves the rows of
  * its location and of its other attributes alone.
+ *
+ * The statement commits on its own, and checks what it overwrites: each
+ * entity row carries a version, and an upsert or delete of a row whose
+ * version is no longer the one read (another process wrote the entity in
+ * between), or an upsert that meets an entity that was not there when read,
+ * makes the whole statement fail with a serialization failure, to be
+ * written again from a fresh read. Optimistic rather than locked: a locked
+ * read needs a transaction around it, and its BEGIN and COMMIT were two of
+ * the four round trips of every write.
  */
 import { AttributeInstance, historyRecords, nowIso, sameJson, StoredEntity } from '@civitas/core';
 import { entitiesParam } from './entityRows';
@@ -14,9 +23,9 @@ import { INSERT_VALUES, VALUE_SOURCE } from './migrations';
 import { CHANGES_CHANNEL } from './changeSignals';
 import { statement } from './driver';
 
-const recordset = (param: string) =>
+const recordset = (param: string, extra = '') =>
   `jsonb_to_recordset(${param}::jsonb) AS x(id text, types text[], scope text[], created_at timestamptz, modified_at timestamptz,
-    expires_at timestamptz, attrs_expire_at timestamptz, attrs jsonb)`;
+    expires_at timestamptz, attrs_expire_at timestamptz, attrs jsonb${extra})`;
 
 /** Every column of an entity row from the row proposed for insertion. */
 const REPLACE_ALL = `types = excluded.types, scope = excluded.scope, created_at = excluded.created_at, modified_at = excluded.modified_at,
@@ -27,21 +36,25 @@ const refreshed = (id: string, attr: string) => `(NOT ($9::jsonb ? ${id}) OR ($9
 
 export const WRITE_STATEMENT = statement('write', `
 WITH
+  -- A tenant that a create names comes into being with its first entity ($12).
+  new_tenant AS (INSERT INTO tenants (name) SELECT $1 WHERE $12 ON CONFLICT DO NOTHING),
   inserted AS (
-    INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, expires_at, attrs_expire_at, attrs)
-    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.expires_at, x.attrs_expire_at, x.attrs FROM ${recordset('$2')}
+    INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, expires_at, attrs_expire_at, attrs, version)
+    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.expires_at, x.attrs_expire_at, x.attrs, 0 FROM ${recordset('$2')}
     -- An entity past its expiry that the sweep has not removed yet is no longer there (4.22): the insert takes its place.
-    ON CONFLICT (tenant, id) DO UPDATE SET ${REPLACE_ALL} WHERE entities.expires_at <= now()
+    ON CONFLICT (tenant, id) DO UPDATE SET ${REPLACE_ALL}, version = entities.version + 1 WHERE entities.expires_at <= now()
     RETURNING tenant, id, types, modified_at, attrs
   ),
   upserted AS (
-    INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, expires_at, attrs_expire_at, attrs)
-    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.expires_at, x.attrs_expire_at, x.attrs FROM ${recordset('$3')}
-    ON CONFLICT (tenant, id) DO UPDATE SET ${REPLACE_ALL}
+    -- The version proposed is the one read plus one (0 for an entity that was not there): a row found with another is left alone.
+    INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, expires_at, attrs_expire_at, attrs, version)
+    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.expires_at, x.attrs_expire_at, x.attrs, coalesce(x.version + 1, 0)
+    FROM ${recordset('$3', ', version bigint')}
+    ON CONFLICT (tenant, id) DO UPDATE SET ${REPLACE_ALL}, version = excluded.version WHERE entities.version = excluded.version - 1
     RETURNING tenant, id, types, modified_at, attrs
   ),
   deleted AS (
-    DELETE FROM entities WHERE tenant = $1 AND id = ANY($4::text[]) RETURNING id
+    DELETE FROM entities WHERE tenant = $1 AND id = ANY($4::text[]) AND version = ($11::jsonb ->> id)::bigint RETURNING id
   ),
   written AS (SELECT * FROM inserted UNION ALL SELECT * FROM upserted),
   -- = ANY(ARRAY(...)) makes the ids an index condition: the generic plan of a join with written would scan the tenant's rows.
@@ -99,7 +112,25 @@ WITH
 SELECT
   (SELECT coalesce(array_agg(id), '{}') FROM inserted) AS inserted,
   (SELECT count(*) FROM changes)::int AS changes,
-  (SELECT count(*) FROM woken)::int AS woken`);
+  (SELECT count(*) FROM woken)::int AS woken,
+  -- Something read has changed since (or, with $13, an entity to insert has appeared): nothing of this is kept.
+  CASE WHEN (SELECT count(*) FROM upserted) < jsonb_array_length($3::jsonb)
+         OR (SELECT count(*) FROM deleted) < cardinality($4::text[])
+         OR ($13 AND (SELECT count(*) FROM inserted) < jsonb_array_length($2::jsonb))
+       THEN civitas_write_conflict() END AS conflict`);
+
+/** The entities a write changes, and what the store read of them. */
+export interface WriteSet {
+  inserts: StoredEntity[];
+  upserts: StoredEntity[];
+  deletes: string[];
+  /** The version of every entity row read, by id (expired ones included), to check against what is overwritten. */
+  versions: Map<string, number>;
+  /** Create the tenant if it does not exist. */
+  createTenant: boolean;
+  /** An insert that meets an existing entity fails the whole write (to be tried again as an update) rather than being reported. */
+  strictInserts: boolean;
+}
 
 /** What a write records besides the entities. */
 export interface WriteRecords {
@@ -121,7 +152,7 @@ export interface WriteRecords {
 export function writeParams(
   tenant: string,
   before: Map<string, StoredEntity>,
-  { inserts, upserts, deletes }: { inserts: StoredEntity[]; upserts: StoredEntity[]; deletes: string[] },
+  { inserts, upserts, deletes, versions, createTenant, strictInserts }: WriteSet,
   { history, changes: withChanges, origin }: WriteRecords,
 ): unknown[] {
   const changes = withChanges
@@ -147,7 +178,8 @@ export function writeParams(
   return [
     tenant,
     entitiesParam(inserts),
-    entitiesParam(upserts),
+    // In id order, as concurrent writers then take the row locks: they cannot deadlock on each other.
+    entitiesParam([...upserts].sort((a, b) => (a.id < b.id ? -1 : 1)), (e) => ({ version: versions.get(e.id) ?? null })),
     deletes,
     JSON.stringify(changes),
     history,
@@ -155,6 +187,9 @@ export function writeParams(
     origin,
     JSON.stringify(indexRefresh(before, upserts)),
     namesChanged(before, [...inserts, ...upserts]),
+    JSON.stringify(Object.fromEntries(deletes.map((id) => [id, versions.get(id) ?? null]))),
+    createTenant,
+    strictInserts,
   ];
 }
 
