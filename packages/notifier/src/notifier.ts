@@ -1,16 +1,18 @@
 /**
- * The notifier of one broker process. It claims outbox changes, turns them
- * into notifications in the same transaction (so that a change is either
- * still in the outbox or queued as notifications, never lost), and delivers
- * them, one queue per subscription so that a slow or failing endpoint holds
- * up only itself. Several processes on one database share the work: rows
- * are claimed with SKIP LOCKED and leased, so each notification is sent by
- * one process, and a process that dies leaves its leases to expire and be
- * taken over.
+ * The notifier of one broker process. The changes its process commits come
+ * to it at once (their outbox rows leased to it): it routes them to the
+ * subscriptions they concern and sends the notifications, one queue per
+ * subscription so that a slow or failing endpoint holds up only itself. A
+ * change leaves the outbox once each of its notifications was sent, or, if
+ * sending failed, was queued in the database for its retries; so a change
+ * is always either in the outbox or queued as notifications, never lost.
+ * Changes nobody holds (their process died and its leases ran out) are
+ * claimed with SKIP LOCKED by whichever notifier polls next, routed, and
+ * queued in the claim's transaction. Several processes on one database
+ * share the work: each notification is sent by one process.
  */
-import { randomUUID } from 'node:crypto';
 import { ActiveContext, ContextSource, Subscription, subscriptionState, WEBSOCKET_ENDPOINT } from '@civitas/core';
-import type { ChangeRouter, Delivery, DeliveryOutcome, EntityQuery, Store, StoredSubscription } from '@civitas/store';
+import type { ClaimRouter, CommittedChanges, Delivery, DeliveryOutcome, EntityQuery, Store, StoredSubscription } from '@civitas/store';
 import { changeRouter, filtersOf } from './matching/router';
 import { IndexedSubscription, SubscriptionIndex } from './matching/subscriptionIndex';
 import { EntityNotice, linkedFor, notificationBody } from './payload';
@@ -74,7 +76,8 @@ interface Queue {
 export class Notifier {
   readonly hub = new WebSocketHub();
   readonly stats: NotifierStats = { sent: 0, failed: 0, dropped: 0 };
-  private readonly owner = randomUUID();
+  /** Names this process in its leases (outbox changes and queued deliveries). */
+  private readonly owner: string;
   private readonly config: NotifierConfig;
   private readonly http: HttpTransport;
   private readonly mqtt: MqttTransport;
@@ -82,6 +85,12 @@ export class Notifier {
   private revision = -1;
   private readonly queues = new Map<string, Queue>();
   private outcomes: DeliveryOutcome[] = [];
+  /** Changes routed here, with how many of their notifications are not yet recorded as sent or queued. */
+  private readonly pendingChanges = new Map<number, number>();
+  /** Changes whose notifications are all recorded: they leave the outbox with the next outcomes. */
+  private settledChanges: number[] = [];
+  /** Committed changes are routed one batch after the other, so that notifications keep the order of the changes. */
+  private routing: Promise<void> = Promise.resolve();
   /** Subscriptions (tenant and id) whose outcomes are being written. */
   private recording = new Set<string>();
   private flushing = false;
@@ -99,6 +108,7 @@ export class Notifier {
     config: Partial<NotifierConfig> = {},
   ) {
     this.config = { ...DEFAULT_NOTIFIER_CONFIG, ...config };
+    this.owner = deps.store.notifications.leaseOwner;
     this.http = new HttpTransport(deps.absoluteUrl);
     this.mqtt = new MqttTransport(deps.absoluteUrl);
     this.hub.onAttach(() => this.poll());
@@ -106,7 +116,7 @@ export class Notifier {
 
   async start(): Promise<void> {
     await this.refreshIndex();
-    this.unsubscribe = this.deps.store.notifications.onChanges(() => this.pump());
+    this.unsubscribe = this.deps.store.notifications.onCommitted((committed) => this.take(committed), this.config.leaseMs);
     this.timers.push(setInterval(() => this.poll(), this.config.pollMs));
     this.timers.push(setInterval(() => this.renewLeases(), Math.max(1000, this.config.leaseMs / 3)));
     this.poll();
@@ -118,6 +128,7 @@ export class Notifier {
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.flushTimer);
     const deadline = Date.now() + 5_000;
+    await Promise.race([this.routing, sleep(5_000)]);
     while ((this.inFlight > 0 || this.pumping || this.flushing) && Date.now() < deadline) await sleep(20);
     await this.flush();
     await Promise.all([this.http.close(), this.mqtt.close(), this.hub.close()]);
@@ -160,7 +171,36 @@ export class Notifier {
     return query;
   }
 
-  /** Called when outbox changes may be waiting. Runs one drain at a time; a call during one makes it go round again. */
+  /** Changes this process committed: routed after those before them. */
+  private take(committed: CommittedChanges): void {
+    this.routing = this.routing.then(() => this.routeCommitted(committed)).catch((e) => this.deps.log.error(e));
+  }
+
+  /**
+   * Routes committed changes and sends their notifications. Should routing
+   * fail, the changes stay in the outbox, leased here until the lease runs
+   * out; then a poll claims them.
+   */
+  private async routeCommitted({ changes, revision }: CommittedChanges): Promise<void> {
+    if (this.stopped) return;
+    // The write saw subscriptions newer than those loaded here: they are loaded before its changes are matched.
+    if (revision > this.revision) await this.refreshIndex();
+    const deliveries = await changeRouter(() => this.index)(changes, this.deps.store.notifications.routingTools());
+    for (const c of changes) this.pendingChanges.set(c.seq, 0);
+    for (const d of deliveries) this.pendingChanges.set(d.seq!, this.pendingChanges.get(d.seq!)! + 1);
+    for (const c of changes) if (this.pendingChanges.get(c.seq) === 0) this.settleChange(c.seq);
+    const committedAt = new Map(changes.map((c) => [c.seq, c.changedAt]));
+    this.dispatch(deliveries.map((d) => ({ ...d, attempts: 0, createdAt: committedAt.get(d.seq!)! })));
+  }
+
+  /** A change whose notifications are all sent or queued: it leaves the outbox with the next recorded outcomes. */
+  private settleChange(seq: number): void {
+    this.pendingChanges.delete(seq);
+    this.settledChanges.push(seq);
+    this.scheduleFlush();
+  }
+
+  /** Claims and routes the changes nobody holds. Runs one drain at a time; a call during one makes it go round again. */
   pump(): void {
     if (this.stopped) return;
     if (this.pumping) {
@@ -174,8 +214,8 @@ export class Notifier {
           this.pumpAgain = false;
           // The claim tells the revision of the subscriptions: they are read again only when it moved.
           const byIndex = changeRouter(() => this.index);
-          const route: ChangeRouter = async (changes, tools) => {
-            if (tools.subscriptions.revision !== this.revision) await this.useSubscriptions(tools.subscriptions.revision, await tools.subscriptions.load());
+          const route: ClaimRouter = async (changes, tools, subscriptions) => {
+            if (subscriptions.revision !== this.revision) await this.useSubscriptions(subscriptions.revision, await subscriptions.load());
             return byIndex(changes, tools);
           };
           for (;;) {
@@ -192,7 +232,7 @@ export class Notifier {
     })();
   }
 
-  /** Periodic work: the outbox (in case a signal was missed), retries that are due, leftovers of dead processes, timeInterval subscriptions. */
+  /** Periodic work: outbox changes nobody holds (left by processes that died), retries that are due, timeInterval subscriptions. */
   private poll(): void {
     if (this.stopped) return;
     this.pump();
@@ -304,6 +344,17 @@ export class Notifier {
   /** Outcomes are written in batches: those of the next recordDelayMs, and whatever accumulates while a batch is being written. */
   private record(outcome: DeliveryOutcome): void {
     this.outcomes.push(outcome);
+    const seq = outcome.delivery.seq;
+    if (outcome.delivery.id === undefined && seq !== undefined) {
+      // Its change settles in the same statement as this outcome, or a later one.
+      const left = (this.pendingChanges.get(seq) ?? 1) - 1;
+      if (left === 0) this.settleChange(seq);
+      else this.pendingChanges.set(seq, left);
+    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.flushing || this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
@@ -315,17 +366,20 @@ export class Notifier {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      while (this.outcomes.length > 0) {
+      while (this.outcomes.length > 0 || this.settledChanges.length > 0) {
         const batch = this.outcomes;
+        const settled = this.settledChanges;
         this.outcomes = [];
+        this.settledChanges = [];
         this.recording = new Set(batch.map((o) => queueKey(o.delivery.tenant, o.delivery.subscriptionId)));
         try {
-          await this.deps.store.notifications.recordOutcomes(batch);
+          await this.deps.store.notifications.recordOutcomes(batch, settled);
           this.recording.clear();
         } catch (e) {
           this.recording.clear();
-          // Kept for the next attempt: until recorded, the deliveries stay leased to this process.
+          // Kept for the next attempt: until recorded, the deliveries and changes stay leased to this process.
           this.outcomes.unshift(...batch);
+          this.settledChanges.unshift(...settled);
           this.deps.log.error(e);
           if (this.stopped) break;
           await sleep(1000);

@@ -39,7 +39,5 @@ export interface SqlDriver extends SqlExecutor {
   readonly readLanes: number;
   /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
-  /** Calls `fn` on every NOTIFY on `channel` from any connection (servers only: the embedded store has one process). */
-  listen?(channel: string, fn: (payload: string) => void): Promise<void>;
   close(): Promise<void>;
 }

@@ -254,6 +254,11 @@ const MIGRATIONS: Array<string | string[]> = [
     `CREATE FUNCTION civitas_write_conflict() RETURNS boolean LANGUAGE plpgsql AS
       'BEGIN RAISE EXCEPTION ''an entity changed since it was read'' USING ERRCODE = ''40001''; END'`,
   ],
+  // 13: outbox changes leased to the process that wrote them, whose notifier routes them at once (see ChangeFeed).
+  `
+  ALTER TABLE outbox ADD COLUMN owner text;
+  ALTER TABLE outbox ADD COLUMN locked_until timestamptz
+  `,
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */

@@ -5,6 +5,7 @@
  */
 import type { DeliveryStatus, StoredEntity, Subscription } from '@civitas/core';
 import type { EntityQuery } from './store';
+import type { CommittedChanges } from './changeFeed';
 
 /** One committed entity change, as the outbox recorded it. */
 export interface EntityChange {
@@ -30,13 +31,16 @@ export interface NewDelivery {
   tenant: string;
   subscriptionId: string;
   notification: Record<string, unknown>;
+  /** The outbox change it was made from, when it was routed straight from a change its process committed. */
+  seq?: number;
 }
 
 export interface Delivery extends NewDelivery {
-  id: string;
+  /** Its row in the delivery queue; undefined for one sent straight from its change, which is queued only if it fails. */
+  id?: string;
   /** Attempts made before this one. */
   attempts: number;
-  /** When the delivery was queued (ISO 8601): retries stop once it is too old. */
+  /** When the delivery was queued, or its change committed (ISO 8601): retries stop once it is too old. */
   createdAt: string;
 }
 
@@ -65,9 +69,18 @@ export interface SubscriptionsAtClaim {
   load(): Promise<StoredSubscription[]>;
 }
 
-export interface ChangeRouter {
-  (changes: EntityChange[], tools: { filter: EntityFilter; throttle: ThrottleGate; load: EntityLoader; subscriptions: SubscriptionsAtClaim }): Promise<NewDelivery[]>;
+/** What routing changes into notifications needs from the database. */
+export interface RoutingTools {
+  filter: EntityFilter;
+  throttle: ThrottleGate;
+  load: EntityLoader;
 }
+
+/** Turns changes into the notifications they cause. */
+export type ChangeRouter = (changes: EntityChange[], tools: RoutingTools) => Promise<NewDelivery[]>;
+
+/** The router of claimed changes, which also sees the subscriptions as the claim saw them. */
+export type ClaimRouter = (changes: EntityChange[], tools: RoutingTools, subscriptions: SubscriptionsAtClaim) => Promise<NewDelivery[]>;
 
 export interface NotificationStore {
   createSubscription(tenant: string, s: Subscription): Promise<void>;
@@ -83,23 +96,37 @@ export interface NotificationStore {
   subscriptionRevision(): Promise<number>;
 
   /**
-   * Claims up to `limit` outbox changes (rows other processes hold are
-   * skipped), lets `route` turn them into notifications, and in the same
-   * transaction queues those, leased to `owner`, and removes the changes.
+   * Claims up to `limit` outbox changes that no notifier holds (written
+   * without a lease, or whose lease ran out), lets `route` turn them into
+   * notifications, and in the same transaction queues those, leased to
+   * `owner`, and removes the changes.
    */
-  processChanges(limit: number, owner: string, leaseMs: number, route: ChangeRouter): Promise<{ claimed: number; queued: Delivery[] }>;
+  processChanges(limit: number, owner: string, leaseMs: number, route: ClaimRouter): Promise<{ claimed: number; queued: Delivery[] }>;
+  /** The tools routing changes outside a claim: on their own statements. */
+  routingTools(): RoutingTools;
   /** Queues notifications leased to `owner` (initial and periodic notifications). */
   enqueue(deliveries: NewDelivery[], owner: string, leaseMs: number): Promise<Delivery[]>;
   /** Claims queued notifications whose lease ran out (failed ones waiting to retry, or those of a process that died). */
   claimDue(limit: number, owner: string, leaseMs: number): Promise<Delivery[]>;
-  /** Extends the leases `owner` holds, so that other processes leave its deliveries alone. */
+  /** Extends the leases `owner` holds (outbox changes and deliveries), so that other processes leave them alone. */
   renewLeases(owner: string, leaseMs: number): Promise<void>;
-  /** Records attempts: successes leave the queue, failures wait for their retry, and the subscriptions' status follows. */
-  recordOutcomes(outcomes: DeliveryOutcome[]): Promise<void>;
+  /**
+   * Records attempts: successes leave the queue, failures wait for their
+   * retry (queued now if they were sent straight from their change), and
+   * the subscriptions' status follows; `settledChanges`, whose
+   * notifications are all sent or queued, leave the outbox.
+   */
+  recordOutcomes(outcomes: DeliveryOutcome[], settledChanges?: number[]): Promise<void>;
   /** Periodic subscriptions (timeInterval) whose time has come; each is granted to one caller only. */
   claimPeriodic(now: Date): Promise<StoredSubscription[]>;
 
 
-  /** Called whenever changes may be waiting: committed here, or signalled by another process. */
-  onChanges(listener: () => void): () => void;
+  /**
+   * Hands `deliver` the changes this process commits, their outbox rows
+   * leased to it for `leaseMs` (see ChangeFeed); `owner` of those leases is
+   * the feed's. Returns the way to stop.
+   */
+  onCommitted(deliver: (committed: CommittedChanges) => void, leaseMs: number): () => void;
+  /** The name the leases of this process's outbox rows carry (renewLeases takes them with its own). */
+  readonly leaseOwner: string;
 }

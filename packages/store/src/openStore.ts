@@ -4,7 +4,7 @@ import { migrate } from './migrations';
 import { openPgDriver } from './pgDriver';
 import { openPgliteDriver } from './pgliteDriver';
 import { SqlStore } from './sqlStore';
-import { ChangeSignals, CHANGES_CHANNEL } from './changeSignals';
+import { ChangeFeed } from './changeFeed';
 import { SqlNotificationStore } from './sqlNotificationStore';
 import { SqlProvisioningStore } from './sqlProvisioningStore';
 import { SqlRegistrationStore } from './sqlRegistrationStore';
@@ -27,7 +27,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     : await openPgliteDriver(options.dataDir);
   try {
     await migrate(driver);
-    return await storeOn(driver, options.history ?? true);
+    return storeOn(driver, options.history ?? true);
   } catch (e) {
     await driver.close();
     throw e;
@@ -35,10 +35,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 }
 
 /** The store over a migrated database. */
-export async function storeOn(driver: SqlDriver, history = true): Promise<SqlStore> {
-  const signals = new ChangeSignals();
-  await driver.listen?.(CHANGES_CHANNEL, (origin) => {
-    if (origin !== signals.origin) signals.emit();
-  });
-  return new SqlStore(driver, signals, new SqlNotificationStore(driver, signals), new SqlProvisioningStore(driver), new SqlRegistrationStore(driver), history);
+export function storeOn(driver: SqlDriver, history = true): SqlStore {
+  const feed = new ChangeFeed();
+  return new SqlStore(driver, feed, new SqlNotificationStore(driver, feed), new SqlProvisioningStore(driver), new SqlRegistrationStore(driver), history);
 }

@@ -1,5 +1,5 @@
 /** The PostgreSQL server driver: a pg connection pool, optionally confined to one schema. */
-import { Client, Pool, PoolClient } from 'pg';
+import { Pool, PoolClient } from 'pg';
 import type { SqlDriver, SqlExecutor, Statement, TransactionOptions } from './driver';
 
 const executor = (client: Pool | PoolClient): SqlExecutor => ({
@@ -22,7 +22,6 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   });
   pool.on('error', (e) => console.error('PostgreSQL connection error', e));
   const base = executor(pool);
-  const listeners: Client[] = [];
   const driver: SqlDriver = {
     kind: 'postgres',
     writeLanes,
@@ -43,17 +42,7 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
         client.release();
       }
     },
-    async listen(channel, fn) {
-      // LISTEN holds its connection for good: a client of its own, outside the pool.
-      const client = new Client({ connectionString: url });
-      client.on('error', (e) => console.error('PostgreSQL listener error', e));
-      client.on('notification', (n) => fn(n.payload ?? ''));
-      await client.connect();
-      await client.query(`LISTEN ${channel}`);
-      listeners.push(client);
-    },
     async close() {
-      await Promise.all(listeners.map((c) => c.end().catch(() => undefined)));
       await pool.end();
     },
   };

@@ -1,11 +1,11 @@
 /** NotificationStore on SQL: the same statements on PostgreSQL and on PGlite. */
 import { NgsiError, StoredEntity, Subscription } from '@civitas/core';
-import type { ChangeSignals } from './changeSignals';
+import type { ChangeFeed, CommittedChanges } from './changeFeed';
 import { SqlDriver, SqlExecutor, statement, TransactionOptions } from './driver';
 import { ENTITY_COLUMNS, EntityRow, LIVE_ENTITY, rowToEntity } from './entityRows';
 import { compileEntityFilter } from './entityQuerySql';
 import type {
-  ChangeRouter,
+  ClaimRouter,
   Delivery,
   DeliveryOutcome,
   EntityChange,
@@ -13,6 +13,7 @@ import type {
   EntityLoader,
   NewDelivery,
   NotificationStore,
+  RoutingTools,
   StoredSubscription,
   ThrottleGate,
 } from './notifications';
@@ -86,10 +87,11 @@ const EVERY = `make_interval(secs => (definition ->> 'timeInterval')::double pre
 
 const GET_ENTITIES = statement('get_entities', `SELECT ${ENTITY_COLUMNS} FROM entities WHERE tenant = $1 AND id = ANY($2::text[]) AND ${LIVE_ENTITY}`);
 
+/** Changes no notifier holds: written without a lease, or leased to a process that let its lease run out (it died). */
 const CLAIM_CHANGES = statement(
   'claim_changes',
   `SELECT seq, tenant, entity_id, before, after, ${iso('changed_at')} AS changed_at, (SELECT revision FROM subscription_revision) AS revision
-   FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+   FROM outbox WHERE locked_until IS NULL OR locked_until <= now() ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
 );
 
 /** Queues notifications in the order given; a subscription deleted meanwhile takes its notifications with it. */
@@ -109,8 +111,11 @@ const QUEUE_CHANGES = statement('queue_changes', insertDeliveriesSql('WITH done 
 /**
  * Attempts recorded in one round trip: sent (or given up) notifications leave
  * the queue; a failed one waits for its retry, leased to nobody, so that any
- * process may take it then; and the subscriptions' status follows (5.2.15:
- * counters add up, the last* timestamps and the status follow the latest attempt).
+ * process may take it then; a notification sent straight from its change
+ * ($4) that failed joins the queue for its retry; changes whose
+ * notifications are all sent or queued leave the outbox ($5); and the
+ * subscriptions' status follows (5.2.15: counters add up, the last*
+ * timestamps and the status follow the latest attempt).
  */
 const RECORD_OUTCOMES = statement(
   'record_outcomes',
@@ -119,7 +124,14 @@ const RECORD_OUTCOMES = statement(
      retried AS (
        UPDATE deliveries d SET attempts = x.attempts, locked_until = x.retry_at, owner = NULL
        FROM jsonb_to_recordset($2::jsonb) AS x(id bigint, attempts integer, retry_at timestamptz) WHERE d.id = x.id
-     )
+     ),
+     requeued AS (
+       INSERT INTO deliveries (tenant, subscription_id, notification, attempts, owner, locked_until, created_at)
+       SELECT x.tenant, x.subscription_id, x.notification, x.attempts, NULL, x.retry_at, x.created_at
+       FROM jsonb_to_recordset($4::jsonb) AS x(tenant text, subscription_id text, notification jsonb, attempts integer, retry_at timestamptz, created_at timestamptz)
+       WHERE EXISTS (SELECT 1 FROM subscriptions s WHERE s.tenant = x.tenant AND s.id = x.subscription_id)
+     ),
+     settled AS (DELETE FROM outbox WHERE seq = ANY($5::bigint[]))
    UPDATE subscriptions s SET times_sent = s.times_sent + x.sent, times_failed = s.times_failed + x.failed,
      last_notification = greatest(s.last_notification, x.last),
      last_success = greatest(s.last_success, x.last_success),
@@ -138,10 +150,35 @@ const BOOKKEEPING: TransactionOptions = { asyncCommit: true };
 
 const BUMP_REVISION = 'UPDATE subscription_revision SET revision = revision + 1';
 
+/** What routing needs from the database, on a transaction or on the pool. */
+function routingTools(db: SqlExecutor): RoutingTools {
+  // Filters see each change's own state, not whatever the entity has become since.
+  const filter: EntityFilter = async (tenant, states, query) => {
+    const { filter: where, params } = compileEntityFilter(tenant, { ...query, limit: states.length, offset: 0 }, true);
+    params.push(JSON.stringify(states.map((e, n) => ({ n, id: e.id, types: e.types, scope: e.scope ?? null, attrs: e.attrs }))));
+    const found = await db.query<{ n: number }>(
+      `SELECT n FROM (SELECT $1::text AS tenant, x.* FROM jsonb_to_recordset($${params.length}::jsonb) AS x(n integer, id text, types text[], scope text[], attrs jsonb)) AS states
+       WHERE ${where}`,
+      params,
+    );
+    return new Set(found.map((r) => Number(r.n)));
+  };
+  const throttle: ThrottleGate = async (tenant, id, seconds, now) => {
+    const granted = await db.query(
+      `UPDATE subscriptions SET throttled_until = $3::timestamptz + make_interval(secs => $4)
+       WHERE tenant = $1 AND id = $2 AND (throttled_until IS NULL OR throttled_until <= $3::timestamptz) RETURNING 1`,
+      [tenant, id, now.toISOString(), seconds],
+    );
+    return granted.length > 0;
+  };
+  const load: EntityLoader = async (tenant, ids) => (await db.query<EntityRow>(GET_ENTITIES, [tenant, ids])).map(rowToEntity);
+  return { filter, throttle, load };
+}
+
 export class SqlNotificationStore implements NotificationStore {
   constructor(
     private readonly db: SqlDriver,
-    private readonly signals: ChangeSignals,
+    private readonly feed: ChangeFeed,
   ) {}
 
   async createSubscription(tenant: string, s: Subscription): Promise<void> {
@@ -221,7 +258,7 @@ export class SqlNotificationStore implements NotificationStore {
     return Number(rows[0].revision);
   }
 
-  async processChanges(limit: number, owner: string, leaseMs: number, route: ChangeRouter): Promise<{ claimed: number; queued: Delivery[] }> {
+  async processChanges(limit: number, owner: string, leaseMs: number, route: ClaimRouter): Promise<{ claimed: number; queued: Delivery[] }> {
     // The changes stay in the outbox until this commits; should a crash undo the commit, they are routed again.
     return this.db.transaction(async (tx) => {
       const rows = await tx.query<{ seq: string; tenant: string; entity_id: string; before: unknown; after: unknown; changed_at: string; revision: string }>(CLAIM_CHANGES, [
@@ -234,31 +271,15 @@ export class SqlNotificationStore implements NotificationStore {
         if (r.after) change.after = json(r.after as StoredEntity);
         return change;
       });
-      // Filters see each change's own state, not whatever the entity has become since.
-      const filter: EntityFilter = async (tenant, states, query) => {
-        const { filter: where, params } = compileEntityFilter(tenant, { ...query, limit: states.length, offset: 0 }, true);
-        params.push(JSON.stringify(states.map((e, n) => ({ n, id: e.id, types: e.types, scope: e.scope ?? null, attrs: e.attrs }))));
-        const found = await tx.query<{ n: number }>(
-          `SELECT n FROM (SELECT $1::text AS tenant, x.* FROM jsonb_to_recordset($${params.length}::jsonb) AS x(n integer, id text, types text[], scope text[], attrs jsonb)) AS states
-           WHERE ${where}`,
-          params,
-        );
-        return new Set(found.map((r) => Number(r.n)));
-      };
-      const throttle: ThrottleGate = async (tenant, id, seconds, now) => {
-        const granted = await tx.query(
-          `UPDATE subscriptions SET throttled_until = $3::timestamptz + make_interval(secs => $4)
-           WHERE tenant = $1 AND id = $2 AND (throttled_until IS NULL OR throttled_until <= $3::timestamptz) RETURNING 1`,
-          [tenant, id, now.toISOString(), seconds],
-        );
-        return granted.length > 0;
-      };
-      const load: EntityLoader = async (tenant, ids) => (await tx.query<EntityRow>(GET_ENTITIES, [tenant, ids])).map(rowToEntity);
       const subscriptions = { revision: Number(rows[0].revision), load: () => this.subscriptionsIn(tx) };
-      const deliveries = await route(changes, { filter, throttle, load, subscriptions });
+      const deliveries = await route(changes, routingTools(tx), subscriptions);
       const queued = await tx.query<DeliveryRow>(QUEUE_CHANGES, [...deliveryParams(deliveries, owner, leaseMs), rows.map((r) => r.seq)]);
       return { claimed: rows.length, queued: inOrder(queued) };
     }, BOOKKEEPING);
+  }
+
+  routingTools(): RoutingTools {
+    return routingTools(this.db);
   }
 
   async enqueue(deliveries: NewDelivery[], owner: string, leaseMs: number): Promise<Delivery[]> {
@@ -278,17 +299,30 @@ export class SqlNotificationStore implements NotificationStore {
 
   async renewLeases(owner: string, leaseMs: number): Promise<void> {
     await this.db.query(
-      `UPDATE deliveries SET locked_until = now() + make_interval(secs => $2) WHERE owner = $1 AND locked_until > now()`,
+      `WITH changes AS (UPDATE outbox SET locked_until = now() + make_interval(secs => $2) WHERE owner = $1 AND locked_until > now())
+       UPDATE deliveries SET locked_until = now() + make_interval(secs => $2) WHERE owner = $1 AND locked_until > now()`,
       [owner, leaseMs / 1000],
     );
   }
 
-  async recordOutcomes(outcomes: DeliveryOutcome[]): Promise<void> {
-    if (outcomes.length === 0) return;
-    const done = outcomes.filter((o) => o.ok || !o.retryAt).map((o) => o.delivery.id);
-    const retries = outcomes
+  async recordOutcomes(outcomes: DeliveryOutcome[], settledChanges: number[] = []): Promise<void> {
+    if (outcomes.length === 0 && settledChanges.length === 0) return;
+    const queued = outcomes.filter((o) => o.delivery.id !== undefined);
+    const done = queued.filter((o) => o.ok || !o.retryAt).map((o) => o.delivery.id);
+    const retries = queued
       .filter((o) => !o.ok && o.retryAt)
       .map((o) => ({ id: o.delivery.id, attempts: o.delivery.attempts + 1, retry_at: o.retryAt!.toISOString() }));
+    // Sent straight from their change and failed: into the queue, to be tried again there.
+    const requeued = outcomes
+      .filter((o) => o.delivery.id === undefined && !o.ok && o.retryAt)
+      .map(({ delivery: d, retryAt }) => ({
+        tenant: d.tenant,
+        subscription_id: d.subscriptionId,
+        notification: d.notification,
+        attempts: d.attempts + 1,
+        retry_at: retryAt!.toISOString(),
+        created_at: d.createdAt,
+      }));
     const status = new Map<string, { tenant: string; id: string; sent: number; failed: number; last: string; last_success: string | null; last_failure: string | null; ok: boolean }>();
     for (const o of outcomes) {
       const key = `${o.delivery.tenant}\u0000${o.delivery.subscriptionId}`;
@@ -304,7 +338,10 @@ export class SqlNotificationStore implements NotificationStore {
       status.set(key, s);
     }
     // An outcome a crash undoes leaves its delivery queued: it is sent again.
-    await this.db.transaction((tx) => tx.query(RECORD_OUTCOMES, [done, JSON.stringify(retries), JSON.stringify([...status.values()])]), BOOKKEEPING);
+    await this.db.transaction(
+      (tx) => tx.query(RECORD_OUTCOMES, [done, JSON.stringify(retries), JSON.stringify([...status.values()]), JSON.stringify(requeued), settledChanges]),
+      BOOKKEEPING,
+    );
   }
 
   async claimPeriodic(now: Date): Promise<StoredSubscription[]> {
@@ -319,7 +356,11 @@ export class SqlNotificationStore implements NotificationStore {
     return rows.map(toStored);
   }
 
-  onChanges(listener: () => void): () => void {
-    return this.signals.on(listener);
+  get leaseOwner(): string {
+    return this.feed.owner;
+  }
+
+  onCommitted(deliver: (committed: CommittedChanges) => void, leaseMs: number): () => void {
+    return this.feed.subscribe(deliver, leaseMs);
   }
 }

@@ -4,11 +4,12 @@ import { SqlDriver, SqlExecutor, Statement, statement } from './driver';
 import { ENTITY_COLUMNS, EntityRow, LIVE_ENTITY, rowToEntity } from './entityRows';
 import { compileEntityFilter, compileOrder } from './entityQuerySql';
 import { SqlParams } from './qSql';
-import type { ChangeSignals } from './changeSignals';
-import { WRITE_STATEMENT, writeParams } from './writeStatement';
+import type { ChangeFeed } from './changeFeed';
+import { outboxChanges, WRITE_STATEMENT, writeParams } from './writeStatement';
 import { GroupMember, WriteGroups } from './writeGroups';
 import { ReadBatches } from './readBatches';
-import type { NotificationStore } from './notifications';
+import type { EntityChange, NotificationStore } from './notifications';
+import type { CommittedChanges } from './changeFeed';
 import type { ProvisioningStore } from './provisioning';
 import type { RegistrationStore } from './registrations';
 import {
@@ -100,7 +101,7 @@ export class SqlStore implements Store {
 
   constructor(
     private readonly db: SqlDriver,
-    private readonly signals: ChangeSignals,
+    private readonly feed: ChangeFeed,
     readonly notifications: NotificationStore,
     readonly provisioning: ProvisioningStore,
     readonly registrations: RegistrationStore,
@@ -155,9 +156,9 @@ export class SqlStore implements Store {
       try {
         // On the last attempt an insert that meets an entity is reported rather than tried again as an update.
         const attemptOptions = attempt < MAX_ATTEMPTS ? options : { ...options, retryConflicts: false };
-        const { settled, putOff, changed } = await this.writeGroupOnce(tenant, group, attemptOptions);
-        // Committed: the notifier of this process may claim the changes now.
-        if (changed) this.signals.emit();
+        const { settled, putOff, committed } = await this.writeGroupOnce(tenant, group, attemptOptions);
+        // Committed: the notifier of this process routes the changes now.
+        if (committed) this.feed.publish(committed);
         for (const [member, outcome] of settled) {
           if ('error' in outcome) member.reject(this.translate(outcome.error));
           else member.resolve(outcome);
@@ -182,7 +183,7 @@ export class SqlStore implements Store {
     tenant: string,
     group: PendingMutation[],
     options: MutateOptions,
-  ): Promise<{ settled: Map<PendingMutation, Settlement>; putOff: PendingMutation[]; changed: boolean }> {
+  ): Promise<{ settled: Map<PendingMutation, Settlement>; putOff: PendingMutation[]; committed?: CommittedChanges }> {
     const createTenant = !this.knownTenants.has(tenant) && (options.createTenant ?? false);
     if (!this.knownTenants.has(tenant) && !createTenant && !(await this.tenantExists(tenant))) {
       throw new NgsiError('NonexistentTenant', `Tenant ${tenant} does not exist`);
@@ -227,14 +228,16 @@ export class SqlStore implements Store {
       deletes.push(...d);
       settled.set(member, { result, conflicts: i.map((e) => e.id) });
     }
-    if (written.size === 0) return { settled, putOff, changed: false };
-    const [row] = await this.db.query<{ inserted: string[]; changes: number }>(
+    if (written.size === 0) return { settled, putOff };
+    const changes = subscribed ? outboxChanges(current, { inserts, upserts, deletes }) : [];
+    const lease = this.feed.lease;
+    const [row] = await this.db.query<{ inserted: string[]; changes: Array<{ seq: string; id: string; at: string }> | string; revision: string }>(
       WRITE_STATEMENT,
       writeParams(
         tenant,
         current,
         { inserts, upserts, deletes, versions, createTenant, strictInserts: options.retryConflicts ?? false },
-        { history: this.history && options.history !== false, changes: subscribed, origin: this.signals.origin },
+        { history: this.history && options.history !== false, changes, lease },
       ),
     );
     if (createTenant) this.knownTenants.add(tenant);
@@ -243,7 +246,21 @@ export class SqlStore implements Store {
       if ('conflicts' in outcome) outcome.conflicts = outcome.conflicts.filter((id) => !inserted.has(id));
     }
     this.refreshStatistics(written.size);
-    return { settled, putOff, changed: Number(row.changes) > 0 };
+    const recorded = typeof row.changes === 'string' ? (JSON.parse(row.changes) as Array<{ seq: string; id: string; at: string }>) : row.changes;
+    // Outbox rows leased to this process are its notifier's to route; unleased ones wait for any notifier's claim.
+    if (!lease || recorded.length === 0) return { settled, putOff };
+    const byId = new Map(changes.map((c) => [c.id, c]));
+    const committed: CommittedChanges = {
+      revision: Number(row.revision),
+      changes: recorded.map(({ seq, id, at }) => {
+        const { before, after } = byId.get(id)!;
+        const change: EntityChange = { seq: Number(seq), tenant, entityId: id, changedAt: at };
+        if (before) change.before = before;
+        if (after) change.after = after;
+        return change;
+      }),
+    };
+    return { settled, putOff, committed };
   }
 
   /**

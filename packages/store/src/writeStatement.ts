@@ -20,7 +20,6 @@
 import { AttributeInstance, historyRecords, nowIso, sameJson, StoredEntity } from '@civitas/core';
 import { entitiesParam } from './entityRows';
 import { INSERT_VALUES, VALUE_SOURCE } from './migrations';
-import { CHANGES_CHANNEL } from './changeSignals';
 import { statement } from './driver';
 
 const recordset = (param: string, extra = '') =>
@@ -30,6 +29,9 @@ const recordset = (param: string, extra = '') =>
 /** Every column of an entity row from the row proposed for insertion. */
 const REPLACE_ALL = `types = excluded.types, scope = excluded.scope, created_at = excluded.created_at, modified_at = excluded.modified_at,
       expires_at = excluded.expires_at, attrs_expire_at = excluded.attrs_expire_at, attrs = excluded.attrs`;
+
+/** A timestamptz as NGSI-LD writes date-times. */
+const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** Whether an attribute's side-table rows are rewritten: every one of an entity absent from $9, else those $9 lists for it. */
 const refreshed = (id: string, attr: string) => `(NOT ($9::jsonb ? ${id}) OR ($9::jsonb -> ${id}) ? ${attr})`;
@@ -102,17 +104,18 @@ WITH
     WHERE $6 AND (NOT d.inserted OR d.id IN (SELECT id FROM inserted))
   ),
   changes AS (
-    INSERT INTO outbox (tenant, entity_id, before, after)
-    SELECT $1, c.id, c.before, c.after FROM jsonb_to_recordset($5::jsonb) AS c(id text, inserted boolean, before jsonb, after jsonb)
+    -- Leased to the process that writes them ($8, for $14 seconds) when its notifier takes them; otherwise claimable by any.
+    INSERT INTO outbox (tenant, entity_id, before, after, owner, locked_until)
+    SELECT $1, c.id, c.before, c.after, $8, now() + make_interval(secs => $14)
+    FROM jsonb_to_recordset($5::jsonb) AS c(id text, inserted boolean, before jsonb, after jsonb)
     WHERE (NOT c.inserted OR c.id IN (SELECT id FROM inserted))
       AND EXISTS (SELECT 1 FROM subscriptions WHERE tenant = $1)
-    RETURNING 1
-  ),
-  woken AS (SELECT pg_notify('${CHANGES_CHANNEL}', $8) WHERE EXISTS (SELECT 1 FROM changes))
+    RETURNING seq, entity_id, changed_at
+  )
 SELECT
   (SELECT coalesce(array_agg(id), '{}') FROM inserted) AS inserted,
-  (SELECT count(*) FROM changes)::int AS changes,
-  (SELECT count(*) FROM woken)::int AS woken,
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('seq', seq, 'id', entity_id, 'at', ${isoTime('changed_at')})), '[]') FROM changes) AS changes,
+  (SELECT revision FROM subscription_revision) AS revision,
   -- Something read has changed since (or, with $13, an entity to insert has appeared): nothing of this is kept.
   CASE WHEN (SELECT count(*) FROM upserted) < jsonb_array_length($3::jsonb)
          OR (SELECT count(*) FROM deleted) < cardinality($4::text[])
@@ -136,32 +139,40 @@ export interface WriteSet {
 export interface WriteRecords {
   /** Attribute history: the instances written, deletion records for those removed, scope records. */
   history: boolean;
-  /** Outbox changes, for the notifier (the tenant has subscriptions). */
-  changes: boolean;
-  /** The NOTIFY payload: the process that wrote (see ChangeSignals). */
-  origin: string;
+  /** Outbox changes, for the notifier (empty unless the tenant has subscriptions; see outboxChanges). */
+  changes: OutboxChange[];
+  /** The lease the outbox rows are written with (see ChangeFeed); none leaves them to any notifier. */
+  lease?: { owner: string; seconds: number };
+}
+
+/** An entity change as the outbox records it: the states before and after (null: absent), and whether it is an insert. */
+export interface OutboxChange {
+  id: string;
+  inserted: boolean;
+  before: StoredEntity | null;
+  after: StoredEntity | null;
+}
+
+/** Each entity a write changes, with its state before (from `before`, as read) and after; an insert that meets an existing entity is no change. */
+export function outboxChanges(before: Map<string, StoredEntity>, { inserts, upserts, deletes }: Pick<WriteSet, 'inserts' | 'upserts' | 'deletes'>): OutboxChange[] {
+  return [
+    ...inserts.map((e) => ({ id: e.id, inserted: true, before: null, after: e })),
+    ...upserts.map((e) => ({ id: e.id, inserted: false, before: before.get(e.id) ?? null, after: e })),
+    ...deletes.filter((id) => before.has(id)).map((id) => ({ id, inserted: false, before: before.get(id)!, after: null })),
+  ];
 }
 
 /**
- * The parameters of WRITE_STATEMENT. Each written entity is an outbox change
- * with its state before (from `before`, read under lock) and after; an
- * insert that meets an existing entity is no change. With history on, the
- * attribute instances a write removes become deletion records, and a
- * changed scope a scope record.
+ * The parameters of WRITE_STATEMENT. With history on, the attribute
+ * instances a write removes become deletion records, and a changed scope a
+ * scope record.
  */
 export function writeParams(
   tenant: string,
   before: Map<string, StoredEntity>,
   { inserts, upserts, deletes, versions, createTenant, strictInserts }: WriteSet,
-  { history, changes: withChanges, origin }: WriteRecords,
+  { history, changes, lease }: WriteRecords,
 ): unknown[] {
-  const changes = withChanges
-    ? [
-        ...inserts.map((e) => ({ id: e.id, inserted: true, before: null, after: e })),
-        ...upserts.map((e) => ({ id: e.id, inserted: false, before: before.get(e.id) ?? null, after: e })),
-        ...deletes.filter((id) => before.has(id)).map((id) => ({ id, inserted: false, before: before.get(id), after: null })),
-      ]
-    : [];
   const now = nowIso();
   const records = (id: string, inserted: boolean, types: string[], was: StoredEntity | undefined, is: StoredEntity | undefined, at: string) =>
     historyRecords(was, is, at).map((r) => ({ id, inserted, types, ...r }));
@@ -184,12 +195,13 @@ export function writeParams(
     JSON.stringify(changes),
     history,
     JSON.stringify(extra),
-    origin,
+    lease?.owner ?? null,
     JSON.stringify(indexRefresh(before, upserts)),
     namesChanged(before, [...inserts, ...upserts]),
     JSON.stringify(Object.fromEntries(deletes.map((id) => [id, versions.get(id) ?? null]))),
     createTenant,
     strictInserts,
+    lease?.seconds ?? 0,
   ];
 }
 

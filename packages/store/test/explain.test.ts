@@ -78,7 +78,7 @@ for (const kind of kinds) {
       driver = opened.driver;
       await migrate(opened.driver);
       await load(opened.driver);
-      store = await storeOn(opened.driver);
+      store = storeOn(opened.driver);
     }, 180_000);
     afterAll(async () => {
       await store.close();

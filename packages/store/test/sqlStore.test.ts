@@ -101,7 +101,7 @@ for (const kind of kinds) {
       cleanup = opened.cleanup;
       await migrate(opened.driver);
       driver = counting(opened.driver);
-      store = await storeOn(driver);
+      store = storeOn(driver);
     });
     afterAll(async () => {
       await store.close();
@@ -179,7 +179,7 @@ for (const kind of kinds) {
 
     test('two stores on one database (two broker processes) lose no update of an entity both write', async () => {
       // Sharing the driver, it is not closed: that would close the driver under the other tests.
-      const other = await storeOn(driver);
+      const other = storeOn(driver);
       const id = 'urn:ngsi-ld:Thing:contended';
       const count = 'https://example.org/count';
       await store.mutate('', [], () => ({ inserts: [{ ...entity(id), attrs: { [count]: [{ type: 'Property', value: 0 }] } }], result: undefined }));

@@ -61,7 +61,7 @@ export function changeRouter(index: () => SubscriptionIndex): ChangeRouter {
       const { before, after, changedAt } = m.change;
       const notice = after ? { entity: after, before, changes: m.changes } : { entity: before!, deletedAt: changedAt };
       const linked = await linkedFor(m.s, [notice], (ids) => load(tenant, ids));
-      deliveries.push({ tenant, subscriptionId: subscription.id, notification: notificationBody(m.s, [notice], linked) });
+      deliveries.push({ tenant, subscriptionId: subscription.id, notification: notificationBody(m.s, [notice], linked), seq: m.change.seq });
     }
     return deliveries;
   };
