@@ -79,6 +79,25 @@ describe('SubscriptionIndex', () => {
     expect(index.candidates('', entity({}, [`${T}Other7`]), [], Date.now())).toHaveLength(100);
   });
 
+  test('a subscription per entity id (10,000 of one type): a change meets those of its entity, and the type still has to match', async () => {
+    const ctx = await new ContextResolver().resolve(undefined);
+    const perDevice = (i: number, type = `${T}Room`) =>
+      subscription(`urn:s:device:${i}:${type}`, type, { entities: [{ type, types: [[type]], id: `urn:ngsi-ld:Room:${i}` }] });
+    const all = [...Array.from({ length: 10_000 }, (_, i) => perDevice(i)), perDevice(1, `${T}Hall`), subscription('urn:s:every-room', `${T}Room`)];
+    const index = await SubscriptionIndex.build(
+      all.map((s) => ({ tenant: '', subscription: s, delivery: { timesSent: 0, timesFailed: 0 } })),
+      async () => ctx,
+      (e) => {
+        throw e;
+      },
+    );
+    const room = (n: number) => ({ ...entity({}), id: `urn:ngsi-ld:Room:${n}` });
+    const ids = (e: StoredEntity) => index.candidates('', e, [], Date.now()).map((s) => s.subscription.id).sort();
+    expect(ids(room(1))).toEqual(['urn:s:device:1:https://example.org/Room', 'urn:s:every-room']);
+    expect(ids(room(9_999))).toEqual(['urn:s:device:9999:https://example.org/Room', 'urn:s:every-room']);
+    expect(ids(room(10_001))).toEqual(['urn:s:every-room']);
+  });
+
   test('entity selectors: id, idPattern and type conjunctions', async () => {
     const ctx = await new ContextResolver().resolve(undefined);
     const both = subscription('urn:s:both', `${T}A`, { entities: [{ type: 'A;B', types: [[`${T}A`, `${T}B`]], idPattern: '^urn:ngsi-ld:Room:' }] });

@@ -1,8 +1,9 @@
 /**
  * Subscriptions in memory, indexed so that the cost of matching a change
  * depends on the subscriptions that could match it, not on how many there
- * are: by tenant and entity type for those naming entities, by tenant and
- * watched attribute for those naming only attributes.
+ * are: by tenant and entity id for selectors naming an id (a subscription
+ * per device), by tenant and entity type for the other selectors, by
+ * tenant and watched attribute for subscriptions naming only attributes.
  */
 import { ActiveContext, EntitySelector, StoredEntity, Subscription, subscriptionState } from '@civitas/core';
 import type { StoredSubscription } from '@civitas/store';
@@ -21,6 +22,7 @@ export interface IndexedSubscription {
 const key = (tenant: string, name: string) => `${tenant}\u0000${name}`;
 
 export class SubscriptionIndex {
+  private readonly byEntity = new Map<string, IndexedSubscription[]>();
   private readonly byType = new Map<string, IndexedSubscription[]>();
   private readonly byAttribute = new Map<string, IndexedSubscription[]>();
   private readonly byId = new Map<string, IndexedSubscription>();
@@ -64,9 +66,11 @@ export class SubscriptionIndex {
     this.byId.set(key(tenant, subscription.id), entry);
     if (subscription.timeInterval !== undefined) return; // periodic: notified on its schedule, not on changes
     if (subscription.entities) {
-      // Each conjunction is reached through its first type; matching checks the rest.
-      const firstTypes = new Set(subscription.entities.flatMap((e) => e.types.map((all) => all[0])));
-      for (const t of firstTypes) push(this.byType, key(tenant, t), entry);
+      for (const selector of subscription.entities) {
+        if (selector.id !== undefined) push(this.byEntity, key(tenant, selector.id), entry);
+        // Each conjunction is reached through its first type; matching checks the rest.
+        else for (const all of selector.types) push(this.byType, key(tenant, all[0]), entry);
+      }
     } else {
       for (const a of subscription.watchedAttributes ?? []) push(this.byAttribute, key(tenant, a), entry);
     }
@@ -75,6 +79,7 @@ export class SubscriptionIndex {
   /** The active subscriptions an entity change may concern: right tenant, type and entity selector. */
   candidates(tenant: string, entity: StoredEntity, changedAttributes: Iterable<string>, now: number): IndexedSubscription[] {
     const found = new Set<IndexedSubscription>();
+    for (const s of this.byEntity.get(key(tenant, entity.id)) ?? []) found.add(s);
     for (const t of entity.types) for (const s of this.byType.get(key(tenant, t)) ?? []) found.add(s);
     for (const a of changedAttributes) for (const s of this.byAttribute.get(key(tenant, a)) ?? []) found.add(s);
     return [...found].filter((s) => subscriptionState(s.subscription, now) === 'active' && selects(s, entity));
