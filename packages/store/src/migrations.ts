@@ -259,6 +259,10 @@ const MIGRATIONS: Array<string | string[]> = [
   ALTER TABLE outbox ADD COLUMN owner text;
   ALTER TABLE outbox ADD COLUMN locked_until timestamptz
   `,
+  // 14: room in each page of entities for the next version of its rows. An update that changes no indexed column (a measure,
+  // most attribute updates) then stays on its page and touches no index (a HOT update): about 7% of a one-attribute write.
+  // Pages written from now on keep the room.
+  'ALTER TABLE entities SET (fillfactor = 70)',
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */
