@@ -10,6 +10,7 @@
  *   npm run bench -- --only temporal   the temporal scenarios alone
  *   npm run bench -- --only iot        the IoT agent scenario alone
  *   npm run bench -- --only query      the HTTP baseline and the query scenarios at both sizes
+ *   npm run bench -- --only notify,temporal   several of notify, temporal and iot, in that order, on one Civitas
  *   npm run bench -- --cpu-prof DIR    Civitas writes a V8 CPU profile into DIR when it stops
  *
  * Civitas and the bare-HTTP baseline run as child processes; autocannon
@@ -241,9 +242,10 @@ async function main() {
         console.log(`${name.padEnd(36)} p50 at ${SIZES[1] / 1000}k / at ${SIZES[0] / 1000}k = ${ratio === undefined ? 'n/a' : ratio.toFixed(2)}`);
       }
     };
-    if (only === 'notify') return await notify();
-    if (only === 'temporal') return await temporal();
-    if (only === 'iot') return await iot();
+    if (only && !only.includes('query')) {
+      for (const part of only.split(',')) await { notify, temporal, iot }[part]();
+      return;
+    }
     const bareFigure = await load(`http://127.0.0.1:${bare.port}/`, undefined);
     record('baseline: bare node:http', { rate: bareFigure.requestsPerSecond, unit: 'req/s', ...bareFigure }, undefined, 0);
     if (only === 'query') return await queries(bareFigure);

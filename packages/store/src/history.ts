@@ -178,22 +178,28 @@ export interface InstanceTake {
 export async function historyInstances(db: SqlExecutor, tenant: string, s: HistorySelection, take?: InstanceTake): Promise<HistoryInstance[]> {
   const params: unknown[] = [];
   const t = timeColumn(s);
-  const filter = where(tenant, s, params, t);
   const columns = `entity_id, entity_types, attr, instance_id::text AS instance_id, instance, ${t} AS t, ${iso(t)} AS time, instance_id AS n`;
   let sql: string;
   if (take === undefined) {
-    sql = `SELECT ${columns} FROM attribute_history WHERE ${filter}`;
+    sql = `SELECT ${columns} FROM attribute_history WHERE ${where(tenant, s, params, t)}`;
   } else {
     // The (entity, attribute) pairs: given ones when both lists are, else those the history holds.
-    const keys =
-      s.ids && s.attrs
-        ? `SELECT e AS entity_id, a AS attr FROM unnest($${params.indexOf(s.ids) + 1}::text[]) AS e CROSS JOIN unnest($${params.indexOf(s.attrs) + 1}::text[]) AS a`
-        : `SELECT DISTINCT entity_id, attr FROM attribute_history WHERE ${filter}`;
+    let keys: string;
+    if (s.ids && s.attrs) {
+      params.push(s.ids, s.attrs);
+      keys = `SELECT e AS entity_id, a AS attr FROM unnest($${params.length - 1}::text[]) AS e CROSS JOIN unnest($${params.length}::text[]) AS a`;
+    } else {
+      keys = `SELECT DISTINCT entity_id, attr FROM attribute_history WHERE ${where(tenant, s, params, t)}`;
+    }
     const direction = take.newest ? 'DESC' : 'ASC';
+    // Each pair's instances: its entity and attribute are the pair's alone. Their lists again would make the planner count
+    // each condition twice, believe a pair has a handful of instances, and read all of them to sort them rather than read
+    // one end of the time index.
+    const pairFilter = where(tenant, { ...s, ids: undefined, attrs: undefined }, params, t);
     sql = `SELECT h.* FROM (${keys}) AS k CROSS JOIN LATERAL (
              SELECT ${columns} FROM attribute_history
-             WHERE ${filter} AND entity_id = k.entity_id AND attr = k.attr
-             ORDER BY ${t} ${direction}, instance_id ${direction} LIMIT ${Number(take.count)}
+             WHERE ${pairFilter} AND entity_id = k.entity_id AND attr = k.attr
+             ORDER BY ${t} ${direction}, n ${direction} LIMIT ${Number(take.count)}
            ) AS h`;
   }
   const rows = await db.query<{ entity_id: string; entity_types: string[]; attr: string; instance_id: string; instance: AttributeInstance | string; time: string }>(

@@ -263,6 +263,15 @@ const MIGRATIONS: Array<string | string[]> = [
   // most attribute updates) then stays on its page and touches no index (a HOT update): about 7% of a one-attribute write.
   // Pages written from now on keep the room.
   'ALTER TABLE entities SET (fillfactor = 70)',
+  // 15: the time indexes of the history end with the instance id, the tie-break every read orders by: lastN and pages read
+  // one end of an index range whatever the planner estimates. Without it, a planner that believed an attribute had few
+  // instances read all of them and sorted (lastN=100 of 100,000 instances: 300 ms instead of 7).
+  `
+  CREATE INDEX attribute_history_observed_at ON attribute_history (tenant, entity_id, attr, (coalesce(observed_at, modified_at)), instance_id);
+  DROP INDEX attribute_history_observed;
+  CREATE INDEX attribute_history_modified_at ON attribute_history (tenant, entity_id, attr, modified_at, instance_id);
+  DROP INDEX attribute_history_modified
+  `,
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */

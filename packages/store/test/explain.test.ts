@@ -5,7 +5,7 @@
  */
 import { parseGeoQuery, parseQ } from '@civitas/core';
 import { INSERT_VALUES, migrate, VALUE_SOURCE } from '../src/migrations';
-import { DELETE_REOBSERVED } from '../src/history';
+import { DELETE_REOBSERVED, historyInstances } from '../src/history';
 import { openPgDriver } from '../src/pgDriver';
 import { openPgliteDriver } from '../src/pgliteDriver';
 import type { SqlDriver } from '../src/driver';
@@ -141,6 +141,25 @@ for (const kind of kinds) {
         [entity, given[0].instance.observedAt, given[1].instance.observedAt],
       );
       expect([Number(left[0].n), Number(left[0].gone)]).toEqual([49998, 0]);
+    });
+
+    test("lastN reads the newest end of the attribute's time index, however many instances it has", async () => {
+      const entity = 'urn:ngsi-ld:Thing:000002';
+      await driver.query(
+        `INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, observed_at, created_at, modified_at, instance)
+         SELECT '', $1, ARRAY[$2], $3, t, t, t, jsonb_build_object('type', 'Property', 'value', g, 'observedAt', t)
+         FROM generate_series(1, 20000) AS g, LATERAL (SELECT timestamptz '2025-06-01T00:00:00Z' + g * interval '1 minute' AS t) AS at`,
+        [entity, TYPES[0], FILL],
+      );
+      await driver.query('ANALYZE attribute_history');
+      const seen: Array<{ sql: string; params: unknown[] }> = [];
+      const capture = { query: async <R>(sql: string | { text: string }, params: unknown[] = []) => (seen.push({ sql: typeof sql === 'string' ? sql : sql.text, params }), [] as R[]) };
+      await historyInstances(capture, '', { ids: [entity], attrs: [FILL] }, { count: 100, newest: true });
+      const plan = (await driver.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${seen[0].sql}`, seen[0].params)).map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toMatch(/Index Scan Backward using attribute_history_observed_at/);
+      expect(plan).not.toMatch(/top-N heapsort|Sort Key: \(COALESCE/);
+      const newest = await historyInstances(driver, '', { ids: [entity], attrs: [FILL] }, { count: 3, newest: true });
+      expect(newest.map((i) => i.instance.value)).toEqual([19998, 19999, 20000]);
     });
 
     test('geo near with maxDistance: the spatial index on the geography', async () => {
