@@ -19,6 +19,9 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
     // Every connection sees the broker's schema first and PostGIS (public) after it. JIT is off: its compile time
     // (tens of milliseconds) is paid by statements whose set-returning functions make the planner over-estimate them.
     options: `-c jit=off${schema ? ` -c search_path=${schema},public` : ''}`,
+    // Connections stay open once made: one opened under load costs its requests the server's start-up and the planning of
+    // every named statement again (a second of 100 ms updates when load came back after ten idle seconds).
+    idleTimeoutMillis: 0,
   });
   pool.on('error', (e) => console.error('PostgreSQL connection error', e));
   const base = executor(pool);
