@@ -26,7 +26,7 @@ async function send(h: AgentHarness, id: string, command: string, value: unknown
   expect(res.status).toBe(204);
 }
 
-describeAgentOnEachStore('IoT agent commands', (h) => {
+function commandsSuite(h: () => AgentHarness): void {
   it('publishes an UltraLight command on MQTT and records the result from cmdexe', async () => {
     const apikey = uniqueKey();
     const deviceId = uniqueKey('bell');
@@ -125,4 +125,8 @@ describeAgentOnEachStore('IoT agent commands', (h) => {
     await h().publish(`/${apikey}/${deviceId}/cmdexe`, `${deviceId}@selfdestruct|done`);
     await eventually(async () => expect(h().agent.metrics.dropped.get('unknown_command')).toBe(1));
   });
-});
+}
+
+describeAgentOnEachStore('IoT agent commands', commandsSuite);
+// All-in-one: the agent attached to the embedded broker of its process publishes commands without a client connection.
+describeAgentOnEachStore('IoT agent commands', commandsSuite, { mqtt: 'in-process' });

@@ -66,5 +66,5 @@ describeAgentOnEachStore(
       expect((await h().client.get(`/entities/${entity.id}`, { headers: TENANT })).body.power.value).toBe(1);
     });
   },
-  { sink: 'in-process' },
+  { sink: 'in-process', mqtt: 'in-process' },
 );

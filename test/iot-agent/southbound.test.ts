@@ -128,3 +128,4 @@ function southboundSuite(h: () => AgentHarness) {
 
 describeAgentOnEachStore('IoT agent southbound', southboundSuite, { mqtt: 'embedded' });
 describeAgentOnEachStore('IoT agent southbound', southboundSuite, { mqtt: 'mosquitto' });
+describeAgentOnEachStore('IoT agent southbound', southboundSuite, { mqtt: 'in-process' });

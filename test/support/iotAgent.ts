@@ -28,7 +28,8 @@ export interface AgentHarness extends BrokerHarness {
 }
 
 export interface AgentOptions {
-  mqtt?: 'embedded' | 'mosquitto';
+  /** The embedded broker reached over a client connection, Mosquitto, or the embedded broker attached to in-process (all-in-one). */
+  mqtt?: 'embedded' | 'mosquitto' | 'in-process';
   agent?: Partial<IotAgentConfig>;
   /** How measures reach the broker: its HTTP API (default), or a direct call as in the all-in-one process. */
   sink?: 'http' | 'in-process';
@@ -53,10 +54,11 @@ export function describeAgentOnEachStore(title: string, suite: (h: () => AgentHa
         const started = await startOn(kind);
         cleanups.push(started.cleanup, () => started.harness.broker.close());
         let mqttUrl = MOSQUITTO_URL;
-        if (mqttKind === 'embedded') {
-          const embedded: EmbeddedMqttBroker = await startEmbeddedMqttBroker({ port: 0 });
-          cleanups.push(() => embedded.close());
-          mqttUrl = `mqtt://127.0.0.1:${embedded.port}`;
+        let embedded: EmbeddedMqttBroker | undefined;
+        if (mqttKind !== 'mosquitto') {
+          embedded = await startEmbeddedMqttBroker({ port: 0 });
+          cleanups.push(() => embedded!.close());
+          mqttUrl = embedded.url;
         }
         const errors: string[] = [];
         const agent = await startIotAgent(
@@ -65,6 +67,7 @@ export function describeAgentOnEachStore(title: string, suite: (h: () => AgentHa
             provisioning: started.harness.store.provisioning,
             log: { info: () => undefined, error: (m) => errors.push(m) },
             sink: options.sink === 'in-process' ? new InProcessEntitySink((request) => started.harness.broker.upsertEntities(request)) : undefined,
+            localMqtt: mqttKind === 'in-process' ? embedded : undefined,
           },
         );
         cleanups.push(() => agent.close());

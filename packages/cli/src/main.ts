@@ -29,7 +29,8 @@ async function main(): Promise<void> {
 
 /**
  * The IoT agent, keeping its provisioning in the broker's store. Measures go
- * to the broker in this process directly; provisioning and commands use its
+ * to the broker in this process directly, and device messages come from the
+ * embedded MQTT broker directly; provisioning and commands use the broker's
  * HTTP API, as they would any NGSI-LD broker's. A port already taken leaves
  * the agent out (with the reason) rather than stopping the broker.
  */
@@ -37,7 +38,12 @@ async function startAgent(broker: RunningBroker, mqtt: EmbeddedMqttBroker | unde
   try {
     return await startIotAgent(
       { ...iotAgentConfigFromEnv(), brokerUrl: broker.url, mqttUrl: iotaMqttUrl(mqtt) },
-      { provisioning: broker.store.provisioning, sink: new InProcessEntitySink((request) => broker.upsertEntities(request)) },
+      {
+        provisioning: broker.store.provisioning,
+        sink: new InProcessEntitySink((request) => broker.upsertEntities(request)),
+        // Devices that publish to the embedded broker reach the agent without a client connection.
+        localMqtt: mqtt && !process.env.IOTA_MQTT_URL ? mqtt : undefined,
+      },
     );
   } catch (e) {
     console.error(`The IoT agent could not start (${(e as Error).message}); set IOTA_NORTH_PORT and IOTA_HTTP_PORT, or CIVITAS_IOT_AGENT=off`);

@@ -19,7 +19,7 @@ import { CommandDispatcher } from './commands/commandDispatcher';
 import { COMMAND_SUBSCRIPTION_PREFIX, CommandSubscriptions } from './commands/commandSubscriptions';
 import { Destination, Ingest } from './southbound/ingest';
 import { httpSouthbound } from './southbound/httpSouthbound';
-import { MqttSouthbound } from './southbound/mqttSouthbound';
+import { LocalMqttBroker, MqttSouthbound } from './southbound/mqttSouthbound';
 import { entityTypeOf } from './mapping/deviceProfile';
 import { provisionedEntity } from './mapping/measuresToEntity';
 import type { Device } from './provisioning/model';
@@ -42,6 +42,8 @@ export interface IotAgentDeps {
   log?: Log;
   /** Where measures' entity updates go (default: HTTP batch upserts to `config.brokerUrl`, which provisioning and commands always use). */
   sink?: EntitySink;
+  /** The MQTT broker of this process, when devices publish to it: attached to directly rather than through `config.mqttUrl`. */
+  localMqtt?: LocalMqttBroker;
 }
 
 const consoleLog: Log = { info: (m) => console.log(m), error: (m) => console.error(m) };
@@ -137,14 +139,17 @@ export async function startIotAgent(config: IotAgentConfig, deps: IotAgentDeps):
 
   const southServer = await listen(httpSouthbound(ingest, dispatcher, metrics, log, config.maxPayloadBytes), config.httpPort, config.host);
   const httpPort = (southServer.address() as AddressInfo).port;
-  if (config.mqttUrl) {
+  if (deps.localMqtt) {
+    mqtt = await MqttSouthbound.attach(deps.localMqtt, config.mqttQos, ingest, log);
+  } else if (config.mqttUrl) {
     mqtt = await MqttSouthbound.connect(
       { url: config.mqttUrl, username: config.mqttUsername, password: config.mqttPassword, qos: config.mqttQos, sharedGroup: config.mqttSharedGroup },
       ingest,
       log,
     );
   }
-  log.info(`IoT agent: provisioning API on port ${northPort}, HTTP southbound on port ${httpPort}${config.mqttUrl ? `, MQTT on ${config.mqttUrl}` : ''}, writing to ${sink.destination}`);
+  const mqttUrl = deps.localMqtt?.url ?? config.mqttUrl;
+  log.info(`IoT agent: provisioning API on port ${northPort}, HTTP southbound on port ${httpPort}${mqttUrl ? `, MQTT on ${mqttUrl}` : ''}, writing to ${sink.destination}`);
 
   return {
     northPort,

@@ -11,6 +11,10 @@ import type { AddressInfo } from 'node:net';
 export interface EmbeddedMqttBroker {
   port: number;
   url: string;
+  /** Subscribes this process to `topic` (MQTT wildcards), without a client connection. */
+  subscribe(topic: string, deliver: (topic: string, payload: Buffer) => void): Promise<void>;
+  /** Publishes from this process, without a client connection. */
+  publish(topic: string, payload: string, qos: 0 | 1): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,21 @@ export async function startEmbeddedMqttBroker(options: EmbeddedMqttOptions): Pro
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    subscribe: (topic, deliver) =>
+      new Promise((resolve) =>
+        aedes.subscribe(
+          topic,
+          (packet, done) => {
+            deliver(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+            done();
+          },
+          () => resolve(),
+        ),
+      ),
+    publish: (topic, payload, qos) =>
+      new Promise((resolve, reject) =>
+        aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (e) => (e ? reject(e) : resolve())),
+      ),
     close: async () => {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));

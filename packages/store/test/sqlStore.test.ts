@@ -369,6 +369,7 @@ for (const kind of kinds) {
       await store.notifications.createSubscription(tenant, {
         id: 'urn:ngsi-ld:Subscription:ob',
         entities: [{ type: 'Thing', types: [['https://example.org/Thing']] }],
+        notificationTrigger: ['entityCreated', 'entityUpdated'],
         notification: { endpoint: { uri: 'http://127.0.0.1:9/n', accept: 'application/json' } },
         createdAt: T0,
         modifiedAt: T0,
