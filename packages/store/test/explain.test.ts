@@ -86,6 +86,17 @@ for (const kind of kinds) {
     });
 
     const page = { limit: 20, offset: 0 };
+
+    /** `count` instances of the fill level of one entity, a minute apart from `start` (values 1, 2, ...), then statistics as autovacuum would gather them. */
+    const loadHistory = async (entity: string, count: number, start: string) => {
+      await driver.query(
+        `INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, observed_at, created_at, modified_at, instance)
+         SELECT '', $1, ARRAY[$2], $3, t, t, t, jsonb_build_object('type', 'Property', 'value', g, 'observedAt', t)
+         FROM generate_series(1, ${count}) AS g, LATERAL (SELECT $4::timestamptz + g * interval '1 minute' AS t) AS at`,
+        [entity, TYPES[0], FILL, start],
+      );
+      await driver.query('ANALYZE attribute_history');
+    };
     const noScan = (plan: string) => expect(plan).not.toMatch(/Seq Scan on entities\b/);
 
     test('by id: the primary key', async () => {
@@ -122,14 +133,7 @@ for (const kind of kinds) {
 
     test('appending to a long history compares the instances given with one range of the observedAt index, not the whole history', async () => {
       const entity = 'urn:ngsi-ld:Thing:000001';
-      // 50,000 instances a minute apart, then statistics as autovacuum would gather them.
-      await driver.query(
-        `INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, observed_at, created_at, modified_at, instance)
-         SELECT '', $1, ARRAY[$2], $3, t, t, t, jsonb_build_object('type', 'Property', 'value', g, 'observedAt', t)
-         FROM generate_series(1, 50000) AS g, LATERAL (SELECT timestamptz '2025-01-01T00:00:00Z' + g * interval '1 minute' AS t) AS at`,
-        [entity, TYPES[0], FILL],
-      );
-      await driver.query('ANALYZE attribute_history');
+      await loadHistory(entity, 50_000, '2025-01-01T00:00:00Z');
       const given = [10, 11].map((m) => ({ attr: FILL, instance: { type: 'Property', value: -m, observedAt: new Date(Date.parse('2025-01-01T00:00:00Z') + m * 60_000).toISOString() } }));
       const plan = (await driver.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${DELETE_REOBSERVED}`, ['', entity, JSON.stringify(given)])).map((r) => r['QUERY PLAN']).join('\n');
       expect(plan).toMatch(/Index Scan using attribute_history_observed/);
@@ -145,13 +149,7 @@ for (const kind of kinds) {
 
     test("lastN reads the newest end of the attribute's time index, however many instances it has", async () => {
       const entity = 'urn:ngsi-ld:Thing:000002';
-      await driver.query(
-        `INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, observed_at, created_at, modified_at, instance)
-         SELECT '', $1, ARRAY[$2], $3, t, t, t, jsonb_build_object('type', 'Property', 'value', g, 'observedAt', t)
-         FROM generate_series(1, 20000) AS g, LATERAL (SELECT timestamptz '2025-06-01T00:00:00Z' + g * interval '1 minute' AS t) AS at`,
-        [entity, TYPES[0], FILL],
-      );
-      await driver.query('ANALYZE attribute_history');
+      await loadHistory(entity, 20_000, '2025-06-01T00:00:00Z');
       const seen: Array<{ sql: string; params: unknown[] }> = [];
       const capture = { query: async <R>(sql: string | { text: string }, params: unknown[] = []) => (seen.push({ sql: typeof sql === 'string' ? sql : sql.text, params }), [] as R[]) };
       await historyInstances(capture, '', { ids: [entity], attrs: [FILL] }, { count: 100, newest: true });
