@@ -99,6 +99,29 @@ describeEachStore(
         await receiver.close();
       }
     });
+
+    test("a notification's attributes select from the notified entity; what it links to is shown whole", async () => {
+      const receiver = await Receiver.start();
+      try {
+        for (const join of ['flat', 'inline']) {
+          await h().client.post('/subscriptions', {
+            type: 'Subscription',
+            entities: [{ id: building, type: 'Building' }],
+            notification: { join, attributes: ['locatedAt'], endpoint: { uri: receiver.url() } },
+          });
+        }
+        await h().client.patch(`/entities/${building}/attrs`, { name: { type: 'Property', value: 'La Tour Eiffel' } });
+        const notifications = await receiver.waitFor(undefined, 2);
+        const wholeCity = { id: city, type: 'City', name: { type: 'Property', value: 'Paris' }, in: { type: 'Relationship', object: country } };
+        const flat = notifications.find((n) => n.body.data.length === 2)!;
+        // `missing` is not among the attributes: its link is not followed.
+        expect(flat.body.data).toEqual([{ id: building, type: 'Building', locatedAt: { type: 'Relationship', object: city } }, wholeCity]);
+        const inline = notifications.find((n) => n.body.data.length === 1)!;
+        expect(inline.body.data).toEqual([{ id: building, type: 'Building', locatedAt: { type: 'Relationship', object: city, entity: wholeCity } }]);
+      } finally {
+        await receiver.close();
+      }
+    });
   },
   { CIVITAS_NOTIFY_POLL_MS: '100' },
 );

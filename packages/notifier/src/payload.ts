@@ -16,6 +16,7 @@ import {
   RenderOptions,
   StoredEntity,
   toFeature,
+  unprojected,
 } from '@civitas/core';
 import type { AttributeChanges } from './matching/changes';
 import type { IndexedSubscription } from './matching/subscriptionIndex';
@@ -49,14 +50,22 @@ export interface EntityNotice {
 export async function linkedFor(s: IndexedSubscription, notices: EntityNotice[], load: (ids: string[]) => Promise<StoredEntity[]>): Promise<Map<string, StoredEntity> | undefined> {
   const { join, joinLevel } = s.subscription.notification;
   if (!join) return undefined;
-  return loadLinked(notices.filter((n) => n.deletedAt === undefined).map((n) => n.entity), joinLevel ?? 1, load);
+  // Only the Relationships the notification shows are followed from the notified entities; from linked ones, all.
+  const { keep, drop } = renderOptions(s);
+  const follows = (path: string[], iri: string) => path.length > 0 || ((!keep || keep.has(iri)) && !drop?.has(iri));
+  return loadLinked(notices.filter((n) => n.deletedAt === undefined).map((n) => n.entity), joinLevel ?? 1, load, undefined, follows);
 }
 
 export function notificationBody(s: IndexedSubscription, notices: EntityNotice[], linked?: Map<string, StoredEntity>): Out {
-  const renderer = new EntityRenderer(s.ctx, renderOptions(s));
+  const options = renderOptions(s);
+  const renderer = new EntityRenderer(s.ctx, options);
   let rendered = notices.map((n) => renderNotice(s, renderer, n));
   const { join, joinLevel } = s.subscription.notification;
-  if (join && linked) rendered = joinRendered(join, rendered, notices.map((n) => n.entity), linked, renderer, joinLevel ?? 1);
+  if (join && linked) {
+    // `attributes`, `pick` and `omit` select from the notified entities; the entities they link to are shown whole.
+    const whole = new EntityRenderer(s.ctx, unprojected(options));
+    rendered = joinRendered(join, rendered, notices.map((n) => n.entity), linked, renderer, joinLevel ?? 1, { renderers: () => whole, via: new Map() });
+  }
   const geo = s.subscription.notification.endpoint.accept === 'application/geo+json';
   const data = geo
     ? { type: 'FeatureCollection', features: rendered.map((r, i) => toFeature(r, notices[i]?.entity ?? linked!.get(String(r.id))!, s.ctx.expandTerm('location'))) }

@@ -16,6 +16,7 @@ import {
   ProjectionTree,
   RenderOptions,
   StoredEntity,
+  unprojected,
 } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import type { NgsiRequest } from '../http/pipeline';
@@ -88,7 +89,7 @@ function projectedRelationships({ ctx, options, projections }: Parameters<typeof
  * without such a part, a linked entity is shown whole.
  */
 function linkedRenderers({ ctx, options, projections }: Parameters<typeof withLinked>[6]): LinkedRenderers {
-  const { keep: _keep, drop: _drop, hideId: _hideId, hideType: _hideType, ...base } = options;
+  const base = unprojected(options);
   return (path) => {
     const pick = projections.pick && projectionAt(projections.pick, path);
     const omit = projections.omit && projectionAt(projections.omit, path);

@@ -25,6 +25,16 @@ export interface RenderOptions {
   datasetIds?: ReadonlySet<string>;
 }
 
+/**
+ * The representation without its projection (`attrs`, `pick`, `omit`):
+ * how an entity reached through a join is shown unless the projection
+ * reaches into it (4.5.23, 4.21).
+ */
+export function unprojected(options: RenderOptions): RenderOptions {
+  const { keep: _keep, drop: _drop, hideId: _hideId, hideType: _hideType, ...base } = options;
+  return base;
+}
+
 type Out = Record<string, unknown>;
 
 export class EntityRenderer {
