@@ -91,7 +91,7 @@ export class SqlStore implements Store {
   /** ICU collations created for BCP 47 tags, by tag. */
   private readonly collations = new Map<string, string>();
   /** Entities written by this process, and the count at which planner statistics are next refreshed (see refreshStatistics). */
-  private written = 0;
+  private created = 0;
   private nextAnalyze: number;
   private analyzing = false;
   /** Concurrent mutations, grouped into shared transactions under load. */
@@ -245,7 +245,7 @@ export class SqlStore implements Store {
     for (const outcome of settled.values()) {
       if ('conflicts' in outcome) outcome.conflicts = outcome.conflicts.filter((id) => !inserted.has(id));
     }
-    this.refreshStatistics(written.size);
+    this.refreshStatistics(inserted.size);
     const recorded = typeof row.changes === 'string' ? (JSON.parse(row.changes) as Array<{ seq: string; id: string; at: string }>) : row.changes;
     // Outbox rows leased to this process are its notifier's to route; unleased ones wait for any notifier's claim.
     if (!lease || recorded.length === 0) return { settled, putOff };
@@ -304,16 +304,18 @@ export class SqlStore implements Store {
    * moment decide it: a write planned on empty tables reads every side-table
    * row of its tenant where it would have probed a few. ANALYZE makes the
    * statements plan again. PGlite has no autovacuum at all: its statistics
-   * are refreshed after every 5,000 written entities. A server's autovacuum
+   * are refreshed after every 5,000 created entities. A server's autovacuum
    * keeps up with a table once it has seen it, but looks only once a minute:
-   * its statistics are refreshed at 1,000, 2,000, 4,000 ... entities written
+   * its statistics are refreshed at 1,000, 2,000, 4,000 ... entities created
    * by this process, so that a young store plans for the size it has reached.
-   * In the background, one run at a time.
+   * Updates do not count: they change no size a plan depends on, and every
+   * ANALYZE makes every connection plan its statements again, which stalls
+   * a busy update stream for as long. In the background, one run at a time.
    */
-  private refreshStatistics(written: number): void {
-    this.written += written;
-    if (this.written < this.nextAnalyze || this.analyzing) return;
-    this.nextAnalyze = this.db.kind === 'embedded' ? this.written + 5_000 : this.written * 2;
+  private refreshStatistics(created: number): void {
+    this.created += created;
+    if (this.created < this.nextAnalyze || this.analyzing) return;
+    this.nextAnalyze = this.db.kind === 'embedded' ? this.created + 5_000 : this.created * 2;
     this.analyzing = true;
     this.db
       .query('ANALYZE entities, entity_values, entity_geo, attribute_history')
