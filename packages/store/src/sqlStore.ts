@@ -90,7 +90,7 @@ export class SqlStore implements Store {
   private readonly knownTenants = new Set<string>(['']);
   /** ICU collations created for BCP 47 tags, by tag. */
   private readonly collations = new Map<string, string>();
-  /** Entities written by this process, and the count at which planner statistics are next refreshed (see refreshStatistics). */
+  /** Entities created by this process, and the count at which planner statistics are next refreshed (see refreshStatistics). */
   private created = 0;
   private nextAnalyze: number;
   private analyzing = false;
