@@ -11,6 +11,7 @@ import { createContextService } from './contextService';
 import type { BrokerDeps, Logger } from './deps';
 import type { BatchOutcome } from './batch/batch';
 import { upsertInProcess } from './batch/handlers';
+import { drain } from './http/drain';
 
 export interface RunningBroker {
   port: number;
@@ -106,11 +107,10 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
     close: async () => {
       clearInterval(retention);
       await expiry.stop();
+      // WebSocket clients are told the broker is going away; they reattach to another process or after the restart.
+      for (const client of wss.clients) client.close(1001, 'The broker is stopping');
       wss.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await drain(server);
       await notifier.stop();
       if (!options.store) await store.close();
     },
