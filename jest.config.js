@@ -7,4 +7,7 @@ module.exports = {
   testTimeout: 60000,
   // Most suites wait on PostgreSQL, brokers and timers rather than compute: two workers overlap those waits even on two cores.
   maxWorkers: 2,
+  // The embedded stores start from one migrated database made once per run (test/support/pgliteTemplate.ts).
+  globalSetup: '<rootDir>/test/support/globalSetup.ts',
+  globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
 };

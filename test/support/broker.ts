@@ -6,6 +6,7 @@
 import { configFromEnv, RunningBroker, startBroker } from '@civitas/broker';
 import { openStore, Store, StoreOptions } from '@civitas/store';
 import { dropSchema, freshSchemaName } from './schemas';
+import { pgliteTemplate } from './pgliteTemplate';
 
 export interface StoreKind {
   name: 'embedded' | 'postgres';
@@ -17,7 +18,7 @@ export function storeKinds(): StoreKind[] {
     {
       name: 'embedded',
       open: async (options = {}) => {
-        const store = await openStore(options);
+        const store = await openStore({ ...options, template: pgliteTemplate() });
         return { store, cleanup: () => store.close() };
       },
     },

@@ -15,6 +15,8 @@ export interface StoreOptions {
   databaseUrl?: string;
   /** Where the embedded store keeps its files; unset keeps it in memory. */
   dataDir?: string;
+  /** Embedded store only: a dump of a migrated data directory (migratedTemplate) that a new database starts from. */
+  template?: Blob;
   /** Server store only: keep every table in this schema. */
   schema?: string;
   /** Record attribute history for the temporal API (default true). */
@@ -24,7 +26,7 @@ export interface StoreOptions {
 export async function openStore(options: StoreOptions): Promise<Store> {
   const driver: SqlDriver = options.databaseUrl
     ? await openPgDriver(options.databaseUrl, options.schema)
-    : await openPgliteDriver(options.dataDir);
+    : await openPgliteDriver(options.dataDir, options.template);
   try {
     await migrate(driver);
     return storeOn(driver, options.history ?? true);

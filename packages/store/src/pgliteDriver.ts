@@ -1,11 +1,36 @@
 /** The embedded driver: PostgreSQL with PostGIS compiled to WebAssembly, in-process. */
+import type { PGlite } from '@electric-sql/pglite';
 import { SqlDriver, SqlExecutor, Statement, textOf } from './driver';
+import { migrate } from './migrations';
 
-export async function openPgliteDriver(dataDir?: string): Promise<SqlDriver> {
+/**
+ * `template` is a data directory dump (see migratedTemplate) that a new
+ * database starts from, instead of installing PostGIS and the migrations,
+ * which takes PGlite some ten seconds.
+ */
+export async function openPgliteDriver(dataDir?: string, template?: Blob): Promise<SqlDriver> {
+  return driverOver(await createPglite(dataDir, template));
+}
+
+/** A database with PostGIS and every migration installed, as a dump that openPgliteDriver can start from. */
+export async function migratedTemplate(): Promise<Blob> {
+  const db = await createPglite();
+  try {
+    await migrate(driverOver(db));
+    return await db.dumpDataDir('none');
+  } finally {
+    await db.close();
+  }
+}
+
+async function createPglite(dataDir?: string, template?: Blob): Promise<PGlite> {
   // Loaded lazily: the server driver never pays for the WebAssembly build.
   const { PGlite } = await import('@electric-sql/pglite');
   const { postgis } = await import('@electric-sql/pglite-postgis');
-  const db = await PGlite.create({ dataDir, extensions: { postgis } });
+  return PGlite.create({ dataDir, extensions: { postgis }, loadDataDir: template });
+}
+
+function driverOver(db: PGlite): SqlDriver {
   // One process, one connection, statements already cheap to plan: names are not needed here.
   const run = async <R>(target: { query: typeof db.query }, sql: string | Statement, params?: unknown[]) =>
     (await target.query<R>(textOf(sql), params)).rows;

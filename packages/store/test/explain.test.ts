@@ -12,6 +12,7 @@ import type { SqlDriver } from '../src/driver';
 import type { SqlStore } from '../src/sqlStore';
 import { storeOn } from '../src/openStore';
 import { dropSchema, freshSchemaName } from '../../../test/support/schemas';
+import { pgliteTemplate } from '../../../test/support/pgliteTemplate';
 
 const N = 100_000;
 const SDM = 'https://smartdatamodels.org/dataModel.';
@@ -52,7 +53,7 @@ async function load(driver: SqlDriver): Promise<void> {
 }
 
 const kinds: Array<{ name: string; open: () => Promise<{ driver: SqlDriver; cleanup: () => Promise<void> }> }> = [
-  { name: 'embedded', open: async () => ({ driver: await openPgliteDriver(), cleanup: async () => undefined }) },
+  { name: 'embedded', open: async () => ({ driver: await openPgliteDriver(undefined, pgliteTemplate()), cleanup: async () => undefined }) },
 ];
 const url = process.env.DATABASE_URL;
 if (url) {

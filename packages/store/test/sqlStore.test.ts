@@ -9,6 +9,7 @@ import type { SqlStore } from '../src/sqlStore';
 import { storeOn } from '../src/openStore';
 import { WRITE_STATEMENT } from '../src/writeStatement';
 import { dropSchema, freshSchemaName } from '../../../test/support/schemas';
+import { pgliteTemplate } from '../../../test/support/pgliteTemplate';
 
 interface Kind {
   name: string;
@@ -17,7 +18,7 @@ interface Kind {
 
 const url = process.env.DATABASE_URL;
 const kinds: Kind[] = [
-  { name: 'embedded', open: async () => ({ driver: await openPgliteDriver(), cleanup: async () => undefined }) },
+  { name: 'embedded', open: async () => ({ driver: await openPgliteDriver(undefined, pgliteTemplate()), cleanup: async () => undefined }) },
 ];
 if (url) {
   kinds.push({

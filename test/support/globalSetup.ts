@@ -1,0 +1,3 @@
+import { makeTemplate } from './pgliteTemplate';
+
+export default makeTemplate;
