@@ -1,6 +1,5 @@
 export * from './store';
 export { openStore, type StoreOptions } from './openStore';
-export { migratedTemplate } from './pgliteDriver';
 export type { SqlDriver, SqlExecutor } from './driver';
 export * from './notifications';
 export type { CommittedChanges } from './changeFeed';
