@@ -9,6 +9,7 @@ import {
   AttributeInstance,
   EntityRenderer,
   joinRendered,
+  keepsAttribute,
   loadLinked,
   NGSI_NULL,
   NotificationParams,
@@ -51,8 +52,8 @@ export async function linkedFor(s: IndexedSubscription, notices: EntityNotice[],
   const { join, joinLevel } = s.subscription.notification;
   if (!join) return undefined;
   // Only the Relationships the notification shows are followed from the notified entities; from linked ones, all.
-  const { keep, drop } = renderOptions(s);
-  const follows = (path: string[], iri: string) => path.length > 0 || ((!keep || keep.has(iri)) && !drop?.has(iri));
+  const options = renderOptions(s);
+  const follows = (path: string[], iri: string) => path.length > 0 || keepsAttribute(options, iri);
   return loadLinked(notices.filter((n) => n.deletedAt === undefined).map((n) => n.entity), joinLevel ?? 1, load, undefined, follows);
 }
 

@@ -15,7 +15,7 @@ export interface StoreOptions {
   databaseUrl?: string;
   /** Where the embedded store keeps its files; unset keeps it in memory. */
   dataDir?: string;
-  /** Embedded store only: a dump of a migrated data directory (migratedTemplate) that a new database starts from. */
+  /** Embedded store in memory only: a dump of a migrated data directory (migratedTemplate) that it starts from. */
   template?: Blob;
   /** Server store only: keep every table in this schema. */
   schema?: string;

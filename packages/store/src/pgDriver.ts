@@ -10,9 +10,8 @@ const executor = (client: Pool | PoolClient): SqlExecutor => ({
 export async function openPgDriver(url: string, schema?: string): Promise<SqlDriver> {
   const connections = Number(process.env.CIVITAS_DB_POOL_SIZE ?? 10);
   // Few lanes make large groups, whose shared statements cost the server least; the other connections serve reads and the
-  // notifier. One lane measured the steadiest single-entity updates (notification p99 at 1,000 updates/s 50-72 ms against
-  // 57-923 ms with two, whose concurrent write statements stall each other when the rate rises), two the most batch
-  // upsert rows per second (about a fifth more).
+  // notifier. One lane keeps single-entity updates steadiest: concurrent write statements stall each other when the update
+  // rate rises. Two write more batch-upsert rows per second (bench/README.md, "One write lane against two").
   const writeLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_WRITE_LANES ?? 1), connections - 1));
   // Reads take a share of the rest; fewer lanes make larger batches of coalesced reads.
   const readLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_READ_LANES ?? 2), connections - writeLanes));

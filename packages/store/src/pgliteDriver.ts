@@ -4,11 +4,13 @@ import { SqlDriver, SqlExecutor, Statement, textOf } from './driver';
 import { migrate } from './migrations';
 
 /**
- * `template` is a data directory dump (see migratedTemplate) that a new
- * database starts from, instead of installing PostGIS and the migrations,
- * which takes PGlite some ten seconds.
+ * `template` is a data directory dump (see migratedTemplate) that an
+ * in-memory database starts from, instead of installing PostGIS and the
+ * migrations, which takes PGlite some ten seconds. A database on disk keeps
+ * what its directory holds.
  */
 export async function openPgliteDriver(dataDir?: string, template?: Blob): Promise<SqlDriver> {
+  if (dataDir !== undefined && template) throw new Error('A template is for an in-memory embedded store, not one kept in a directory');
   return driverOver(await createPglite(dataDir, template));
 }
 

@@ -7,6 +7,7 @@ import {
   isUri,
   isValidName,
   joinRendered,
+  keepsAttribute,
   JoinMode,
   LinkedRenderers,
   loadLinked,
@@ -74,7 +75,7 @@ export async function withLinked(
  */
 function projectedRelationships({ ctx, options, projections }: Parameters<typeof withLinked>[6]): (path: string[], iri: string) => boolean {
   return (path, iri) => {
-    if (path.length === 0) return (!options.keep || options.keep.has(iri)) && !options.drop?.has(iri);
+    if (path.length === 0) return keepsAttribute(options, iri);
     const names = path.map((p) => ctx.compactIri(p));
     const name = ctx.compactIri(iri);
     const pick = projections.pick && projectionAt(projections.pick, names);

@@ -35,6 +35,11 @@ export function unprojected(options: RenderOptions): RenderOptions {
   return base;
 }
 
+/** Whether the projection (`attrs`, `pick`, `omit`) keeps the attribute with this expanded IRI. */
+export function keepsAttribute(options: RenderOptions, iri: string): boolean {
+  return (!options.keep || options.keep.has(iri)) && !options.drop?.has(iri);
+}
+
 type Out = Record<string, unknown>;
 
 export class EntityRenderer {
@@ -64,8 +69,7 @@ export class EntityRenderer {
       if (e.expiresAt) out.expiresAt = e.expiresAt;
     }
     for (const [iri, instances] of Object.entries(e.attrs)) {
-      if (o.keep && !o.keep.has(iri)) continue;
-      if (o.drop?.has(iri)) continue;
+      if (!keepsAttribute(o, iri)) continue;
       const selected = instances.filter((i) => (!o.datasetIds || o.datasetIds.has(i.datasetId ?? '@none')) && !(i.expiresAt && Date.parse(i.expiresAt) <= this.now));
       if (selected.length === 0) continue;
       out[this.ctx.compactIri(iri)] = this.attributeInstances(selected);
