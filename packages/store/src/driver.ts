@@ -37,6 +37,14 @@ export interface SqlDriver extends SqlExecutor {
   readonly writeLanes: number;
   /** Statements of coalesced single-entity reads in flight at once (see ReadBatches). */
   readonly readLanes: number;
+  /**
+   * Runs the statements of grouped mutations (the write lanes). It finds the
+   * rows a write replaces by plain index scans, never bitmap scans: a plain
+   * scan marks the index entries of dead rows as it passes them, so that the
+   * next write of an often-updated entity skips its superseded value rows
+   * instead of visiting every one of them until a vacuum comes.
+   */
+  readonly writer: SqlExecutor;
   /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;

@@ -42,6 +42,8 @@ function driverOver(db: PGlite): SqlDriver {
     writeLanes: 1,
     readLanes: 1,
     query: (sql, params) => run(db, sql, params),
+    // Its one connection serves reads too, whose plans need bitmap scans.
+    writer: { query: (sql, params) => run(db, sql, params) },
     // PGlite has one connection; its transaction() queues concurrent callers.
     transaction: (fn, options) =>
       db.transaction(async (tx) => {

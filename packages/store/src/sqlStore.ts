@@ -189,7 +189,7 @@ export class SqlStore implements Store {
       throw new NgsiError('NonexistentTenant', `Tenant ${tenant} does not exist`);
     }
     const ids = group.flatMap((m) => m.ids);
-    const rows = await this.db.query<(EntityRow & { version: string }) | { id: null; subscribed: boolean }>(READ_FOR_WRITE, [tenant, ids]);
+    const rows = await this.db.writer.query<(EntityRow & { version: string }) | { id: null; subscribed: boolean }>(READ_FOR_WRITE, [tenant, ids]);
     const subscribed = (rows[0] as { subscribed: boolean }).subscribed;
     const current = new Map<string, StoredEntity>();
     const versions = new Map<string, number>();
@@ -231,7 +231,7 @@ export class SqlStore implements Store {
     if (written.size === 0) return { settled, putOff };
     const changes = subscribed ? outboxChanges(current, { inserts, upserts, deletes }) : [];
     const lease = this.feed.lease;
-    const [row] = await this.db.query<{ inserted: string[]; changes: Array<{ seq: string; id: string; at: string }> | string; revision: string }>(
+    const [row] = await this.db.writer.query<{ inserted: string[]; changes: Array<{ seq: string; id: string; at: string }> | string; revision: string }>(
       WRITE_STATEMENT,
       writeParams(
         tenant,
