@@ -45,6 +45,12 @@ export interface SqlDriver extends SqlExecutor {
    * instead of visiting every one of them until a vacuum comes.
    */
   readonly writer: SqlExecutor;
+  /**
+   * Runs single statements of bookkeeping, each committed on its own with
+   * `asyncCommit` (see TransactionOptions): one round trip, where a
+   * transaction around the statement takes three.
+   */
+  readonly bookkeeper: SqlExecutor;
   /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;

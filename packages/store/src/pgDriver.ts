@@ -12,9 +12,11 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   // Few lanes make large groups, whose shared statements cost the server least; the other connections serve reads and the
   // notifier. One lane keeps single-entity updates steadiest: concurrent write statements stall each other when the update
   // rate rises. Two write more batch-upsert rows per second (bench/README.md, "One write lane against two").
-  const writeLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_WRITE_LANES ?? 1), connections - 1));
-  // Reads take a share of the rest; fewer lanes make larger batches of coalesced reads.
-  const readLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_READ_LANES ?? 2), connections - writeLanes));
+  const writeLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_WRITE_LANES ?? 1), connections - 2));
+  // One connection records the notifier's bookkeeping; the rest serve everything else.
+  const shared = Math.max(1, connections - writeLanes - 1);
+  // Reads take a share of those; fewer lanes make larger batches of coalesced reads.
+  const readLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_READ_LANES ?? 2), shared));
   // Every connection sees the broker's schema first and PostGIS (public) after it. JIT is off: its compile time
   // (tens of milliseconds) is paid by statements whose set-returning functions make the planner over-estimate them.
   const options = `-c jit=off${schema ? ` -c search_path=${schema},public` : ''}`;
@@ -30,10 +32,11 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
     pool.on('error', (e) => console.error('PostgreSQL connection error', e));
     return pool;
   };
-  const pool = poolOf(Math.max(1, connections - writeLanes));
+  const pool = poolOf(shared);
   // The write lanes' own connections (see SqlDriver.writer). A bitmap scan would find a hot entity's value rows together
   // with every dead version of them (7,659 index entries for 37 entities after a minute of 1,000 updates/s).
   const writePool = poolOf(writeLanes, ' -c enable_bitmapscan=off');
+  const bookkeepingPool = poolOf(1, ' -c synchronous_commit=off');
   const base = executor(pool);
   const driver: SqlDriver = {
     kind: 'postgres',
@@ -41,6 +44,7 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
     readLanes,
     query: base.query,
     writer: executor(writePool),
+    bookkeeper: executor(bookkeepingPool),
     async transaction(fn, options?: TransactionOptions) {
       const client = await pool.connect();
       try {
@@ -57,7 +61,7 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
       }
     },
     async close() {
-      await Promise.all([pool.end(), writePool.end()]);
+      await Promise.all([pool.end(), writePool.end(), bookkeepingPool.end()]);
     },
   };
   if (schema) {

@@ -44,6 +44,13 @@ function driverOver(db: PGlite): SqlDriver {
     query: (sql, params) => run(db, sql, params),
     // Its one connection serves reads too, whose plans need bitmap scans.
     writer: { query: (sql, params) => run(db, sql, params) },
+    bookkeeper: {
+      query: (sql, params) =>
+        db.transaction(async (tx) => {
+          await tx.query('SET LOCAL synchronous_commit TO off');
+          return run(tx, sql, params);
+        }),
+    },
     // PGlite has one connection; its transaction() queues concurrent callers.
     transaction: (fn, options) =>
       db.transaction(async (tx) => {

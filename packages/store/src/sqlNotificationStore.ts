@@ -338,10 +338,7 @@ export class SqlNotificationStore implements NotificationStore {
       status.set(key, s);
     }
     // An outcome a crash undoes leaves its delivery queued: it is sent again.
-    await this.db.transaction(
-      (tx) => tx.query(RECORD_OUTCOMES, [done, JSON.stringify(retries), JSON.stringify([...status.values()]), JSON.stringify(requeued), settledChanges]),
-      BOOKKEEPING,
-    );
+    await this.db.bookkeeper.query(RECORD_OUTCOMES, [done, JSON.stringify(retries), JSON.stringify([...status.values()]), JSON.stringify(requeued), settledChanges]);
   }
 
   async claimPeriodic(now: Date): Promise<StoredSubscription[]> {

@@ -33,8 +33,8 @@ if (url) {
 type Counted = SqlDriver & { statements: number; asyncCommits: number; analyzes: number; outboxParams: string[] };
 
 /**
- * Counts the statements a store sends, to prove batches are not written entity by entity, its transactions that
- * commit asynchronously and its refreshes of planner statistics; keeps the outbox parameter of each write statement.
+ * Counts the statements a store sends, to prove batches are not written entity by entity, its transactions and
+ * statements that commit asynchronously and its refreshes of planner statistics; keeps the outbox parameter of each write statement.
  */
 function counting(driver: SqlDriver): Counted {
   const counts = (target: SqlExecutor): SqlExecutor['query'] => (sql: string | Statement, params?: unknown[]) => {
@@ -53,6 +53,12 @@ function counting(driver: SqlDriver): Counted {
     readLanes: driver.readLanes,
     query: counts(driver),
     writer: { query: counts(driver.writer) },
+    bookkeeper: {
+      query: (sql: string | Statement, params?: unknown[]) => {
+        counted.asyncCommits += 1;
+        return counts(driver.bookkeeper)(sql, params);
+      },
+    },
     transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions) => {
       if (options?.asyncCommit) counted.asyncCommits += 1;
       return driver.transaction((tx) => fn({ query: counts(tx) }), options);
