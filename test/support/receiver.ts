@@ -2,7 +2,8 @@
  * A notification endpoint for tests: a real HTTP server that records what it
  * receives and answers as told (status, delay, or never).
  */
-import { createServer, IncomingHttpHeaders, Server } from 'node:http';
+import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface Received {
@@ -17,11 +18,13 @@ export class Receiver {
   status = 200;
   hold?: Promise<void>;
   private server!: Server;
+  private scheme = 'http';
   private waiters: Array<() => void> = [];
 
-  static async start(): Promise<Receiver> {
+  /** With `tls` (a key and certificate in PEM), an HTTPS endpoint. */
+  static async start(tls?: { key: string; cert: string }): Promise<Receiver> {
     const r = new Receiver();
-    r.server = createServer((req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
       let text = '';
       req.on('data', (d) => (text += d));
       req.on('end', async () => {
@@ -31,13 +34,15 @@ export class Receiver {
         res.statusCode = r.status;
         res.end();
       });
-    });
+    };
+    r.server = tls ? createTlsServer(tls, handle) : createServer(handle);
+    r.scheme = tls ? 'https' : 'http';
     await new Promise<void>((resolve) => r.server.listen(0, '127.0.0.1', () => resolve()));
     return r;
   }
 
   url(path = '/notify'): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
+    return `${this.scheme}://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
   }
 
   /** Notifications received on `path` (all paths when omitted). */

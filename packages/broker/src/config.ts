@@ -3,6 +3,7 @@
  * the README). Everything has a default that runs on one machine with no
  * other service.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { envInt } from '@civitas/core';
 import { DEFAULT_NOTIFIER_CONFIG, NotifierConfig } from '@civitas/notifier';
@@ -75,6 +76,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
       retryMaxMs: envInt(env.CIVITAS_NOTIFY_RETRY_MAX_MS, DEFAULT_NOTIFIER_CONFIG.retryMaxMs),
       maxAgeMs: envInt(env.CIVITAS_NOTIFY_MAX_AGE_MS, DEFAULT_NOTIFIER_CONFIG.maxAgeMs),
       pollMs: envInt(env.CIVITAS_NOTIFY_POLL_MS, DEFAULT_NOTIFIER_CONFIG.pollMs),
+      trustedCa: env.CIVITAS_NOTIFY_CA_FILE ? readFileSync(env.CIVITAS_NOTIFY_CA_FILE, 'utf8') : undefined,
     },
   };
 }

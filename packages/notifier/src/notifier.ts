@@ -17,6 +17,7 @@ import { changeRouter, filtersOf } from './matching/router';
 import { IndexedSubscription, SubscriptionIndex } from './matching/subscriptionIndex';
 import { EntityNotice, linkedFor, notificationBody } from './payload';
 import { HttpTransport } from './transports/http';
+import { rootCertificates } from 'node:tls';
 import { MqttTransport } from './transports/mqtt';
 import type { Transport } from './transports/transport';
 import { WebSocketHub } from './transports/webSocketHub';
@@ -39,6 +40,11 @@ export interface NotifierConfig {
   maxEntitiesPerNotification: number;
   /** How long an attempt's outcome waits to be recorded with those that follow it (one statement records them all). */
   recordDelayMs: number;
+  /**
+   * Certificate authorities (PEM) that HTTPS and MQTTS endpoints' certificates are checked against, besides the
+   * system's: for endpoints inside a city's network whose certificates its own authority signs.
+   */
+  trustedCa?: string;
 }
 
 export const DEFAULT_NOTIFIER_CONFIG: NotifierConfig = {
@@ -109,8 +115,9 @@ export class Notifier {
   ) {
     this.config = { ...DEFAULT_NOTIFIER_CONFIG, ...config };
     this.owner = deps.store.notifications.leaseOwner;
-    this.http = new HttpTransport(deps.absoluteUrl);
-    this.mqtt = new MqttTransport(deps.absoluteUrl);
+    const trusted = trustedAuthorities(this.config.trustedCa);
+    this.http = new HttpTransport(deps.absoluteUrl, trusted);
+    this.mqtt = new MqttTransport(deps.absoluteUrl, trusted);
     this.hub.onAttach(() => this.poll());
   }
 
@@ -395,4 +402,9 @@ const queueKey = (tenant: string, subscriptionId: string) => `${tenant}\u0000${s
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The system's certificate authorities and those given; undefined (the TLS default, the system's) when none is given. */
+function trustedAuthorities(pem: string | undefined): string[] | undefined {
+  return pem ? [...rootCertificates, pem] : undefined;
 }

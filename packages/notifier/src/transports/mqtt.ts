@@ -12,7 +12,11 @@ import { DeliveryTarget, envelope, Transport } from './transport';
 export class MqttTransport implements Transport {
   private readonly clients = new Map<string, MqttClient>();
 
-  constructor(private readonly absoluteUrl: (url: string) => string) {}
+  /** `ca`: the certificate authorities an MQTTS broker's certificate is checked against (the system's by default). */
+  constructor(
+    private readonly absoluteUrl: (url: string) => string,
+    private readonly ca?: string[],
+  ) {}
 
   async send(target: DeliveryTarget, notification: Record<string, unknown>, timeoutMs: number): Promise<void> {
     const endpoint = target.subscription.notification.endpoint;
@@ -46,6 +50,7 @@ export class MqttTransport implements Transport {
         connectTimeout: timeoutMs,
         // Offline messages would report success before reaching the broker.
         queueQoSZero: false,
+        ...(this.ca ? { ca: this.ca } : {}),
       });
       client.on('error', () => undefined); // reported through the sends that fail
       this.clients.set(key, client);
