@@ -173,7 +173,7 @@ export function createApp(deps: BrokerDeps): RequestListener {
   }
 
   return (req: IncomingMessage, res: ServerResponse) => {
-    setSecurityHeaders(req, res);
+    setSecurityHeaders(res);
     const refusal = refusedBeforeRouting(req, deps.config.maxQueryLength);
     if (refusal) sendError(res, refusal, deps.log.error);
     else router.lookup(req, res);

@@ -22,6 +22,18 @@ const apply = helmet({
   xXssProtection: false,
 });
 
-export function setSecurityHeaders(req: IncomingMessage, res: ServerResponse): void {
-  apply(req, res, () => undefined);
+/**
+ * With these options helmet's headers depend on nothing in the request (no
+ * nonces): they are taken once, from a response that records them, and set
+ * on every response without running its middleware chain each time.
+ */
+const HEADERS: Array<[string, string]> = (() => {
+  const set: Array<[string, string]> = [];
+  const recorder = { setHeader: (name: string, value: string) => set.push([name, value]), removeHeader: () => undefined };
+  apply({} as IncomingMessage, recorder as unknown as ServerResponse, () => undefined);
+  return set;
+})();
+
+export function setSecurityHeaders(res: ServerResponse): void {
+  for (const [name, value] of HEADERS) res.setHeader(name, value);
 }
