@@ -36,6 +36,12 @@ function driverOver(db: PGlite): SqlDriver {
   // One process, one connection, statements already cheap to plan: names are not needed here.
   const run = async <R>(target: { query: typeof db.query }, sql: string | Statement, params?: unknown[]) =>
     (await target.query<R>(textOf(sql), params)).rows;
+  // PGlite has one connection; its transaction() queues concurrent callers.
+  const transaction: SqlDriver['transaction'] = (fn, options) =>
+    db.transaction(async (tx) => {
+      if (options?.asyncCommit) await tx.query('SET LOCAL synchronous_commit TO off');
+      return fn({ query: (sql, params) => run(tx, sql, params) } as SqlExecutor);
+    });
   return {
     kind: 'embedded',
     // One connection runs one transaction at a time anyway.
@@ -44,19 +50,8 @@ function driverOver(db: PGlite): SqlDriver {
     query: (sql, params) => run(db, sql, params),
     // Its one connection serves reads too, whose plans need bitmap scans.
     writer: { query: (sql, params) => run(db, sql, params) },
-    bookkeeper: {
-      query: (sql, params) =>
-        db.transaction(async (tx) => {
-          await tx.query('SET LOCAL synchronous_commit TO off');
-          return run(tx, sql, params);
-        }),
-    },
-    // PGlite has one connection; its transaction() queues concurrent callers.
-    transaction: (fn, options) =>
-      db.transaction(async (tx) => {
-        if (options?.asyncCommit) await tx.query('SET LOCAL synchronous_commit TO off');
-        return fn({ query: (sql, params) => run(tx, sql, params) } as SqlExecutor);
-      }),
+    bookkeeper: { query: (sql, params) => transaction((tx) => tx.query(sql, params), { asyncCommit: true }) },
+    transaction,
     close: () => db.close(),
   };
 }
