@@ -20,7 +20,7 @@ import { COMMAND_SUBSCRIPTION_PREFIX, CommandSubscriptions } from './commands/co
 import { Destination, Ingest } from './southbound/ingest';
 import { httpSouthbound } from './southbound/httpSouthbound';
 import { LocalMqttBroker, MqttSouthbound } from './southbound/mqttSouthbound';
-import { entityTypeOf } from './mapping/deviceProfile';
+import { DeviceProfile, entityTypeOf } from './mapping/deviceProfile';
 import { provisionedEntity } from './mapping/measuresToEntity';
 import type { Device } from './provisioning/model';
 import { groupOf } from './provisioning/registry';
@@ -77,17 +77,25 @@ export async function startIotAgent(config: IotAgentConfig, deps: IotAgentDeps):
   const dispatcher = new CommandDispatcher(registry, writer, destination, () => mqtt, metrics, log);
   const ingest = new Ingest(registry, writer, dispatcher, destination, metrics, log, config.maxPayloadBytes);
 
-  const setUpDevice = async (record: DeviceRecord) => {
-    const profile = await registry.profileOf(record);
-    const entity = provisionedEntity(profile);
-    if (entity) await createOrComplete(config.brokerUrl, destination.tenant(profile), destination.contextUrl(profile), entity);
-    for (const c of (record.body as unknown as Device).commands ?? []) {
-      await subscriptions.ensure(profile.service, destination.contextUrl(profile), { id: profile.entityId, type: profile.entityType }, c.name);
+  /**
+   * Sets up a device's entity and command subscriptions; a failure is logged, not thrown. `known`: the device's
+   * profile when the caller has it already (an autoprovisioned device).
+   */
+  const setUpDevice = async (record: DeviceRecord, known?: DeviceProfile) => {
+    try {
+      const profile = known ?? (await registry.profileOf(record));
+      const entity = provisionedEntity(profile);
+      if (entity) await createOrComplete(config.brokerUrl, destination.tenant(profile), destination.contextUrl(profile), entity);
+      for (const c of (record.body as unknown as Device).commands ?? []) {
+        await subscriptions.ensure(profile.service, destination.contextUrl(profile), { id: profile.entityId, type: profile.entityType }, c.name);
+      }
+    } catch (e) {
+      log.error(`Setting up the entity of device ${record.deviceId} failed: ${(e as Error).message}`);
     }
   };
   const hooks: ProvisioningHooks = {
     devicesProvisioned: async (records) => {
-      for (const r of records) await setUpDevice(r).catch((e) => log.error(`Setting up the entity of device ${r.deviceId} failed: ${(e as Error).message}`));
+      for (const r of records) await setUpDevice(r);
     },
     groupsProvisioned: async (records) => {
       for (const record of records) {
@@ -100,7 +108,7 @@ export async function startIotAgent(config: IotAgentConfig, deps: IotAgentDeps):
       }
     },
   };
-  registry.onAutoprovisioned = (record) => void hooks.devicesProvisioned([record]);
+  registry.onAutoprovisioned = (record, profile) => void setUpDevice(record, profile);
 
   north.get('/health', (_req, res) => {
     res.json({ status: 'ok', mqtt: mqtt ? (mqtt.connected ? 'connected' : 'disconnected') : 'off', buffered: metrics.buffered(), dropped: metrics.droppedTotal() });

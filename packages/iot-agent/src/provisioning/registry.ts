@@ -21,9 +21,14 @@ export class DeviceRegistry {
   private readonly cache = new Map<string, Cached>();
   /** Lookups under way, shared so that a device's messages resolve in the order they came. */
   private readonly pending = new Map<string, Promise<DeviceProfile | DropError>>();
+  /**
+   * The config groups of each API key, read once per expiry for all its devices: a thousand devices appearing
+   * at once (an agent started, a new group) would otherwise read their group a thousand times.
+   */
+  private readonly groups = new Map<string, { records: Promise<ConfigGroupRecord[]>; expires: number }>();
 
-  /** Called with every device the registry autoprovisioned, so that its entity and commands can be set up. */
-  onAutoprovisioned: (device: DeviceRecord) => void = () => undefined;
+  /** Called with every device the registry autoprovisioned and its profile, so that its entity and commands can be set up. */
+  onAutoprovisioned: (device: DeviceRecord, profile: DeviceProfile) => void = () => undefined;
 
   constructor(
     readonly store: ProvisioningStore,
@@ -67,10 +72,23 @@ export class DeviceRegistry {
 
   invalidate(): void {
     this.cache.clear();
+    this.groups.clear();
+  }
+
+  private groupsOf(apikey: string): Promise<ConfigGroupRecord[]> {
+    const now = Date.now();
+    const known = this.groups.get(apikey);
+    if (known && known.expires > now) return known.records;
+    if (this.groups.size >= MAX_CACHED) this.groups.clear();
+    const records = this.store.groupsByApikey(apikey);
+    this.groups.set(apikey, { records, expires: now + this.ttlMs });
+    // A failed read is not kept: the next message tries again.
+    records.catch(() => this.groups.delete(apikey));
+    return records;
   }
 
   private async resolve(apikey: string, deviceId: string, resource?: string): Promise<DeviceProfile> {
-    const groups = await this.store.groupsByApikey(apikey);
+    const groups = await this.groupsOf(apikey);
     const device = await this.store.findDevice(apikey, deviceId);
     if (device) {
       const group = groups.find((g) => g.service === device.service && g.subservice === device.subservice);
@@ -92,8 +110,9 @@ export class DeviceRegistry {
       entityName: defaultEntityId(deviceId, type, group, groupRecord.service, groupRecord.subservice),
       body: { device_id: deviceId, ...(group.transport ? { transport: group.transport } : {}), ...(group.protocol ? { protocol: group.protocol } : {}) },
     });
-    this.onAutoprovisioned(created);
-    return this.profile(created, group);
+    const profile = this.profile(created, group);
+    this.onAutoprovisioned(created, profile);
+    return profile;
   }
 
   private profile(record: DeviceRecord, group: ConfigGroup | undefined): DeviceProfile {

@@ -1,0 +1,64 @@
+/** The device registry over a real (embedded) provisioning store: what it reads, and what it reads once. */
+import { openStore } from '@civitas/store';
+import type { DeviceRecord, ProvisioningStore } from '@civitas/store';
+import { ModelCatalog } from '../src';
+import type { DeviceProfile } from '../src/mapping/deviceProfile';
+import { DeviceRegistry } from '../src/provisioning/registry';
+import { pgliteTemplate } from '../../../test/support/pgliteTemplate';
+
+/** The store, counting how often the registry reads each API key's groups. */
+function counted(store: ProvisioningStore): ProvisioningStore & { groupReads: number } {
+  const wrapper = Object.create(store) as ProvisioningStore & { groupReads: number };
+  wrapper.groupReads = 0;
+  wrapper.groupsByApikey = (apikey) => {
+    wrapper.groupReads += 1;
+    return store.groupsByApikey(apikey);
+  };
+  return wrapper;
+}
+
+describe('DeviceRegistry', () => {
+  let close: () => Promise<void>;
+  let provisioning: ProvisioningStore & { groupReads: number };
+
+  beforeAll(async () => {
+    const store = await openStore({ template: pgliteTemplate() });
+    close = () => store.close();
+    provisioning = counted(store.provisioning);
+    await provisioning.createGroups([{ service: 'city', subservice: '/', resource: '/iot/d', apikey: 'fleet', body: { entity_type: 'Sensor', autoprovision: true } }]);
+  });
+  afterAll(() => close());
+
+  test('devices of one API key appearing together read its groups once, and each is autoprovisioned with its profile', async () => {
+    const registry = new DeviceRegistry(provisioning, new ModelCatalog(), 60_000);
+    const provisioned: Array<[DeviceRecord, DeviceProfile]> = [];
+    registry.onAutoprovisioned = (record, profile) => provisioned.push([record, profile]);
+    const profiles = await Promise.all(Array.from({ length: 50 }, (_, i) => registry.lookup('fleet', `dev${i}`)));
+    expect(provisioning.groupReads).toBe(1);
+    expect(profiles.map((p) => p.entityType)).toEqual(Array(50).fill('Sensor'));
+    expect(provisioned).toHaveLength(50);
+    expect(provisioned[7][0].deviceId).toBe('dev7');
+    expect(provisioned[7][1]).toEqual(profiles[7]);
+    expect(await provisioning.findDevice('fleet', 'dev49')).toMatchObject({ deviceId: 'dev49', apikey: 'fleet' });
+  });
+
+  test('a change made through the agent clears the groups it read: the next device reads them again', async () => {
+    const registry = new DeviceRegistry(provisioning, new ModelCatalog(), 60_000);
+    await registry.lookup('fleet', 'late0');
+    const reads = provisioning.groupReads;
+    await registry.lookup('fleet', 'late1');
+    expect(provisioning.groupReads).toBe(reads);
+    registry.invalidate();
+    await registry.lookup('fleet', 'late2');
+    expect(provisioning.groupReads).toBe(reads + 1);
+  });
+
+  test('the groups read expire with the registry entries', async () => {
+    const registry = new DeviceRegistry(provisioning, new ModelCatalog(), 1);
+    await registry.lookup('fleet', 'brief0');
+    const reads = provisioning.groupReads;
+    await new Promise((r) => setTimeout(r, 5));
+    await registry.lookup('fleet', 'brief1');
+    expect(provisioning.groupReads).toBe(reads + 1);
+  });
+});
