@@ -1,5 +1,5 @@
 /** ProvisioningStore on SQL: the same statements on PostgreSQL and on PGlite. */
-import type { SqlDriver, SqlExecutor } from './driver';
+import { statement, type SqlDriver, type SqlExecutor } from './driver';
 import type { ConfigGroupRecord, DeviceRecord, PendingCommand, ProvisioningStore, ServiceScope } from './provisioning';
 
 interface GroupRow {
@@ -54,6 +54,15 @@ function scopeSql(scope: ServiceScope, params: unknown[]): string {
 
 const DEVICE_COLUMNS = 'service, subservice, device_id, apikey, entity_name, body';
 
+// The lookups behind southbound messages (every device, again at each expiry of the agent's cache): kept planned.
+const GROUPS_BY_APIKEY = statement('groups_by_apikey', 'SELECT service, subservice, resource, apikey, body FROM iot_config_groups WHERE apikey = $1 ORDER BY created_at');
+const FIND_DEVICE = statement(
+  'find_device',
+  `SELECT ${DEVICE_COLUMNS} FROM iot_devices d WHERE device_id = $2 AND (apikey = $1 OR (apikey IS NULL AND EXISTS (
+     SELECT 1 FROM iot_config_groups g WHERE g.apikey = $1 AND g.service = d.service AND g.subservice = d.subservice)))
+   ORDER BY (apikey IS NULL), created_at LIMIT 1`,
+);
+
 export class SqlProvisioningStore implements ProvisioningStore {
   constructor(private readonly db: SqlDriver) {}
 
@@ -79,7 +88,7 @@ export class SqlProvisioningStore implements ProvisioningStore {
   }
 
   async groupsByApikey(apikey: string): Promise<ConfigGroupRecord[]> {
-    const rows = await this.db.query<GroupRow>('SELECT * FROM iot_config_groups WHERE apikey = $1 ORDER BY created_at', [apikey]);
+    const rows = await this.db.query<GroupRow>(GROUPS_BY_APIKEY, [apikey]);
     return rows.map(toGroup);
   }
 
@@ -139,12 +148,7 @@ export class SqlProvisioningStore implements ProvisioningStore {
   }
 
   async findDevice(apikey: string, deviceId: string): Promise<DeviceRecord | undefined> {
-    const rows = await this.db.query<DeviceRow>(
-      `SELECT ${DEVICE_COLUMNS} FROM iot_devices d WHERE device_id = $2 AND (apikey = $1 OR (apikey IS NULL AND EXISTS (
-         SELECT 1 FROM iot_config_groups g WHERE g.apikey = $1 AND g.service = d.service AND g.subservice = d.subservice)))
-       ORDER BY (apikey IS NULL), created_at LIMIT 1`,
-      [apikey, deviceId],
-    );
+    const rows = await this.db.query<DeviceRow>(FIND_DEVICE, [apikey, deviceId]);
     return rows[0] && toDevice(rows[0]);
   }
 
