@@ -98,10 +98,12 @@ for (const kind of kinds) {
     let store: SqlStore;
     let driver: Counted;
     let cleanup: () => Promise<void>;
+    let schema: string | undefined;
 
     beforeAll(async () => {
       const opened = await kind.open();
       cleanup = opened.cleanup;
+      schema = opened.schema;
       await migrate(opened.driver);
       driver = counting(opened.driver);
       store = storeOn(driver);
@@ -181,21 +183,26 @@ for (const kind of kinds) {
     });
 
     test('two stores on one database (two broker processes) lose no update of an entity both write', async () => {
-      // Sharing the driver, it is not closed: that would close the driver under the other tests.
-      const other = storeOn(driver);
-      const id = 'urn:ngsi-ld:Thing:contended';
-      const count = 'https://example.org/count';
-      await store.mutate('', [], () => ({ inserts: [{ ...entity(id), attrs: { [count]: [{ type: 'Property', value: 0 }] } }], result: undefined }));
-      const increment = (s: SqlStore) =>
-        s.mutate('', [id], (current) => {
-          const e = current.get(id)!;
-          const next = (e.attrs[count][0].value as number) + 1;
-          return { upserts: [{ ...e, modifiedAt: new Date().toISOString(), attrs: { [count]: [{ type: 'Property', value: next }] } }], result: next };
-        });
-      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => increment(i % 2 === 0 ? store : other)));
-      expect((await store.getEntity('', id))!.attrs[count][0].value).toBe(40);
-      // Each increment saw the one before it: every value from 1 to 40 was written exactly once.
-      expect(results.map((r) => r.result).sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      // A second process has connections of its own; the embedded store's one connection is shared (and not closed here).
+      const otherDriver = url && schema ? await openPgDriver(url, schema) : driver;
+      const other = storeOn(otherDriver);
+      try {
+        const id = 'urn:ngsi-ld:Thing:contended';
+        const count = 'https://example.org/count';
+        await store.mutate('', [], () => ({ inserts: [{ ...entity(id), attrs: { [count]: [{ type: 'Property', value: 0 }] } }], result: undefined }));
+        const increment = (s: SqlStore) =>
+          s.mutate('', [id], (current) => {
+            const e = current.get(id)!;
+            const next = (e.attrs[count][0].value as number) + 1;
+            return { upserts: [{ ...e, modifiedAt: new Date().toISOString(), attrs: { [count]: [{ type: 'Property', value: next }] } }], result: next };
+          });
+        const results = await Promise.all(Array.from({ length: 40 }, (_, i) => increment(i % 2 === 0 ? store : other)));
+        expect((await store.getEntity('', id))!.attrs[count][0].value).toBe(40);
+        // Each increment saw the one before it: every value from 1 to 40 was written exactly once.
+        expect(results.map((r) => r.result).sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      } finally {
+        if (otherDriver !== driver) await other.close();
+      }
     });
 
     test('in a shared transaction, a mutation that fails fails alone', async () => {
