@@ -22,23 +22,16 @@ export class HttpTransport implements Transport {
   async send(target: DeliveryTarget, notification: Record<string, unknown>, timeoutMs: number): Promise<void> {
     const { headers, body } = envelope(target, notification, this.absoluteUrl);
     const url = new URL(target.subscription.notification.endpoint.uri);
+    // One deadline for connecting, sending and the answer's headers and body, as an unreachable host must not take longer.
+    const deadline = AbortSignal.timeout(timeoutMs);
     let answer;
     try {
-      answer = await this.agent.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
+      answer = await this.agent.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'POST', headers, body: JSON.stringify(body), signal: deadline });
+      // Drained, so that the connection goes back to the pool.
+      await answer.body.dump();
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      throw code === 'UND_ERR_HEADERS_TIMEOUT' ? new Error(`No answer within ${timeoutMs} ms`) : e;
+      throw deadline.aborted ? new Error(`No answer within ${timeoutMs} ms`) : e;
     }
-    // Drained, so that the connection goes back to the pool.
-    await answer.body.dump();
     if (answer.statusCode < 200 || answer.statusCode >= 300) throw new Error(`The endpoint answered ${answer.statusCode}`);
   }
 
