@@ -42,5 +42,18 @@ for (const kind of storeKinds()) {
         await cleanup();
       }
     });
+
+    test('a stopped broker leaves no timer behind that would keep its process alive', async () => {
+      const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+      const before = timers();
+      const { harness, cleanup } = await startOn(kind);
+      try {
+        await harness.client.get('/types');
+        await harness.broker.close();
+      } finally {
+        await cleanup();
+      }
+      expect(timers()).toBeLessThanOrEqual(before);
+    });
   });
 }

@@ -135,7 +135,7 @@ export class Notifier {
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.flushTimer);
     const deadline = Date.now() + 5_000;
-    await Promise.race([this.routing, sleep(5_000)]);
+    await atMost(this.routing, 5_000);
     while ((this.inFlight > 0 || this.pumping || this.flushing) && Date.now() < deadline) await sleep(20);
     await this.flush();
     await Promise.all([this.http.close(), this.mqtt.close(), this.hub.close()]);
@@ -402,6 +402,16 @@ const queueKey = (tenant: string, subscriptionId: string) => `${tenant}\u0000${s
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits for `promise`, `ms` at most; the timer goes with it, so that it keeps no stopped process alive. */
+async function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The system's certificate authorities and those given; undefined (the TLS default, the system's) when none is given. */
