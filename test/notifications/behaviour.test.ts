@@ -49,6 +49,23 @@ describeEachStore(
       expect(receiver.on(path)).toHaveLength(2);
     });
 
+    test('credentials in the endpoint URI go as Basic authorization; connection headers of receiverInfo stay out; a fractional timeout is taken', async () => {
+      const id = uniqueId('Room');
+      const path = `/${uniqueId('n')}`;
+      const uri = receiver.url(path).replace('http://', 'http://city%20it:s3cret@');
+      const receiverInfo = [
+        { key: 'Connection', value: 'upgrade' },
+        { key: 'X-Token', value: 't1' },
+      ];
+      const res = await h().client.post('/subscriptions', { type: 'Subscription', entities: [{ id, type: 'Room' }], notification: { endpoint: { uri, receiverInfo, timeout: 1500.5 } } });
+      expect(res.status).toBe(201);
+      await h().client.post('/entities', room(id, 20));
+      const [got] = await receiver.waitFor(path, 1);
+      expect(got.headers.authorization).toBe(`Basic ${Buffer.from('city it:s3cret').toString('base64')}`);
+      expect(got.headers['x-token']).toBe('t1');
+      expect(got.headers.connection).not.toBe('upgrade');
+    });
+
     test('watchedAttributes: only changes of those attributes notify', async () => {
       const id = uniqueId('Room');
       const path = await subscribe({ entities: [{ type: 'Room', id }], watchedAttributes: ['humidity'] });

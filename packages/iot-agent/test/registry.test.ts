@@ -42,7 +42,7 @@ describe('DeviceRegistry', () => {
     expect(await provisioning.findDevice('fleet', 'dev49')).toMatchObject({ deviceId: 'dev49', apikey: 'fleet' });
   });
 
-  test('a change made through the agent clears the groups it read: the next device reads them again', async () => {
+  test('invalidating the registry, as the agent\'s API does on every change, clears the groups it read', async () => {
     const registry = new DeviceRegistry(provisioning, new ModelCatalog(), 60_000);
     await registry.lookup('fleet', 'late0');
     const reads = provisioning.groupReads;
@@ -51,6 +51,15 @@ describe('DeviceRegistry', () => {
     registry.invalidate();
     await registry.lookup('fleet', 'late2');
     expect(provisioning.groupReads).toBe(reads + 1);
+  });
+
+  test('a device provisioned with a new group by another process gets that group, though the groups read before lacked it', async () => {
+    const registry = new DeviceRegistry(provisioning, new ModelCatalog(), 60_000);
+    await expect(registry.lookup('later', 'probe')).rejects.toMatchObject({ reason: 'unknown_apikey' });
+    // Another agent process provisions the group and a device of it.
+    await provisioning.createGroups([{ service: 'city', subservice: '/later', resource: '/iot/d', apikey: 'later', body: { entity_type: 'Meter' } }]);
+    await provisioning.createDevices([{ service: 'city', subservice: '/later', deviceId: 'm1', apikey: 'later', entityName: 'urn:ngsi-ld:Meter:m1', body: { device_id: 'm1' } }]);
+    expect((await registry.lookup('later', 'm1')).entityType).toBe('Meter');
   });
 
   test('the groups read expire with the registry entries', async () => {

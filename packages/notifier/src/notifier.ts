@@ -41,8 +41,8 @@ export interface NotifierConfig {
   /** How long an attempt's outcome waits to be recorded with those that follow it (one statement records them all). */
   recordDelayMs: number;
   /**
-   * Certificate authorities (PEM) that HTTPS and MQTTS endpoints' certificates are checked against, besides the
-   * system's: for endpoints inside a city's network whose certificates its own authority signs.
+   * Certificate authorities (PEM) that HTTPS and MQTTS endpoints' certificates are checked against, besides Node.js's
+   * bundled ones: for endpoints inside a city's network whose certificates its own authority signs.
    */
   trustedCa?: string;
 }
@@ -414,7 +414,7 @@ async function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
   }
 }
 
-/** The system's certificate authorities and those given; undefined (the TLS default, the system's) when none is given. */
+/** Node.js's bundled certificate authorities and those given; undefined (the TLS default) when none is given. */
 function trustedAuthorities(pem: string | undefined): string[] | undefined {
   return pem ? [...rootCertificates, pem] : undefined;
 }

@@ -476,6 +476,10 @@ if (url) {
         JSON.stringify(await db.query('EXPLAIN (FORMAT JSON) DELETE FROM entity_values WHERE tenant = $1 AND entity_id = ANY($2::text[])', ['lanes', ids]));
       expect(await plan(driver)).toContain('Bitmap Heap Scan');
       expect(await plan(driver.writer)).not.toContain('Bitmap');
+      // And the bookkeeping connection commits without waiting for the disk, where the others wait.
+      const commits = async (db: SqlExecutor) => (await db.query<{ synchronous_commit: string }>('SHOW synchronous_commit'))[0].synchronous_commit;
+      expect(await commits(driver.bookkeeper)).toBe('off');
+      expect(await commits(driver.writer)).toBe('on');
     } finally {
       await driver.close();
       await dropSchema(url, schema);

@@ -81,17 +81,27 @@ export class DeviceRegistry {
     if (known && known.expires > now) return known.records;
     if (this.groups.size >= MAX_CACHED) this.groups.clear();
     const records = this.store.groupsByApikey(apikey);
-    this.groups.set(apikey, { records, expires: now + this.ttlMs });
+    const entry = { records, expires: now + this.ttlMs };
+    this.groups.set(apikey, entry);
     // A failed read is not kept: the next message tries again.
-    records.catch(() => this.groups.delete(apikey));
+    records.catch(() => {
+      if (this.groups.get(apikey) === entry) this.groups.delete(apikey);
+    });
     return records;
   }
 
   private async resolve(apikey: string, deviceId: string, resource?: string): Promise<DeviceProfile> {
-    const groups = await this.groupsOf(apikey);
+    let groups = await this.groupsOf(apikey);
     const device = await this.store.findDevice(apikey, deviceId);
     if (device) {
-      const group = groups.find((g) => g.service === device.service && g.subservice === device.subservice);
+      const ofDevice = (list: ConfigGroupRecord[]) => list.find((g) => g.service === device.service && g.subservice === device.subservice);
+      let group = ofDevice(groups);
+      // A device whose group the cached list lacks was provisioned with it since (by another process): read them again.
+      if (!group) {
+        this.groups.delete(apikey);
+        groups = await this.groupsOf(apikey);
+        group = ofDevice(groups);
+      }
       return this.profile(device, group && groupOf(group));
     }
     if (groups.length === 0) throw new DropError('unknown_apikey', `No config group or device has the API key "${apikey}"`);

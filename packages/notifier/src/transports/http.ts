@@ -7,6 +7,8 @@
 import { Agent } from 'undici';
 import { DeliveryTarget, envelope, Transport } from './transport';
 
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'upgrade', 'transfer-encoding', 'expect', 'te', 'trailer', 'proxy-connection']);
+
 export class HttpTransport implements Transport {
   /** Keep-alive connections, up to 64 per endpoint origin; undici drops an origin's pool when it goes idle. */
   private readonly agent: Agent;
@@ -22,8 +24,12 @@ export class HttpTransport implements Transport {
   async send(target: DeliveryTarget, notification: Record<string, unknown>, timeoutMs: number): Promise<void> {
     const { headers, body } = envelope(target, notification, this.absoluteUrl);
     const url = new URL(target.subscription.notification.endpoint.uri);
+    // Credentials in the URI are sent as Basic authorization, as node:http does.
+    if (url.username || url.password) headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+    // Hop-by-hop headers belong to the connection, not to the notification; undici refuses them.
+    for (const name of Object.keys(headers)) if (HOP_BY_HOP.has(name.toLowerCase())) delete headers[name];
     // One deadline for connecting, sending and the answer's headers and body, as an unreachable host must not take longer.
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const deadline = AbortSignal.timeout(Math.ceil(timeoutMs));
     let answer;
     try {
       answer = await this.agent.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'POST', headers, body: JSON.stringify(body), signal: deadline });
