@@ -66,6 +66,17 @@ describeEachStore(
       expect(got.headers.connection).not.toBe('upgrade');
     });
 
+    test('an Authorization header in receiverInfo wins over credentials in the endpoint URI', async () => {
+      const id = uniqueId('Room');
+      const path = `/${uniqueId('n')}`;
+      const uri = receiver.url(path).replace('http://', 'http://user:pass@');
+      const receiverInfo = [{ key: 'Authorization', value: 'Bearer t0ken' }];
+      expect((await h().client.post('/subscriptions', { type: 'Subscription', entities: [{ id, type: 'Room' }], notification: { endpoint: { uri, receiverInfo } } })).status).toBe(201);
+      await h().client.post('/entities', room(id, 20));
+      const [got] = await receiver.waitFor(path, 1);
+      expect(got.headers.authorization).toBe('Bearer t0ken');
+    });
+
     test('watchedAttributes: only changes of those attributes notify', async () => {
       const id = uniqueId('Room');
       const path = await subscribe({ entities: [{ type: 'Room', id }], watchedAttributes: ['humidity'] });

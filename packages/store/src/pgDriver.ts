@@ -19,12 +19,12 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   const readLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_READ_LANES ?? 2), shared));
   // Every connection sees the broker's schema first and PostGIS (public) after it. JIT is off: its compile time
   // (tens of milliseconds) is paid by statements whose set-returning functions make the planner over-estimate them.
-  const options = `-c jit=off${schema ? ` -c search_path=${schema},public` : ''}`;
+  const settings = `-c jit=off${schema ? ` -c search_path=${schema},public` : ''}`;
   const poolOf = (max: number, extra = '') => {
     const pool = new Pool({
       connectionString: url,
       max,
-      options: options + extra,
+      options: settings + extra,
       // Connections stay open once made: one opened under load costs its requests the server's start-up and the planning of
       // every named statement again (a second of 100 ms updates when load came back after ten idle seconds).
       idleTimeoutMillis: 0,

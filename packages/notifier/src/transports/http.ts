@@ -13,7 +13,7 @@ export class HttpTransport implements Transport {
   /** Keep-alive connections, up to 64 per endpoint origin; undici drops an origin's pool when it goes idle. */
   private readonly agent: Agent;
 
-  /** `ca`: the certificate authorities an HTTPS endpoint's certificate is checked against (the system's by default). */
+  /** `ca`: the certificate authorities an HTTPS endpoint's certificate is checked against (Node.js's bundled ones by default). */
   constructor(
     private readonly absoluteUrl: (url: string) => string,
     ca?: string[],
@@ -24,10 +24,17 @@ export class HttpTransport implements Transport {
   async send(target: DeliveryTarget, notification: Record<string, unknown>, timeoutMs: number): Promise<void> {
     const { headers, body } = envelope(target, notification, this.absoluteUrl);
     const url = new URL(target.subscription.notification.endpoint.uri);
-    // Credentials in the URI are sent as Basic authorization, as node:http does.
-    if (url.username || url.password) headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
-    // Hop-by-hop headers belong to the connection, not to the notification; undici refuses them.
-    for (const name of Object.keys(headers)) if (HOP_BY_HOP.has(name.toLowerCase())) delete headers[name];
+    let authorized = false;
+    for (const name of Object.keys(headers)) {
+      const lower = name.toLowerCase();
+      // Hop-by-hop headers belong to the connection, not to the notification; undici refuses them.
+      if (HOP_BY_HOP.has(lower)) delete headers[name];
+      authorized ||= lower === 'authorization';
+    }
+    // Credentials in the URI are sent as Basic authorization unless receiverInfo gives one, as node:http did.
+    if (!authorized && (url.username || url.password)) {
+      headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+    }
     // One deadline for connecting, sending and the answer's headers and body, as an unreachable host must not take longer.
     const deadline = AbortSignal.timeout(Math.ceil(timeoutMs));
     let answer;

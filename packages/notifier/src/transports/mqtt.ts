@@ -12,7 +12,7 @@ import { DeliveryTarget, envelope, Transport } from './transport';
 export class MqttTransport implements Transport {
   private readonly clients = new Map<string, MqttClient>();
 
-  /** `ca`: the certificate authorities an MQTTS broker's certificate is checked against (the system's by default). */
+  /** `ca`: the certificate authorities an MQTTS broker's certificate is checked against (Node.js's bundled ones by default). */
   constructor(
     private readonly absoluteUrl: (url: string) => string,
     private readonly ca?: string[],
