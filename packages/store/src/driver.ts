@@ -33,12 +33,20 @@ export interface TransactionOptions {
 
 export interface SqlDriver extends SqlExecutor {
   readonly kind: 'postgres' | 'embedded';
-  /** Transactions of grouped mutations run side by side (see WriteGroups). */
+  /** Write statements of grouped mutations run side by side (see WriteGroups). */
   readonly writeLanes: number;
+  /**
+   * Each lane reads and plans its next group while the write statement of
+   * the last one runs, on a connection of its own: the server writes one
+   * group while Civitas prepares the next, instead of each waiting for the
+   * other. Statements still run one per lane, so they never stall each other.
+   */
+  readonly planAhead: boolean;
   /** Statements of coalesced single-entity reads in flight at once (see ReadBatches). */
   readonly readLanes: number;
   /**
-   * Runs the statements of grouped mutations (the write lanes). It finds the
+   * Runs the statements of grouped mutations (the write lanes, two
+   * connections each with planAhead). It finds the
    * rows a write replaces by plain index scans, never bitmap scans: a plain
    * scan marks the index entries of dead rows as it passes them, so that the
    * next write of an often-updated entity skips its superseded value rows

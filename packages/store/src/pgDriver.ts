@@ -11,10 +11,12 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   const connections = Number(process.env.CIVITAS_DB_POOL_SIZE ?? 10);
   // Few lanes make large groups, whose shared statements cost the server least; the other connections serve reads and the
   // notifier. One lane keeps single-entity updates steadiest: concurrent write statements stall each other when the update
-  // rate rises. Two write more batch-upsert rows per second (bench/README.md, "One write lane against two").
-  const writeLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_WRITE_LANES ?? 1), connections - 2));
-  // One connection records the notifier's bookkeeping; the rest serve everything else.
-  const shared = Math.max(1, connections - writeLanes - 1);
+  // rate rises. A lane's second connection lets it prepare its next group meanwhile (SqlDriver.planAhead): the overlap that
+  // made a second lane write more batch-upsert rows per second (bench/README.md, "One write lane against two").
+  const writeLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_WRITE_LANES ?? 1), Math.floor((connections - 2) / 2)));
+  // Each lane has two connections (see SqlDriver.planAhead); one more records the notifier's bookkeeping; the rest serve
+  // everything else.
+  const shared = Math.max(1, connections - 2 * writeLanes - 1);
   // Reads take a share of those; fewer lanes make larger batches of coalesced reads.
   const readLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_READ_LANES ?? 2), shared));
   // Every connection sees the broker's schema first and PostGIS (public) after it. JIT is off: its compile time
@@ -35,12 +37,13 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   const pool = poolOf(shared);
   // The write lanes' own connections (see SqlDriver.writer). A bitmap scan would find a hot entity's value rows together
   // with every dead version of them (7,659 index entries for 37 entities after a minute of 1,000 updates/s).
-  const writePool = poolOf(writeLanes, ' -c enable_bitmapscan=off');
+  const writePool = poolOf(2 * writeLanes, ' -c enable_bitmapscan=off');
   const bookkeepingPool = poolOf(1, ' -c synchronous_commit=off');
   const base = executor(pool);
   const driver: SqlDriver = {
     kind: 'postgres',
     writeLanes,
+    planAhead: true,
     readLanes,
     query: base.query,
     writer: executor(writePool),

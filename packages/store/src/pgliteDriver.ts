@@ -44,8 +44,9 @@ function driverOver(db: PGlite): SqlDriver {
     });
   return {
     kind: 'embedded',
-    // One connection runs one transaction at a time anyway.
+    // One connection runs one statement at a time anyway, on the thread that would plan the next group.
     writeLanes: 1,
+    planAhead: false,
     readLanes: 1,
     query: (sql, params) => run(db, sql, params),
     // Its one connection serves reads too, whose plans need bitmap scans.

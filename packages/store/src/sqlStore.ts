@@ -8,6 +8,7 @@ import type { ChangeFeed } from './changeFeed';
 import { outboxChanges, WRITE_STATEMENT, writeParams } from './writeStatement';
 import { GroupMember, WriteGroups } from './writeGroups';
 import { ReadBatches } from './readBatches';
+import { Turns } from './turns';
 import type { EntityChange, NotificationStore } from './notifications';
 import type { CommittedChanges } from './changeFeed';
 import type { ProvisioningStore } from './provisioning';
@@ -96,6 +97,8 @@ export class SqlStore implements Store {
   private analyzing = false;
   /** Concurrent mutations, grouped into shared transactions under load. */
   private readonly writes: WriteGroups<PendingMutation>;
+  /** Write statements run one per lane at a time; a group planned ahead waits here for its turn. */
+  private readonly statements: Turns;
   /** Concurrent reads of single entities, fetched together under load. */
   private readonly reads: ReadBatches<StoredEntity>;
 
@@ -109,7 +112,9 @@ export class SqlStore implements Store {
     private readonly history = true,
   ) {
     this.nextAnalyze = db.kind === 'embedded' ? 5_000 : 1_000;
-    this.writes = new WriteGroups(db.writeLanes, MAX_GROUP_IDS, (group) => this.writeGroup(group));
+    this.statements = new Turns(db.writeLanes);
+    // With planAhead, each lane has a second group in flight: read and planned while the statement of the first runs.
+    this.writes = new WriteGroups(db.writeLanes * (db.planAhead ? 2 : 1), MAX_GROUP_IDS, (group) => this.writeGroup(group));
     this.reads = new ReadBatches(db.readLanes, MAX_READ_IDS, async (tenant, ids) => {
       const rows = await this.run<EntityRow>(this.db, GET_ENTITIES, [tenant, ids]);
       return new Map(rows.map((row) => [row.id, rowToEntity(row)]));
@@ -231,14 +236,14 @@ export class SqlStore implements Store {
     if (written.size === 0) return { settled, putOff };
     const changes = subscribed ? outboxChanges(current, { inserts, upserts, deletes }) : [];
     const lease = this.feed.lease;
-    const [row] = await this.db.writer.query<{ inserted: string[]; changes: Array<{ seq: string; id: string; at: string }> | string; revision: string }>(
-      WRITE_STATEMENT,
-      writeParams(
-        tenant,
-        current,
-        { inserts, upserts, deletes, versions, createTenant, strictInserts: options.retryConflicts ?? false },
-        { history: this.history && options.history !== false, changes, lease },
-      ),
+    const params = writeParams(
+      tenant,
+      current,
+      { inserts, upserts, deletes, versions, createTenant, strictInserts: options.retryConflicts ?? false },
+      { history: this.history && options.history !== false, changes, lease },
+    );
+    const [row] = await this.statements.run(() =>
+      this.db.writer.query<{ inserted: string[]; changes: Array<{ seq: string; id: string; at: string }> | string; revision: string }>(WRITE_STATEMENT, params),
     );
     if (createTenant) this.knownTenants.add(tenant);
     const inserted = new Set(row.inserted);

@@ -50,6 +50,7 @@ function counting(driver: SqlDriver): Counted {
     outboxParams: [] as string[],
     kind: driver.kind,
     writeLanes: driver.writeLanes,
+    planAhead: driver.planAhead,
     readLanes: driver.readLanes,
     query: counts(driver),
     writer: { query: counts(driver.writer) },
@@ -203,6 +204,44 @@ for (const kind of kinds) {
       } finally {
         if (otherDriver !== driver) await other.close();
       }
+    });
+
+    test('a lane plans its next group while the statement of the last runs, and its statements never overlap', async () => {
+      // The write statement takes a while here, so that what runs beside it shows.
+      const events: string[] = [];
+      const timed: SqlDriver = {
+        ...driver,
+        writer: {
+          query: async (sql, params) => {
+            const name = typeof sql === 'string' ? sql : sql.name;
+            if (name !== WRITE_STATEMENT.name) return driver.writer.query(sql, params);
+            events.push('write starts');
+            await new Promise((r) => setTimeout(r, 150));
+            try {
+              return await driver.writer.query(sql, params);
+            } finally {
+              events.push('write ends');
+            }
+          },
+        },
+      };
+      const lane = storeOn(timed);
+      const plans: string[] = [];
+      const write = (id: string) =>
+        lane.mutate('', [id], () => {
+          plans.push(id);
+          events.push(`${id} planned`);
+          return { upserts: [entity(id)], result: undefined };
+        });
+      await Promise.all([write('urn:ngsi-ld:Ahead:1'), write('urn:ngsi-ld:Ahead:2')]);
+      expect(plans.sort()).toEqual(['urn:ngsi-ld:Ahead:1', 'urn:ngsi-ld:Ahead:2']);
+      // One statement at a time, whatever the driver.
+      expect(events.filter((e) => e.startsWith('write'))).toEqual(['write starts', 'write ends', 'write starts', 'write ends']);
+      // Planned ahead: both groups were planned before the first statement ended; otherwise the second after it.
+      const lastPlanned = Math.max(...plans.map((id) => events.indexOf(`${id} planned`)));
+      expect(lastPlanned < events.indexOf('write ends')).toBe(driver.planAhead);
+      expect(driver.planAhead).toBe(kind.name === 'postgres');
+      for (const id of plans) expect(await store.getEntity('', id)).toBeDefined();
     });
 
     test('in a shared transaction, a mutation that fails fails alone', async () => {
