@@ -58,6 +58,43 @@ describeEachStore('batch operations', (h) => {
     expect((await h().client.get(`/entities/${a}?options=keyValues`)).body).toEqual({ id: a, type: 'T', x: 2, y: 1 });
   });
 
+  test('upsert naming an entity more than once applies each element in order, and the history keeps each one (10.3.3)', async () => {
+    const [a, b] = [uniqueId(), uniqueId()];
+    const at = (s: number) => `2026-01-01T00:00:0${s}.000Z`;
+    const measure = (id: string, x: number, s: number, extra: Record<string, unknown> = {}) => ({ id, type: 'T', x: { type: 'Property', value: x, observedAt: at(s) }, ...extra });
+    await h().client.post('/entities', measure(a, 1, 0, { y: 1 }));
+    const res = await h().client.post('/entityOperations/upsert?options=update', [
+      measure(a, 2, 1),
+      measure(b, 10, 1),
+      measure(a, 3, 2, { z: 7 }),
+      measure(b, 11, 2),
+      measure(a, 4, 3),
+    ]);
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual([b]);
+    expect((await h().client.get(`/entities/${a}?options=keyValues`)).body).toEqual({ id: a, type: 'T', x: 4, y: 1, z: 7 });
+    const history = async (id: string) => {
+      const body = (await h().client.get(`/temporal/entities/${id}?attrs=x,z&options=temporalValues`)).body;
+      return { x: body.x?.values, z: body.z?.values };
+    };
+    expect(await history(a)).toEqual({ x: [[1, at(0)], [2, at(1)], [3, at(2)], [4, at(3)]], z: [[7, expect.any(String)]] });
+    expect((await history(b)).x).toEqual([[10, at(1)], [11, at(2)]]);
+  });
+
+  test('upsert replacing an entity twice in one batch records the attribute the second element removes', async () => {
+    const a = uniqueId();
+    const res = await h().client.post('/entityOperations/upsert', [
+      { id: a, type: 'T', x: 1, y: 1 },
+      { id: a, type: 'T', x: 2 },
+    ]);
+    expect(res.status).toBe(201);
+    expect((await h().client.get(`/entities/${a}?options=keyValues`)).body).toEqual({ id: a, type: 'T', x: 2 });
+    const y = (await h().client.get(`/temporal/entities/${a}?attrs=y&timeproperty=deletedAt&options=temporalValues`)).body.y;
+    expect(y?.values).toHaveLength(1);
+    const x = (await h().client.get(`/temporal/entities/${a}?attrs=x&timeproperty=modifiedAt&options=temporalValues`)).body.x;
+    expect(x.values.map((v: unknown[]) => v[0])).toEqual([1, 2]);
+  });
+
   test('update: overwrites, or not with noOverwrite; unknown entities fail alone', async () => {
     const [a, missing] = [uniqueId(), uniqueId()];
     await h().client.post('/entities', { id: a, type: 'T', x: 1 });

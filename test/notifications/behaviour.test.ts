@@ -184,6 +184,21 @@ describeEachStore(
       expect(ch.body.data[0].temperature).toEqual({ type: 'Property', value: 22, unitCode: 'CEL', previousValue: 20 });
     });
 
+    test('a batch naming an entity several times notifies each of its elements, in order, each with the value it replaced', async () => {
+      const id = uniqueId('Room');
+      const path = await subscribe({ entities: [{ id, type: 'Room' }] }, { showChanges: true, attributes: ['temperature'] });
+      const update = (t: number) => ({ id, type: 'Room', temperature: { type: 'Property', value: t, unitCode: 'CEL' } });
+      expect((await h().client.post('/entityOperations/upsert?options=update', [update(20), update(21), update(22)])).status).toBe(201);
+      const got = await receiver.waitFor(path, 3);
+      expect(got.map((n) => n.body.data[0].temperature)).toEqual([
+        { type: 'Property', value: 20, unitCode: 'CEL' },
+        { type: 'Property', value: 21, unitCode: 'CEL', previousValue: 20 },
+        { type: 'Property', value: 22, unitCode: 'CEL', previousValue: 21 },
+      ]);
+      await settle(300);
+      expect(receiver.on(path)).toHaveLength(3);
+    });
+
     test('showChanges on a deleted entity gives every attribute with its previous value', async () => {
       const id = uniqueId('Room');
       const path = await subscribe({ entities: [{ id, type: 'Room' }], notificationTrigger: ['entityDeleted'] }, { showChanges: true });

@@ -61,22 +61,32 @@ describe('BatchingWriter', () => {
     expect(s.sent.map((b) => b.updates)).toEqual([['a=1']]);
   });
 
-  test('an entity is once per batch and never in two batches in flight; only its own later updates wait', async () => {
+  test('an entity is never in two batches in flight; its waiting updates go together, in order; only its own later updates wait', async () => {
     const s = heldSink();
     const writer = track(new BatchingWriter(s.sink, new Metrics(), quiet, config({ concurrency: 2, flushMs: 5 })));
-    for (const [id, v] of [['a', 1], ['a', 2], ['b', 1]] as const) writer.write(undefined, undefined, update(id, v));
+    for (const [id, v] of [['a', 1], ['b', 1]] as const) writer.write(undefined, undefined, update(id, v));
     await new Promise((r) => setTimeout(r, 30));
-    // a=2 cannot share a batch with a=1, nor go while it is in flight.
     expect(s.sent.map((b) => b.updates)).toEqual([['a=1', 'b=1']]);
-    for (const [id, v] of [['c', 1], ['b', 2]] as const) writer.write(undefined, undefined, update(id, v));
+    for (const [id, v] of [['a', 2], ['c', 1], ['b', 2], ['a', 3]] as const) writer.write(undefined, undefined, update(id, v));
     await new Promise((r) => setTimeout(r, 30));
-    // The second slot takes what is free: c, not a=2 or b=2, whose entities are in flight.
+    // The second slot takes what is free: c, not a or b, whose entities are in flight.
     expect(s.sent.map((b) => b.updates)).toEqual([['a=1', 'b=1'], ['c=1']]);
     await s.sent[0].answer();
-    // Their entities free again, the held updates go in the order they came.
-    expect(s.sent[2].updates).toEqual(['a=2', 'b=2']);
+    // Their entities free again, the held updates go in the order they came, a's two in one batch.
+    expect(s.sent[2].updates).toEqual(['a=2', 'b=2', 'a=3']);
     await s.sent[1].answer();
     await s.sent[2].answer();
+    await writer.idle();
+  });
+
+  test('updates of one entity fill a batch in the order they came', async () => {
+    const s = heldSink();
+    const writer = track(new BatchingWriter(s.sink, new Metrics(), quiet, config({ concurrency: 1 })));
+    for (const v of [1, 2, 3, 4]) writer.write(undefined, undefined, update('a', v));
+    expect(s.sent.map((b) => b.updates)).toEqual([['a=1', 'a=2', 'a=3']]);
+    await s.sent[0].answer();
+    expect(s.sent.map((b) => b.updates)).toEqual([['a=1', 'a=2', 'a=3'], ['a=4']]);
+    await s.sent[1].answer();
     await writer.idle();
   });
 

@@ -5,7 +5,7 @@ import { ENTITY_COLUMNS, EntityRow, LIVE_ENTITY, rowToEntity } from './entityRow
 import { compileEntityFilter, compileOrder } from './entityQuerySql';
 import { SqlParams } from './qSql';
 import type { ChangeFeed } from './changeFeed';
-import { outboxChanges, WRITE_STATEMENT, writeParams } from './writeStatement';
+import { OutboxChange, outboxChanges, WRITE_STATEMENT, writeParams } from './writeStatement';
 import { GroupMember, WriteGroups } from './writeGroups';
 import { ReadBatches } from './readBatches';
 import { Turns } from './turns';
@@ -37,6 +37,7 @@ import type {
   AttributeDetails,
   AttributeSummary,
   EntityQuery,
+  Intermediates,
   MutateOptions,
   MutationOutcome,
   QueryResult,
@@ -211,6 +212,7 @@ export class SqlStore implements Store {
     const inserts: StoredEntity[] = [];
     const upserts: StoredEntity[] = [];
     const deletes: string[] = [];
+    const intermediates: Intermediates = new Map();
     const written = new Set<string>();
     for (const member of group) {
       let plan: WritePlan<unknown>;
@@ -220,7 +222,7 @@ export class SqlStore implements Store {
         settled.set(member, { error });
         continue;
       }
-      const { inserts: i = [], upserts: u = [], deletes: d = [], result } = plan;
+      const { inserts: i = [], upserts: u = [], deletes: d = [], intermediates: between, result } = plan;
       const touches = [...i.map((e) => e.id), ...u.map((e) => e.id), ...d];
       // Two members writing one entity (creates name no entity to read): the later one waits for the next group.
       if (touches.some((id) => written.has(id))) {
@@ -231,15 +233,16 @@ export class SqlStore implements Store {
       inserts.push(...i);
       upserts.push(...u);
       deletes.push(...d);
+      for (const [id, states] of between ?? []) intermediates.set(id, states);
       settled.set(member, { result, conflicts: i.map((e) => e.id) });
     }
     if (written.size === 0) return { settled, putOff };
-    const changes = subscribed ? outboxChanges(current, { inserts, upserts, deletes }) : [];
+    const changes = subscribed ? outboxChanges(current, { inserts, upserts, deletes, intermediates }) : [];
     const lease = this.feed.lease;
     const params = writeParams(
       tenant,
       current,
-      { inserts, upserts, deletes, versions, createTenant, strictInserts: options.retryConflicts ?? false },
+      { inserts, upserts, deletes, intermediates, versions, createTenant, strictInserts: options.retryConflicts ?? false },
       { history: this.history && options.history !== false, changes, lease },
     );
     const [row] = await this.statements.run(() =>
@@ -254,11 +257,13 @@ export class SqlStore implements Store {
     const recorded = typeof row.changes === 'string' ? (JSON.parse(row.changes) as Array<{ seq: string; id: string; at: string }>) : row.changes;
     // Outbox rows leased to this process are its notifier's to route; unleased ones wait for any notifier's claim.
     if (!lease || recorded.length === 0) return { settled, putOff };
-    const byId = new Map(changes.map((c) => [c.id, c]));
+    // An entity's changes are recorded in the order given, so its outbox rows take ascending seqs.
+    const byId = new Map<string, OutboxChange[]>();
+    for (const c of changes) byId.set(c.id, [...(byId.get(c.id) ?? []), c]);
     const committed: CommittedChanges = {
       revision: Number(row.revision),
-      changes: recorded.map(({ seq, id, at }) => {
-        const { before, after } = byId.get(id)!;
+      changes: [...recorded].sort((a, b) => Number(a.seq) - Number(b.seq)).map(({ seq, id, at }) => {
+        const { before, after } = byId.get(id)!.shift()!;
         const change: EntityChange = { seq: Number(seq), tenant, entityId: id, changedAt: at };
         if (before) change.before = before;
         if (after) change.after = after;

@@ -8,6 +8,14 @@ import type { AggregateRow, AggregationMethod, HistoryDeletion, HistoryFilters, 
 export const DEFAULT_TENANT = '';
 
 /**
+ * For each entity that one write changes more than once (a batch naming it
+ * several times), the states it passes through before its last one, oldest
+ * first; null where it is deleted in between. Each step is recorded as a
+ * write of its own would be: its outbox change and its history instances.
+ */
+export type Intermediates = Map<string, Array<StoredEntity | null>>;
+
+/**
  * What a mutation decided to write. The store applies it in the same
  * transaction that read the entities, with one statement per kind of write
  * whatever the number of entities.
@@ -19,6 +27,8 @@ export interface WritePlan<T> {
   upserts?: StoredEntity[];
   /** Ids of entities to delete. */
   deletes?: string[];
+  /** Entities changed more than once by this write, with the states they pass through on the way. */
+  intermediates?: Intermediates;
   /** Handed back to the caller of `mutate`, with the insert conflicts. */
   result: T;
 }

@@ -17,10 +17,11 @@
  * read needs a transaction around it, and its BEGIN and COMMIT were two of
  * the four round trips of every write.
  */
-import { AttributeInstance, historyRecords, nowIso, sameJson, StoredEntity } from '@civitas/core';
+import { AttributeInstance, HistoryRecord, historyRecords, nowIso, sameJson, StoredEntity } from '@civitas/core';
 import { entitiesParam } from './entityRows';
 import { INSERT_VALUES, VALUE_SOURCE } from './migrations';
 import { statement } from './driver';
+import type { Intermediates } from './store';
 
 const recordset = (param: string, extra = '') =>
   `jsonb_to_recordset(${param}::jsonb) AS x(id text, types text[], scope text[], created_at timestamptz, modified_at timestamptz,
@@ -95,7 +96,7 @@ WITH
     WHERE $6 AND (i ->> 'modifiedAt')::timestamptz = e.modified_at
   ),
   records AS (
-    -- Deletions and scope changes (computed by writeParams from the states before and after).
+    -- Deletions, scope changes and the instances of intermediate states (computed by writeParams from the states before, between and after).
     INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, dataset_id, observed_at, created_at, modified_at, deleted_at, instance)
     SELECT $1, d.id, d.types, d.attr, d.instance ->> 'datasetId', (d.instance ->> 'observedAt')::timestamptz,
            (d.instance ->> 'createdAt')::timestamptz, (d.instance ->> 'modifiedAt')::timestamptz, (d.instance ->> 'deletedAt')::timestamptz, d.instance
@@ -127,6 +128,7 @@ export interface WriteSet {
   inserts: StoredEntity[];
   upserts: StoredEntity[];
   deletes: string[];
+  intermediates?: Intermediates;
   /** The version of every entity row read, by id (expired ones included), to check against what is overwritten. */
   versions: Map<string, number>;
   /** Create the tenant if it does not exist. */
@@ -153,13 +155,50 @@ export interface OutboxChange {
   after: StoredEntity | null;
 }
 
-/** Each entity a write changes, with its state before (from `before`, as read) and after; an insert that meets an existing entity is no change. */
-export function outboxChanges(before: Map<string, StoredEntity>, { inserts, upserts, deletes }: Pick<WriteSet, 'inserts' | 'upserts' | 'deletes'>): OutboxChange[] {
+type Changed = Pick<WriteSet, 'inserts' | 'upserts' | 'deletes' | 'intermediates'>;
+
+/**
+ * Every change a write makes, each entity's in order: from the state read
+ * (null: absent) through its intermediates to the state written (null:
+ * deleted). An insert's steps count as the insert: should it meet an
+ * existing entity, none of them happened.
+ */
+export function outboxChanges(before: Map<string, StoredEntity>, { inserts, upserts, deletes, intermediates }: Changed): OutboxChange[] {
+  const chain = (id: string, inserted: boolean, first: StoredEntity | null, last: StoredEntity | null): OutboxChange[] => {
+    const states = [first, ...(intermediates?.get(id) ?? []), last];
+    const out: OutboxChange[] = [];
+    for (let n = 1; n < states.length; n++) if (states[n - 1] || states[n]) out.push({ id, inserted, before: states[n - 1], after: states[n] });
+    return out;
+  };
   return [
-    ...inserts.map((e) => ({ id: e.id, inserted: true, before: null, after: e })),
-    ...upserts.map((e) => ({ id: e.id, inserted: false, before: before.get(e.id) ?? null, after: e })),
-    ...deletes.filter((id) => before.has(id)).map((id) => ({ id, inserted: false, before: before.get(id)!, after: null })),
+    ...inserts.flatMap((e) => chain(e.id, true, null, e)),
+    ...upserts.flatMap((e) => chain(e.id, false, before.get(e.id) ?? null, e)),
+    ...deletes.filter((id) => before.has(id)).flatMap((id) => chain(id, false, before.get(id)!, null)),
   ];
+}
+
+/**
+ * The history records the statement cannot derive from the entities it
+ * writes: deletion records for the instances each step removes, scope
+ * records, and the instances an intermediate state wrote that a later step
+ * replaced (the statement records those of the final state).
+ */
+function historyExtra(before: Map<string, StoredEntity>, changed: Changed, now: string): Array<HistoryRecord & { id: string; inserted: boolean; types: string[] }> {
+  const finals = new Map<string, StoredEntity>([...changed.inserts, ...changed.upserts].map((e) => [e.id, e]));
+  return outboxChanges(before, changed).flatMap(({ id, inserted, before: was, after: is }) => {
+    const types = (is ?? was)!.types;
+    const out: HistoryRecord[] = historyRecords(was ?? undefined, is ?? undefined, is?.modifiedAt ?? now);
+    const last = finals.get(id);
+    if (is && is !== last) {
+      // Instances are new objects where a step wrote them, shared where it left them alone.
+      for (const [attr, instances] of Object.entries(is.attrs)) {
+        for (const instance of instances) {
+          if (!was?.attrs[attr]?.includes(instance) && !last?.attrs[attr]?.includes(instance)) out.push({ attr, instance });
+        }
+      }
+    }
+    return out.map((r) => ({ id, inserted, types, ...r }));
+  });
 }
 
 /**
@@ -170,22 +209,10 @@ export function outboxChanges(before: Map<string, StoredEntity>, { inserts, upse
 export function writeParams(
   tenant: string,
   before: Map<string, StoredEntity>,
-  { inserts, upserts, deletes, versions, createTenant, strictInserts }: WriteSet,
+  { inserts, upserts, deletes, intermediates, versions, createTenant, strictInserts }: WriteSet,
   { history, changes, lease }: WriteRecords,
 ): unknown[] {
-  const now = nowIso();
-  const records = (id: string, inserted: boolean, types: string[], was: StoredEntity | undefined, is: StoredEntity | undefined, at: string) =>
-    historyRecords(was, is, at).map((r) => ({ id, inserted, types, ...r }));
-  const extra = history
-    ? [
-        ...inserts.flatMap((e) => records(e.id, true, e.types, undefined, e, e.modifiedAt)),
-        ...upserts.flatMap((e) => records(e.id, false, e.types, before.get(e.id), e, e.modifiedAt)),
-        ...deletes.flatMap((id) => {
-          const was = before.get(id);
-          return was ? records(id, false, was.types, was, undefined, now) : [];
-        }),
-      ]
-    : [];
+  const extra = history ? historyExtra(before, { inserts, upserts, deletes, intermediates }, nowIso()) : [];
   return [
     tenant,
     entitiesParam(inserts),

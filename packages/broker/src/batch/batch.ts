@@ -17,7 +17,7 @@ import {
   ProblemDetails,
   StoredEntity,
 } from '@civitas/core';
-import type { MutateOptions } from '@civitas/store';
+import type { Intermediates, MutateOptions } from '@civitas/store';
 import { toNgsiError } from '../http/problem';
 import type { BrokerDeps } from '../deps';
 import { checkElementContext, NgsiRequest } from '../http/pipeline';
@@ -88,6 +88,8 @@ export async function runBatch(
     (stored) => {
       const now = nowIso();
       const working = new Map(stored);
+      // The states each entity passes through, for the ids the batch changes more than once (10.3.3: in array order).
+      const passed = new Map<string, Array<StoredEntity | null>>();
       const results = new Map<ParsedElement, NgsiError | 'ok'>();
       const created: string[] = [];
       for (const element of valid) {
@@ -96,27 +98,37 @@ export async function runBatch(
           results.set(element, effect);
           continue;
         }
-        if ('deleted' in effect) {
+        const state = 'deleted' in effect ? null : effect.entity;
+        if (state === (working.get(element.id) ?? null)) {
+          results.set(element, 'ok');
+          continue;
+        }
+        passed.set(element.id, [...(passed.get(element.id) ?? []), state]);
+        if (!state) {
           working.delete(element.id);
           results.set(element, 'ok');
         } else {
-          working.set(element.id, effect.entity);
-          if (effect.created) created.push(element.id);
-          results.set(element, effect.error ?? 'ok');
+          working.set(element.id, state);
+          if ('created' in effect && effect.created) created.push(element.id);
+          results.set(element, ('error' in effect && effect.error) || 'ok');
         }
       }
       const inserts: StoredEntity[] = [];
       const upserts: StoredEntity[] = [];
       const deletes: string[] = [];
+      const intermediates: Intermediates = new Map();
       for (const id of ids) {
         const next = working.get(id);
         if (!next) {
           if (stored.has(id)) deletes.push(id);
+          else continue;
         } else if (next !== stored.get(id)) {
           (stored.has(id) ? upserts : inserts).push(next);
-        }
+        } else continue;
+        const states = passed.get(id)!;
+        if (states.length > 1) intermediates.set(id, states.slice(0, -1));
       }
-      return { inserts, upserts, deletes, result: { results, created } };
+      return { inserts, upserts, deletes, intermediates, result: { results, created } };
     },
     options,
   );

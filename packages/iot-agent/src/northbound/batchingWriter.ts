@@ -1,12 +1,15 @@
 /**
  * Coalesces entity updates into batch upserts: a batch goes when enough
  * updates wait to fill one or a few milliseconds after the first of them,
- * whichever comes first. An entity appears at most once per batch, so that
- * every update keeps its own place in the attribute history, and is never
- * in two batches in flight, so that its updates reach the broker in the
- * order they came. Batches are packed when a send slot frees, from the
- * updates whose entity is free: an update that must wait holds back only
- * the later updates of its own entity, not a whole batch. While the broker
+ * whichever comes first. An entity is never in two batches in flight, so
+ * that its updates reach the broker in the order they came; the updates of
+ * an entity that waited for its last batch go together in its next one, in
+ * order, each of them still an update of its own (a broker applies the
+ * elements of a batch upsert in array order, 10.3.3, and Civitas keeps
+ * each one in the history and notifies it). Batches are packed when a send
+ * slot frees, from the updates whose entity is free: an update that must
+ * wait holds back only the later updates of its own entity, not a whole
+ * batch. While the broker
  * is unreachable, updates wait (bounded) and are sent again with backoff;
  * what does not fit is dropped, counted and logged.
  */
@@ -60,6 +63,8 @@ export class BatchingWriter {
   /** Updates not yet sent, oldest first. */
   private pending: Update[] = [];
   private inFlight = 0;
+  /** Updates in batches on their way to the broker. */
+  private inFlightUpdates = 0;
   /** Entities (tenant and id) in batches on their way to the broker. */
   private readonly inFlightKeys = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -77,9 +82,9 @@ export class BatchingWriter {
     metrics.buffered = () => this.buffered;
   }
 
-  /** Updates not yet accepted by the broker: waiting, and in flight (each in-flight entity carries one). */
+  /** Updates not yet accepted by the broker: waiting, and in flight. */
   private get buffered(): number {
-    return this.pending.length + this.inFlightKeys.size;
+    return this.pending.length + this.inFlightUpdates;
   }
 
   /** Queues one entity update; false when the buffer is full (the update is dropped and counted). */
@@ -141,16 +146,14 @@ export class BatchingWriter {
    */
   private nextBatch(all: boolean): Batch | undefined {
     const taken: Update[] = [];
-    const inBatch = new Set<string>();
     const passedOver = new Set<string>();
     let first: Update | undefined;
     for (const u of this.pending) {
       if (taken.length === this.config.batchSize) break;
-      const free = !this.inFlightKeys.has(u.key) && !inBatch.has(u.key) && !passedOver.has(u.key);
+      const free = !this.inFlightKeys.has(u.key) && !passedOver.has(u.key);
       if (free && (!first || (u.tenant === first.tenant && u.contextUrl === first.contextUrl))) {
         first ??= u;
         taken.push(u);
-        inBatch.add(u.key);
       } else {
         passedOver.add(u.key);
       }
@@ -163,6 +166,7 @@ export class BatchingWriter {
 
   private async send(batch: Batch): Promise<void> {
     this.inFlight++;
+    this.inFlightUpdates += batch.updates.length;
     for (const u of batch.updates) this.inFlightKeys.add(u.key);
     this.metrics.writeRequests++;
     try {
@@ -192,6 +196,7 @@ export class BatchingWriter {
       }, delay);
     } finally {
       this.inFlight--;
+      this.inFlightUpdates -= batch.updates.length;
       for (const u of batch.updates) this.inFlightKeys.delete(u.key);
     }
     this.pump(true);
