@@ -35,6 +35,8 @@ export interface SqlDriver extends SqlExecutor {
   readonly kind: 'postgres' | 'embedded';
   /** Write statements of grouped mutations run side by side (see WriteGroups). */
   readonly writeLanes: number;
+  /** More lanes, for large groups only (see SpareLanes): their statements run beside those of the others. */
+  readonly largeWriteLanes: number;
   /**
    * Each lane reads and plans its next group while the write statement of
    * the last one runs, on a connection of its own: the server writes one

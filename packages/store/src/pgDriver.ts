@@ -13,10 +13,13 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   // notifier. One lane keeps single-entity updates steadiest: concurrent write statements stall each other when the update
   // rate rises. A lane's second connection lets it prepare its next group meanwhile (SqlDriver.planAhead): the overlap that
   // made a second lane write more batch-upsert rows per second (bench/README.md, "One write lane against two").
-  const writeLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_WRITE_LANES ?? 1), Math.floor((connections - 2) / 2)));
+  const lanesPossible = Math.floor((connections - 2) / 2);
+  const writeLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_WRITE_LANES ?? 1), lanesPossible));
+  // Large groups (batch upserts, an IoT agent's backlog) gain from a statement beside another's: a lane of their own.
+  const largeWriteLanes = Math.max(0, Math.min(Number(process.env.CIVITAS_LARGE_WRITE_LANES ?? 1), lanesPossible - writeLanes));
   // Each lane has two connections (see SqlDriver.planAhead); one more records the notifier's bookkeeping; the rest serve
   // everything else.
-  const shared = Math.max(1, connections - 2 * writeLanes - 1);
+  const shared = Math.max(1, connections - 2 * (writeLanes + largeWriteLanes) - 1);
   // Reads take a share of those; fewer lanes make larger batches of coalesced reads.
   const readLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_READ_LANES ?? 2), shared));
   // Every connection sees the broker's schema first and PostGIS (public) after it. JIT is off: its compile time
@@ -37,12 +40,13 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   const pool = poolOf(shared);
   // The write lanes' own connections (see SqlDriver.writer). A bitmap scan would find a hot entity's value rows together
   // with every dead version of them (7,659 index entries for 37 entities after a minute of 1,000 updates/s).
-  const writePool = poolOf(2 * writeLanes, ' -c enable_bitmapscan=off');
+  const writePool = poolOf(2 * (writeLanes + largeWriteLanes), ' -c enable_bitmapscan=off');
   const bookkeepingPool = poolOf(1, ' -c synchronous_commit=off');
   const base = executor(pool);
   const driver: SqlDriver = {
     kind: 'postgres',
     writeLanes,
+    largeWriteLanes,
     planAhead: true,
     readLanes,
     query: base.query,

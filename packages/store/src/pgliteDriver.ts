@@ -46,6 +46,7 @@ function driverOver(db: PGlite): SqlDriver {
     kind: 'embedded',
     // One connection runs one statement at a time anyway, on the thread that would plan the next group.
     writeLanes: 1,
+    largeWriteLanes: 0,
     planAhead: false,
     readLanes: 1,
     query: (sql, params) => run(db, sql, params),

@@ -57,6 +57,8 @@ const MAX_ATTEMPTS = 8;
 
 /** Most entities one group of mutations reads (a single larger mutation still goes, alone). */
 const MAX_GROUP_IDS = 1000;
+/** A group reading at least this many entities may take a lane for large groups (see SpareLanes). */
+const LARGE_GROUP_IDS = 100;
 /** Most entities one statement of coalesced reads fetches. */
 const MAX_READ_IDS = 500;
 
@@ -100,6 +102,8 @@ export class SqlStore implements Store {
   private readonly writes: WriteGroups<PendingMutation>;
   /** Write statements run one per lane at a time; a group planned ahead waits here for its turn. */
   private readonly statements: Turns;
+  /** The same for the lanes of large groups. */
+  private readonly largeStatements: Turns;
   /** Concurrent reads of single entities, fetched together under load. */
   private readonly reads: ReadBatches<StoredEntity>;
 
@@ -114,8 +118,15 @@ export class SqlStore implements Store {
   ) {
     this.nextAnalyze = db.kind === 'embedded' ? 5_000 : 1_000;
     this.statements = new Turns(db.writeLanes);
+    this.largeStatements = new Turns(db.largeWriteLanes);
     // With planAhead, each lane has a second group in flight: read and planned while the statement of the first runs.
-    this.writes = new WriteGroups(db.writeLanes * (db.planAhead ? 2 : 1), MAX_GROUP_IDS, (group) => this.writeGroup(group));
+    const groupsPerLane = db.planAhead ? 2 : 1;
+    this.writes = new WriteGroups(
+      db.writeLanes * groupsPerLane,
+      MAX_GROUP_IDS,
+      (group, large) => this.writeGroup(group, large ? this.largeStatements : this.statements),
+      { lanes: db.largeWriteLanes * groupsPerLane, minIds: LARGE_GROUP_IDS },
+    );
     this.reads = new ReadBatches(db.readLanes, MAX_READ_IDS, async (tenant, ids) => {
       const rows = await this.run<EntityRow>(this.db, GET_ENTITIES, [tenant, ids]);
       return new Map(rows.map((row) => [row.id, rowToEntity(row)]));
@@ -156,13 +167,13 @@ export class SqlStore implements Store {
    * cannot mend, each member is written again alone, so that only the one
    * at fault fails.
    */
-  private async writeGroup(group: PendingMutation[]): Promise<void> {
+  private async writeGroup(group: PendingMutation[], turns: Turns): Promise<void> {
     const { tenant, options } = group[0];
     for (let attempt = 1; ; attempt++) {
       try {
         // On the last attempt an insert that meets an entity is reported rather than tried again as an update.
         const attemptOptions = attempt < MAX_ATTEMPTS ? options : { ...options, retryConflicts: false };
-        const { settled, putOff, committed } = await this.writeGroupOnce(tenant, group, attemptOptions);
+        const { settled, putOff, committed } = await this.writeGroupOnce(tenant, group, attemptOptions, turns);
         // Committed: the notifier of this process routes the changes now.
         if (committed) this.feed.publish(committed);
         for (const [member, outcome] of settled) {
@@ -189,6 +200,7 @@ export class SqlStore implements Store {
     tenant: string,
     group: PendingMutation[],
     options: MutateOptions,
+    turns: Turns,
   ): Promise<{ settled: Map<PendingMutation, Settlement>; putOff: PendingMutation[]; committed?: CommittedChanges }> {
     const createTenant = !this.knownTenants.has(tenant) && (options.createTenant ?? false);
     if (!this.knownTenants.has(tenant) && !createTenant && !(await this.tenantExists(tenant))) {
@@ -245,7 +257,7 @@ export class SqlStore implements Store {
       { inserts, upserts, deletes, intermediates, versions, createTenant, strictInserts: options.retryConflicts ?? false },
       { history: this.history && options.history !== false, changes, lease },
     );
-    const [row] = await this.statements.run(() =>
+    const [row] = await turns.run(() =>
       this.db.writer.query<{ inserted: string[]; changes: Array<{ seq: string; id: string; at: string }> | string; revision: string }>(WRITE_STATEMENT, params),
     );
     if (createTenant) this.knownTenants.add(tenant);

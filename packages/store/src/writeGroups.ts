@@ -9,7 +9,18 @@
  *
  * Mutations of one entity never share a group and never run side by side:
  * they are written in the order they came.
+ *
+ * Spare lanes take large groups only. Small writes are cheapest grouped:
+ * a second lane taking them would halve the groups and double the
+ * statements. A large group (a batch upsert, an IoT agent's backlog) is
+ * large already, and its statement gains from running beside another.
  */
+
+/** Lanes beyond the regular ones, for groups of at least `minIds` entities. */
+export interface SpareLanes {
+  lanes: number;
+  minIds: number;
+}
 
 /** What the queue needs to know of a mutation. */
 export interface GroupMember {
@@ -29,14 +40,16 @@ export class WriteGroups<M extends GroupMember> {
   /** Entities (tenant and id) that a group in flight holds. */
   private readonly held = new Set<string>();
   private running = 0;
+  private runningSpare = 0;
 
   constructor(
     /** Groups in flight at once. */
     private readonly lanes: number,
     /** Most entities one group reads; a larger mutation still goes, alone. */
     private readonly maxIds: number,
-    /** Writes a group and settles its members; members it hands back to `retry` are queued again. */
-    private readonly write: (group: M[]) => Promise<void>,
+    /** Writes a group and settles its members; members it hands back to `retry` are queued again. `spare`: on a spare lane. */
+    private readonly write: (group: M[], spare: boolean) => Promise<void>,
+    private readonly spare: SpareLanes = { lanes: 0, minIds: Infinity },
   ) {}
 
   submit(member: M): void {
@@ -51,19 +64,23 @@ export class WriteGroups<M extends GroupMember> {
   }
 
   private schedule(): void {
-    while (this.running < this.lanes) {
-      const group = this.nextGroup();
+    for (;;) {
+      const spare = this.running >= this.lanes;
+      if (spare && this.runningSpare >= this.spare.lanes) return;
+      const group = this.nextGroup(spare ? this.spare.minIds : 0);
       if (group.length === 0) return;
       const slots = group.flatMap((m) => m.ids.map((id) => slotOf(m.tenant, id)));
       for (const s of slots) this.held.add(s);
-      this.running += 1;
-      void this.write(group)
+      if (spare) this.runningSpare += 1;
+      else this.running += 1;
+      void this.write(group, spare)
         .catch((e) => {
           for (const m of group) m.reject(e);
         })
         .finally(() => {
           for (const s of slots) this.held.delete(s);
-          this.running -= 1;
+          if (spare) this.runningSpare -= 1;
+          else this.running -= 1;
           this.schedule();
         });
     }
@@ -71,30 +88,33 @@ export class WriteGroups<M extends GroupMember> {
 
   /**
    * The first waiting member that holds no entity in flight, with every
-   * later one that fits beside it. A member passed over keeps its entities:
-   * no later mutation of them may go before it.
+   * later one that fits beside it; none unless they read at least `minIds`
+   * entities. A member passed over keeps its entities: no later mutation of
+   * them may go before it.
    */
-  private nextGroup(): M[] {
-    const group: M[] = [];
+  private nextGroup(minIds: number): M[] {
+    const picked: number[] = [];
     const taken = new Set<string>();
     const passedOver = new Set<string>();
     let size = 0;
-    for (let i = 0; i < this.waiting.length; ) {
+    for (let i = 0; i < this.waiting.length; i++) {
       const m = this.waiting[i];
+      const first = picked.length > 0 ? this.waiting[picked[0]] : undefined;
       const slots = m.ids.map((id) => slotOf(m.tenant, id));
       const free = slots.every((s) => !this.held.has(s) && !taken.has(s) && !passedOver.has(s));
-      const fits = group.length === 0 || (!m.alone && !group[0].alone && m.key === group[0].key && size + m.ids.length <= this.maxIds);
+      const fits = !first || (!m.alone && !first.alone && m.key === first.key && size + m.ids.length <= this.maxIds);
       if (free && fits) {
-        this.waiting.splice(i, 1);
-        group.push(m);
+        picked.push(i);
         size += m.ids.length;
         for (const s of slots) taken.add(s);
         if (m.alone) break;
         continue;
       }
       for (const s of slots) passedOver.add(s);
-      i += 1;
     }
+    if (picked.length === 0 || size < minIds) return [];
+    const group = picked.map((i) => this.waiting[i]);
+    for (let n = picked.length - 1; n >= 0; n--) this.waiting.splice(picked[n], 1);
     return group;
   }
 }

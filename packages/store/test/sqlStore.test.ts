@@ -50,6 +50,7 @@ function counting(driver: SqlDriver): Counted {
     outboxParams: [] as string[],
     kind: driver.kind,
     writeLanes: driver.writeLanes,
+    largeWriteLanes: driver.largeWriteLanes,
     planAhead: driver.planAhead,
     readLanes: driver.readLanes,
     query: counts(driver),
@@ -242,6 +243,39 @@ for (const kind of kinds) {
       expect(lastPlanned < events.indexOf('write ends')).toBe(driver.planAhead);
       expect(driver.planAhead).toBe(kind.name === 'postgres');
       for (const id of plans) expect(await store.getEntity('', id)).toBeDefined();
+    });
+
+    test('a large group writes beside the statement of a small one; small groups never overlap (PostgreSQL)', async () => {
+      const running = { now: 0, most: 0 };
+      const sizes: number[] = [];
+      const timed: SqlDriver = {
+        ...driver,
+        writer: {
+          query: async (sql, params) => {
+            if ((typeof sql === 'string' ? sql : sql.name) !== WRITE_STATEMENT.name) return driver.writer.query(sql, params);
+            running.most = Math.max(running.most, ++running.now);
+            sizes.push(JSON.parse(params![2] as string).length);
+            await new Promise((r) => setTimeout(r, 150));
+            try {
+              return await driver.writer.query(sql, params);
+            } finally {
+              running.now--;
+            }
+          },
+        },
+      };
+      const lane = storeOn(timed);
+      const upsert = (ids: string[]) => lane.mutate('', ids, () => ({ upserts: ids.map((id) => entity(id)), result: undefined }));
+      const small = (n: number) => upsert([`urn:ngsi-ld:Lanes:small${n}`]);
+      // The first small write holds the regular lane's statement; the next two wait for it, side by side with nothing.
+      await Promise.all([small(1), small(2), small(3)]);
+      expect(running.most).toBe(1);
+      const large = Array.from({ length: 150 }, (_, n) => `urn:ngsi-ld:Lanes:large${n}`);
+      await Promise.all([small(4), small(5), upsert(large)]);
+      expect(running.most).toBe(driver.largeWriteLanes > 0 ? 2 : 1);
+      expect(driver.largeWriteLanes).toBe(kind.name === 'postgres' ? 1 : 0);
+      expect(Math.max(...sizes)).toBeGreaterThanOrEqual(150);
+      for (const id of large) expect(await store.getEntity('', id)).toBeDefined();
     });
 
     test('in a shared transaction, a mutation that fails fails alone', async () => {

@@ -103,6 +103,27 @@ describe('WriteGroups', () => {
     expect(w.groups.slice(1)).toEqual([['x'], ['y'], ['later']]);
   });
 
+  test('a spare lane takes a group only when it is large; small ones wait for a regular lane', async () => {
+    const w = heldWrites();
+    const spareFlags: boolean[] = [];
+    const groups = new WriteGroups<Member>(1, 1000, (group, spare) => (spareFlags.push(spare), w.write(group)), { lanes: 1, minIds: 3 });
+    groups.submit(member('busy', ['0']));
+    groups.submit(member('small', ['1']));
+    expect(w.groups).toEqual([['busy']]);
+    // small and big together read three entities: large enough for the spare lane.
+    groups.submit(member('big', ['2', '3']));
+    expect(w.groups).toEqual([['busy'], ['small', 'big']]);
+    groups.submit(member('later', ['4', '5', '6']));
+    expect(w.groups).toHaveLength(2);
+    await w.release(1);
+    expect(w.groups[2]).toEqual(['later']);
+    expect(spareFlags).toEqual([false, true, true]);
+    await w.release(0);
+    groups.submit(member('next', ['7']));
+    expect(w.groups[3]).toEqual(['next']);
+    expect(spareFlags[3]).toBe(false);
+  });
+
   test('a write that throws fails its members and frees its lane', async () => {
     const failed: string[] = [];
     const written: string[] = [];
