@@ -249,13 +249,13 @@ export class SqlStore implements Store {
       settled.set(member, { result, conflicts: i.map((e) => e.id) });
     }
     if (written.size === 0) return { settled, putOff };
-    const changes = subscribed ? outboxChanges(current, { inserts, upserts, deletes, intermediates }) : [];
+    const steps = outboxChanges(current, { inserts, upserts, deletes, intermediates });
     const lease = this.feed.lease;
     const params = writeParams(
       tenant,
       current,
-      { inserts, upserts, deletes, intermediates, versions, createTenant, strictInserts: options.retryConflicts ?? false },
-      { history: this.history && options.history !== false, changes, lease },
+      { inserts, upserts, deletes, versions, createTenant, strictInserts: options.retryConflicts ?? false },
+      { history: this.history && options.history !== false, steps, outbox: subscribed, lease },
     );
     const [row] = await turns.run(() =>
       this.db.writer.query<{ inserted: string[]; changes: Array<{ seq: string; id: string; at: string }> | string; revision: string }>(WRITE_STATEMENT, params),
@@ -271,7 +271,11 @@ export class SqlStore implements Store {
     if (!lease || recorded.length === 0) return { settled, putOff };
     // An entity's changes are recorded in the order given, so its outbox rows take ascending seqs.
     const byId = new Map<string, OutboxChange[]>();
-    for (const c of changes) byId.set(c.id, [...(byId.get(c.id) ?? []), c]);
+    for (const c of steps) {
+      const list = byId.get(c.id);
+      if (list) list.push(c);
+      else byId.set(c.id, [c]);
+    }
     const committed: CommittedChanges = {
       revision: Number(row.revision),
       changes: [...recorded].sort((a, b) => Number(a.seq) - Number(b.seq)).map(({ seq, id, at }) => {

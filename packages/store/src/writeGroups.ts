@@ -37,6 +37,8 @@ export interface GroupMember {
 
 export class WriteGroups<M extends GroupMember> {
   private readonly waiting: M[] = [];
+  /** Entities the waiting members read, together: a spare lane looks for a group only when they could make a large one. */
+  private waitingIds = 0;
   /** Entities (tenant and id) that a group in flight holds. */
   private readonly held = new Set<string>();
   private running = 0;
@@ -54,19 +56,21 @@ export class WriteGroups<M extends GroupMember> {
 
   submit(member: M): void {
     this.waiting.push(member);
+    this.waitingIds += member.ids.length;
     this.schedule();
   }
 
   /** Queues members again ahead of the others, in the order given (members put off by their group). */
   retry(members: M[]): void {
     this.waiting.unshift(...members);
+    for (const m of members) this.waitingIds += m.ids.length;
     this.schedule();
   }
 
   private schedule(): void {
     for (;;) {
       const spare = this.running >= this.lanes;
-      if (spare && this.runningSpare >= this.spare.lanes) return;
+      if (spare && (this.runningSpare >= this.spare.lanes || this.waitingIds < this.spare.minIds)) return;
       const group = this.nextGroup(spare ? this.spare.minIds : 0);
       if (group.length === 0) return;
       const slots = group.flatMap((m) => m.ids.map((id) => slotOf(m.tenant, id)));
@@ -115,6 +119,7 @@ export class WriteGroups<M extends GroupMember> {
     if (picked.length === 0 || size < minIds) return [];
     const group = picked.map((i) => this.waiting[i]);
     for (let n = picked.length - 1; n >= 0; n--) this.waiting.splice(picked[n], 1);
+    this.waitingIds -= size;
     return group;
   }
 }

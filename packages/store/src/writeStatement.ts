@@ -128,7 +128,6 @@ export interface WriteSet {
   inserts: StoredEntity[];
   upserts: StoredEntity[];
   deletes: string[];
-  intermediates?: Intermediates;
   /** The version of every entity row read, by id (expired ones included), to check against what is overwritten. */
   versions: Map<string, number>;
   /** Create the tenant if it does not exist. */
@@ -141,8 +140,10 @@ export interface WriteSet {
 export interface WriteRecords {
   /** Attribute history: the instances written, deletion records for those removed, scope records. */
   history: boolean;
-  /** Outbox changes, for the notifier (empty unless the tenant has subscriptions; see outboxChanges). */
-  changes: OutboxChange[];
+  /** Every change the write makes, step by step (see outboxChanges). */
+  steps: OutboxChange[];
+  /** The steps go to the outbox, for the notifier: only while the tenant has subscriptions (see READ_FOR_WRITE). */
+  outbox: boolean;
   /** The lease the outbox rows are written with (see ChangeFeed); none leaves them to any notifier. */
   lease?: { owner: string; seconds: number };
 }
@@ -155,15 +156,16 @@ export interface OutboxChange {
   after: StoredEntity | null;
 }
 
-type Changed = Pick<WriteSet, 'inserts' | 'upserts' | 'deletes' | 'intermediates'>;
-
 /**
  * Every change a write makes, each entity's in order: from the state read
  * (null: absent) through its intermediates to the state written (null:
  * deleted). An insert's steps count as the insert: should it meet an
  * existing entity, none of them happened.
  */
-export function outboxChanges(before: Map<string, StoredEntity>, { inserts, upserts, deletes, intermediates }: Changed): OutboxChange[] {
+export function outboxChanges(
+  before: Map<string, StoredEntity>,
+  { inserts, upserts, deletes, intermediates }: Pick<WriteSet, 'inserts' | 'upserts' | 'deletes'> & { intermediates: Intermediates },
+): OutboxChange[] {
   const chain = (id: string, inserted: boolean, first: StoredEntity | null, last: StoredEntity | null): OutboxChange[] => {
     const states = [first, ...(intermediates?.get(id) ?? []), last];
     const out: OutboxChange[] = [];
@@ -183,9 +185,9 @@ export function outboxChanges(before: Map<string, StoredEntity>, { inserts, upse
  * records, and the instances an intermediate state wrote that a later step
  * replaced (the statement records those of the final state).
  */
-function historyExtra(before: Map<string, StoredEntity>, changed: Changed, now: string): Array<HistoryRecord & { id: string; inserted: boolean; types: string[] }> {
-  const finals = new Map<string, StoredEntity>([...changed.inserts, ...changed.upserts].map((e) => [e.id, e]));
-  return outboxChanges(before, changed).flatMap(({ id, inserted, before: was, after: is }) => {
+function historyExtra(written: StoredEntity[], steps: OutboxChange[], now: string): Array<HistoryRecord & { id: string; inserted: boolean; types: string[] }> {
+  const finals = new Map<string, StoredEntity>(written.map((e) => [e.id, e]));
+  return steps.flatMap(({ id, inserted, before: was, after: is }) => {
     const types = (is ?? was)!.types;
     const out: HistoryRecord[] = historyRecords(was ?? undefined, is ?? undefined, is?.modifiedAt ?? now);
     const last = finals.get(id);
@@ -209,17 +211,17 @@ function historyExtra(before: Map<string, StoredEntity>, changed: Changed, now: 
 export function writeParams(
   tenant: string,
   before: Map<string, StoredEntity>,
-  { inserts, upserts, deletes, intermediates, versions, createTenant, strictInserts }: WriteSet,
-  { history, changes, lease }: WriteRecords,
+  { inserts, upserts, deletes, versions, createTenant, strictInserts }: WriteSet,
+  { history, steps, outbox, lease }: WriteRecords,
 ): unknown[] {
-  const extra = history ? historyExtra(before, { inserts, upserts, deletes, intermediates }, nowIso()) : [];
+  const extra = history ? historyExtra([...inserts, ...upserts], steps, nowIso()) : [];
   return [
     tenant,
     entitiesParam(inserts),
     // In id order, as concurrent writers then take the row locks: they cannot deadlock on each other.
     entitiesParam([...upserts].sort((a, b) => (a.id < b.id ? -1 : 1)), (e) => ({ version: versions.get(e.id) ?? null })),
     deletes,
-    JSON.stringify(changes),
+    JSON.stringify(outbox ? steps : []),
     history,
     JSON.stringify(extra),
     lease?.owner ?? null,

@@ -245,7 +245,7 @@ for (const kind of kinds) {
       for (const id of plans) expect(await store.getEntity('', id)).toBeDefined();
     });
 
-    test('a large group writes beside the statement of a small one; small groups never overlap (PostgreSQL)', async () => {
+    test('small groups never overlap; on PostgreSQL a large group writes beside the statement of a small one', async () => {
       const running = { now: 0, most: 0 };
       const sizes: number[] = [];
       const timed: SqlDriver = {

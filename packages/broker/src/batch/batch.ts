@@ -103,7 +103,9 @@ export async function runBatch(
           results.set(element, 'ok');
           continue;
         }
-        passed.set(element.id, [...(passed.get(element.id) ?? []), state]);
+        const states = passed.get(element.id);
+        if (states) states.push(state);
+        else passed.set(element.id, [state]);
         if (!state) {
           working.delete(element.id);
           results.set(element, 'ok');
