@@ -10,6 +10,7 @@
  *   npm run bench -- --only temporal   the temporal scenarios alone
  *   npm run bench -- --only iot        the IoT agent scenario alone
  *   npm run bench -- --only query      the HTTP baseline and the query scenarios at both sizes
+ *   npm run bench -- --only write      both baselines, creates and batch upserts
  *   npm run bench -- --only notify,temporal   several of notify, temporal and iot, in that order, on one Civitas
  *   npm run bench -- --cpu-prof DIR    Civitas writes a V8 CPU profile into DIR when it stops
  *
@@ -242,38 +243,43 @@ async function main() {
         console.log(`${name.padEnd(36)} p50 at ${SIZES[1] / 1000}k / at ${SIZES[0] / 1000}k = ${ratio === undefined ? 'n/a' : ratio.toFixed(2)}`);
       }
     };
-    if (only && !only.includes('query')) {
+    if (only && !only.includes('query') && !only.includes('write')) {
       for (const part of only.split(',')) await { notify, temporal, iot }[part]();
       return;
     }
+    /** Single creates against the HTTP baseline, batch upserts against the INSERT baseline. */
+    const writes = async (bareFigure) => {
+      const insertRate = store === 'postgres' ? await insertBaseline(DURATION) : undefined;
+      if (insertRate) record('baseline: pg multi-row INSERT', { rate: insertRate, unit: 'rows/s' }, undefined, 0);
+
+      let counter = 0;
+      let sampler = rssSampler(civitas.child.pid);
+      const created = await load(`${base}/ngsi-ld/v1/entities`, [
+        { method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (r) => ({ ...r, body: JSON.stringify(entity(counter++, 'urn:ngsi-ld:Created')) }) },
+      ]);
+      record('create single entities', { rate: created.requestsPerSecond, unit: 'req/s', ...created }, bareFigure.requestsPerSecond, sampler.stop());
+
+      sampler = rssSampler(civitas.child.pid);
+      let batchNo = 0;
+      const upserts = await load(`${base}/ngsi-ld/v1/entityOperations/upsert`, [
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          // Each request upserts one block of 100 consecutive entities, the blocks taken in turn from 50.
+          setupRequest: (r) => {
+            const block = batchNo++ % 50;
+            return { ...r, body: JSON.stringify(Array.from({ length: 100 }, (_, j) => entity(block * 100 + j, 'urn:ngsi-ld:Upserted'))) };
+          },
+        },
+      ], { connections: 8 });
+      record('batch upsert (100 per request)', { rate: upserts.requestsPerSecond * 100, unit: 'rows/s', ...upserts }, insertRate, sampler.stop());
+    };
+
     const bareFigure = await load(`http://127.0.0.1:${bare.port}/`, undefined);
     record('baseline: bare node:http', { rate: bareFigure.requestsPerSecond, unit: 'req/s', ...bareFigure }, undefined, 0);
     if (only === 'query') return await queries(bareFigure);
-    const insertRate = store === 'postgres' ? await insertBaseline(DURATION) : undefined;
-    if (insertRate) record('baseline: pg multi-row INSERT', { rate: insertRate, unit: 'rows/s' }, undefined, 0);
-
-    let counter = 0;
-    let sampler = rssSampler(civitas.child.pid);
-    const created = await load(`${base}/ngsi-ld/v1/entities`, [
-      { method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (r) => ({ ...r, body: JSON.stringify(entity(counter++, 'urn:ngsi-ld:Created')) }) },
-    ]);
-    record('create single entities', { rate: created.requestsPerSecond, unit: 'req/s', ...created }, bareFigure.requestsPerSecond, sampler.stop());
-
-    sampler = rssSampler(civitas.child.pid);
-    let batchNo = 0;
-    const upserts = await load(`${base}/ngsi-ld/v1/entityOperations/upsert`, [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        // Each request upserts one block of 100 consecutive entities, the blocks taken in turn from 50.
-        setupRequest: (r) => {
-          const block = batchNo++ % 50;
-          return { ...r, body: JSON.stringify(Array.from({ length: 100 }, (_, j) => entity(block * 100 + j, 'urn:ngsi-ld:Upserted'))) };
-        },
-      },
-    ], { connections: 8 });
-    record('batch upsert (100 per request)', { rate: upserts.requestsPerSecond * 100, unit: 'rows/s', ...upserts }, insertRate, sampler.stop());
-
+    await writes(bareFigure);
+    if (only === 'write') return;
     console.log('');
     await notify();
     console.log('');

@@ -106,6 +106,8 @@ export class SqlStore implements Store {
   private readonly largeStatements: Turns;
   /** Concurrent reads of single entities, fetched together under load. */
   private readonly reads: ReadBatches<StoredEntity>;
+  /** Operations accepted and not yet settled: closing waits for them, so that a write whose client has gone still lands. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly db: SqlDriver,
@@ -145,7 +147,7 @@ export class SqlStore implements Store {
   }
 
   getEntity(tenant: string, id: string): Promise<StoredEntity | undefined> {
-    return this.reads.get(tenant, id);
+    return this.track(this.reads.get(tenant, id));
   }
 
   mutate<T>(
@@ -154,10 +156,19 @@ export class SqlStore implements Store {
     plan: (current: Map<string, StoredEntity>) => WritePlan<T>,
     options: MutateOptions = {},
   ): Promise<MutationOutcome<T>> {
-    return new Promise((resolve, reject) => {
-      const key = [tenant, options.createTenant, options.retryConflicts, options.history, options.sweep].map(String).join('\u0000');
-      this.writes.submit({ tenant, ids: [...new Set(ids)], key, alone: false, plan, options, resolve: resolve as PendingMutation['resolve'], reject });
-    });
+    return this.track(
+      new Promise((resolve, reject) => {
+        const key = [tenant, options.createTenant, options.retryConflicts, options.history, options.sweep].map(String).join('\u0000');
+        this.writes.submit({ tenant, ids: [...new Set(ids)], key, alone: false, plan, options, resolve: resolve as PendingMutation['resolve'], reject });
+      }),
+    );
+  }
+
+  private track<R>(operation: Promise<R>): Promise<R> {
+    this.inFlight.add(operation);
+    const done = () => this.inFlight.delete(operation);
+    operation.then(done, done);
+    return operation;
   }
 
   /**
@@ -532,15 +543,21 @@ export class SqlStore implements Store {
   }
 
   /** Runs a read, its database errors translated. */
-  private async guard<R>(read: () => Promise<R>): Promise<R> {
-    try {
-      return await read();
-    } catch (e) {
-      throw this.translate(e);
-    }
+  private guard<R>(read: () => Promise<R>): Promise<R> {
+    return this.track(
+      (async () => {
+        try {
+          return await read();
+        } catch (e) {
+          throw this.translate(e);
+        }
+      })(),
+    );
   }
 
+  /** Closes the connections once every operation accepted has settled (those it sets off included). */
   async close(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.db.close();
   }
 

@@ -508,6 +508,27 @@ for (const kind of kinds) {
       expect((await store.notifications.getSubscription(tenant, 'urn:ngsi-ld:Subscription:bk'))!.delivery.timesSent).toBe(1);
     });
   });
+
+  test(`[${kind.name}] closing waits for the operations accepted before it: they land, and none fails`, async () => {
+    const opened = await kind.open();
+    await migrate(opened.driver);
+    const closing = storeOn(opened.driver);
+    const ids = Array.from({ length: 300 }, (_, i) => `urn:ngsi-ld:Closing:${i}`);
+    // Submitted one by one, they queue behind each other's groups: most still wait when close is called.
+    const writes = ids.map((id) => closing.mutate('', [id], () => ({ inserts: [entity(id)], result: id })));
+    const reads = ids.slice(0, 50).map((id) => closing.getEntity('', id));
+    await closing.close();
+    const settled = await Promise.allSettled([...writes, ...reads]);
+    expect(settled.filter((s) => s.status === 'rejected')).toEqual([]);
+    expect((await Promise.all(writes)).map((o) => o.result)).toEqual(ids);
+    if (opened.schema) {
+      const check = await openPgDriver(url!, opened.schema);
+      const [row] = await check.query<{ n: string }>(`SELECT count(*) AS n FROM entities WHERE id LIKE 'urn:ngsi-ld:Closing:%'`);
+      await check.close();
+      expect(Number(row.n)).toBe(ids.length);
+    }
+    await opened.cleanup();
+  });
 }
 
 if (url) {
