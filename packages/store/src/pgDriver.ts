@@ -20,8 +20,10 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
   // Each lane has two connections (see SqlDriver.planAhead); one more records the notifier's bookkeeping; the rest serve
   // everything else.
   const shared = Math.max(1, connections - 2 * (writeLanes + largeWriteLanes) - 1);
-  // Reads take a share of those; fewer lanes make larger batches of coalesced reads.
-  const readLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_READ_LANES ?? 2), shared));
+  // Reads take a share of those; fewer lanes make larger batches of coalesced reads. One by default: a statement costs
+  // PostgreSQL a wake-up and an execution whatever the ids it reads, and with one lane the reads that come during a
+  // round trip all go in the next (retrieve by id under load: half the statements of two lanes, 8-50% more requests/s).
+  const readLanes = Math.max(1, Math.min(Number(process.env.CIVITAS_READ_LANES ?? 1), shared));
   // Every connection sees the broker's schema first and PostGIS (public) after it. JIT is off: its compile time
   // (tens of milliseconds) is paid by statements whose set-returning functions make the planner over-estimate them.
   const settings = `-c jit=off${schema ? ` -c search_path=${schema},public` : ''}`;
