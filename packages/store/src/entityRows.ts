@@ -36,12 +36,14 @@ export function rowToEntity(row: EntityRow): StoredEntity {
 
 /**
  * Many entities as one JSON parameter, unpacked by jsonb_to_recordset: one
- * statement writes any number of entities.
+ * statement writes any number of entities. Rows of one literal shape: an
+ * object spread into each made them several times slower to serialise.
  */
-export function entitiesParam(entities: StoredEntity[], extra?: (e: StoredEntity) => Record<string, unknown>): string {
-  return JSON.stringify(
-    entities.map((e) => ({
-      ...extra?.(e),
+export function entitiesParam(entities: StoredEntity[], versions?: Map<string, number>): string {
+  const rows = new Array<Record<string, unknown>>(entities.length);
+  for (let n = 0; n < entities.length; n++) {
+    const e = entities[n];
+    rows[n] = {
       id: e.id,
       types: e.types,
       scope: e.scope ?? null,
@@ -50,16 +52,18 @@ export function entitiesParam(entities: StoredEntity[], extra?: (e: StoredEntity
       expires_at: e.expiresAt ?? null,
       attrs_expire_at: firstAttributeExpiry(e),
       attrs: e.attrs,
-    })),
-  );
+      // The version read, for the statement to check (none: the entity was not there).
+      version: versions?.get(e.id) ?? null,
+    };
+  }
+  return JSON.stringify(rows);
 }
 
 /** When the first transient attribute instance of an entity expires; null when it has none. */
 function firstAttributeExpiry(e: StoredEntity): string | null {
   let first: string | null = null;
-  for (const instances of Object.values(e.attrs)) {
-    for (const i of instances) if (i.expiresAt && (first === null || Date.parse(i.expiresAt) < Date.parse(first))) first = i.expiresAt;
+  for (const attr in e.attrs) {
+    for (const i of e.attrs[attr]) if (i.expiresAt && (first === null || Date.parse(i.expiresAt) < Date.parse(first))) first = i.expiresAt;
   }
   return first;
 }
-

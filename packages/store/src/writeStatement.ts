@@ -219,7 +219,7 @@ export function writeParams(
     tenant,
     entitiesParam(inserts),
     // In id order, as concurrent writers then take the row locks: they cannot deadlock on each other.
-    entitiesParam([...upserts].sort((a, b) => (a.id < b.id ? -1 : 1)), (e) => ({ version: versions.get(e.id) ?? null })),
+    entitiesParam([...upserts].sort((a, b) => (a.id < b.id ? -1 : 1)), versions),
     deletes,
     JSON.stringify(outbox ? steps : []),
     history,
