@@ -22,6 +22,7 @@ export * from './model/projection';
 export * from './model/versionFallback';
 export * from './model/deletion';
 export * from './model/sameJson';
+export * from './model/withMembers';
 export * from './env';
 export * from './registration/registration';
 export * from './registration/parse';

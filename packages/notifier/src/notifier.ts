@@ -11,7 +11,7 @@
  * queued in the claim's transaction. Several processes on one database
  * share the work: each notification is sent by one process.
  */
-import { ActiveContext, ContextSource, Subscription, subscriptionState, WEBSOCKET_ENDPOINT } from '@civitas/core';
+import { ActiveContext, ContextSource, Subscription, subscriptionState, WEBSOCKET_ENDPOINT, withMembers } from '@civitas/core';
 import type { ClaimRouter, CommittedChanges, Delivery, DeliveryOutcome, EntityQuery, Store, StoredSubscription } from '@civitas/store';
 import { changeRouter, filtersOf } from './matching/router';
 import { IndexedSubscription, SubscriptionIndex } from './matching/subscriptionIndex';
@@ -197,7 +197,7 @@ export class Notifier {
     for (const d of deliveries) this.pendingChanges.set(d.seq!, this.pendingChanges.get(d.seq!)! + 1);
     for (const c of changes) if (this.pendingChanges.get(c.seq) === 0) this.settleChange(c.seq);
     const committedAt = new Map(changes.map((c) => [c.seq, c.changedAt]));
-    this.dispatch(deliveries.map((d) => ({ ...d, attempts: 0, createdAt: committedAt.get(d.seq!)! })));
+    this.dispatch(deliveries.map((d) => withMembers(d, { attempts: 0, createdAt: committedAt.get(d.seq!)! })));
   }
 
   /** A change whose notifications are all sent or queued: it leaves the outbox with the next recorded outcomes. */

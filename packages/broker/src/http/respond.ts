@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { API_BASE, ApiRequest } from './apiRequest';
-import { ActiveContext, amendEntityForVersion, formatContextLink } from '@civitas/core';
+import { ActiveContext, amendEntityForVersion, formatContextLink, withMembers } from '@civitas/core';
 import { GEO_JSON, JSON_TYPE, LD_JSON } from './mediaTypes';
 import type { NgsiRequest } from './pipeline';
 
@@ -47,7 +47,7 @@ export function sendRepresentation(
   if (contextInBody) {
     // Subscriptions give their @context as a list, the form they are written in (5.2.12 examples).
     const context = options.contextList && !Array.isArray(ctx.responseContext) ? [ctx.responseContext] : ctx.responseContext;
-    const withContext = (o: unknown) => (typeof o === 'object' && o !== null ? { ...(o as object), '@context': context } : o);
+    const withContext = (o: unknown) => (typeof o === 'object' && o !== null ? withMembers(o, { '@context': context }) : o);
     payload = Array.isArray(body) ? body.map(withContext) : withContext(body);
   } else {
     addLink(res, contextLink(req, ctx));

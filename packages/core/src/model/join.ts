@@ -6,6 +6,7 @@
  */
 import type { EntityRenderer } from './render';
 import type { StoredEntity } from './entity';
+import { withMembers } from './withMembers';
 
 export type JoinMode = 'flat' | 'inline';
 
@@ -105,10 +106,10 @@ function inline(
     const embed = (t: StoredEntity) => inline(sub.entity(t), t, linked, sub, rendererAt, [...names, name], level - 1, new Set([...path, t.id]));
     const value = out[name];
     if (Array.isArray(value)) {
-      out[name] = value.map((v, k) => (targets[k] && !path.has(targets[k]!.id) && isObject(v) ? { ...v, entity: embed(targets[k]!) } : v));
+      out[name] = value.map((v, k) => (targets[k] && !path.has(targets[k]!.id) && isObject(v) ? withMembers(v, { entity: embed(targets[k]!) }) : v));
     } else if (targets[0] && !path.has(targets[0].id)) {
       // Simplified: the Relationship becomes the entity itself; otherwise the entity is a member beside its object.
-      out[name] = isObject(value) && 'object' in value ? { ...value, entity: embed(targets[0]) } : embed(targets[0]);
+      out[name] = isObject(value) && 'object' in value ? withMembers(value, { entity: embed(targets[0]) }) : embed(targets[0]);
     }
   }
   return out;

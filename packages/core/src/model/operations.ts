@@ -6,6 +6,7 @@
  */
 import { badRequest, notFound } from '../errors';
 import { AttributeInstance, AttributeMap, EntityFragment, Json, SCOPE, StoredEntity } from './entity';
+import { withMembers } from './withMembers';
 import { NGSI_NULL } from './parse';
 
 /** Per-attribute outcome of append / update (5.6.3, 5.6.2): 207 lists what was not updated and why. */
@@ -18,7 +19,7 @@ const sameDataset = (a: AttributeInstance, b: AttributeInstance): boolean => a.d
 
 /** An instance with its system timestamps (createdAt kept when given). */
 export function stamp(inst: AttributeInstance, now: string, createdAt?: string): AttributeInstance {
-  return { ...inst, createdAt: createdAt ?? now, modifiedAt: now };
+  return withMembers(inst, { createdAt: createdAt ?? now, modifiedAt: now });
 }
 
 /** A new entity from a complete fragment (create, upsert of an unknown id). */
@@ -108,7 +109,7 @@ function writeAttributes(
   if (fragment.scope) {
     const scope = rules.scope(fragment.scope);
     if (scope) {
-      entity = { ...entity, scope, modifiedAt: now };
+      entity = withMembers(entity, { scope, modifiedAt: now });
       result.updated.push(SCOPE);
     } else {
       result.notUpdated.push({ attributeName: SCOPE, reason: rules.skipped });
@@ -262,7 +263,7 @@ const CONTENT_KEYS = ['value', 'object', 'languageMap', 'vocab', 'json', 'valueL
 function stripNulls(inst: AttributeInstance): AttributeInstance {
   if (!inst.sub) return inst;
   const sub = Object.fromEntries(Object.entries(inst.sub).filter(([, s]) => !isNgsiNull(s)).map(([k, s]) => [k, stripNulls(s)]));
-  const out: AttributeInstance = { ...inst, sub };
+  const out: AttributeInstance = withMembers(inst, { sub });
   if (Object.keys(sub).length === 0) delete out.sub;
   return out;
 }

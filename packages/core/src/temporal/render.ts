@@ -6,6 +6,7 @@
 import type { AttributeInstance } from '../model/entity';
 import type { EntityRenderer } from '../model/render';
 import type { TimeProperty } from './params';
+import { withMembers } from '../model/withMembers';
 
 type Out = Record<string, unknown>;
 
@@ -62,7 +63,7 @@ export function renderTemporalEntity(
       };
       out[name] = keys.length === 1 ? simplifiedOf(keys[0]) : keys.map(simplifiedOf);
     } else {
-      out[name] = instances.map(({ instanceId, instance }) => ({ ...(renderer.attributeInstances([instance]) as Out), instanceId: instanceUri(instanceId) }));
+      out[name] = instances.map(({ instanceId, instance }) => withMembers(renderer.attributeInstances([instance]) as Out, { instanceId: instanceUri(instanceId) }));
     }
   }
   return out;

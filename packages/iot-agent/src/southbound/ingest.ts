@@ -6,6 +6,7 @@
  * and the error is returned so that a transport with a reply channel (HTTP)
  * can answer with it.
  */
+import { withMembers } from '@civitas/core';
 import { Codec, codecNamed, json, PayloadError, ultraLight } from '../codecs';
 import { DropError } from '../dropReasons';
 import type { DeviceProfile } from '../mapping/deviceProfile';
@@ -73,7 +74,7 @@ export class Ingest {
       const receivedAt = new Date().toISOString();
       const entities = groups.map((g) => {
         this.metrics.measuresReceived++;
-        return measuresToEntity(profile, { ...g, observedAt: g.observedAt ?? message.observedAt }, receivedAt);
+        return measuresToEntity(profile, withMembers(g, { observedAt: g.observedAt ?? message.observedAt }), receivedAt);
       });
       const tenant = this.destination.tenant(profile);
       const contextUrl = this.destination.contextUrl(profile);

@@ -8,6 +8,7 @@
  * and parsing, a third of what a message costs the broker).
  */
 import mqtt, { MqttClient } from 'mqtt';
+import { withMembers } from '@civitas/core';
 import type { Log } from '../northbound/batchingWriter';
 import type { Ingest } from './ingest';
 import { parseTopic, SUBSCRIBED_TOPICS } from './topics';
@@ -94,7 +95,7 @@ export class MqttSouthbound {
 function receive(topic: string, payload: Buffer, ingest: Ingest, log: Log): void {
   const parsed = parseTopic(topic);
   if (!parsed) return;
-  ingest.handle({ ...parsed, payload, transport: 'MQTT' }).catch((e) => log.error(`MQTT message on ${topic} failed: ${(e as Error).message}`));
+  ingest.handle(withMembers(parsed, { payload, transport: 'MQTT' as const })).catch((e) => log.error(`MQTT message on ${topic} failed: ${(e as Error).message}`));
 }
 
 function clientLink(client: MqttClient, qos: 0 | 1): MqttLink {

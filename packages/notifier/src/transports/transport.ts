@@ -1,5 +1,5 @@
 /** How a notification reaches a subscriber: one transport per kind of endpoint. */
-import type { ActiveContext, Subscription } from '@civitas/core';
+import { ActiveContext, Subscription, withMembers } from '@civitas/core';
 
 export interface DeliveryTarget {
   tenant: string;
@@ -32,8 +32,8 @@ export function envelope(
   } else {
     // The @context on the notification and on each entity, so that every entity can be read on its own.
     const context = target.ctx.responseContext;
-    const data = Array.isArray(notification.data) ? notification.data.map((e) => ({ ...(e as object), '@context': context })) : notification.data;
-    body = { ...notification, data, '@context': context };
+    const data = Array.isArray(notification.data) ? notification.data.map((e) => withMembers(e as object, { '@context': context })) : notification.data;
+    body = withMembers(notification, { data, '@context': context });
   }
   if (target.tenant !== '') headers['NGSILD-Tenant'] = target.tenant;
   for (const { key, value } of target.subscription.notification.endpoint.receiverInfo ?? []) headers[key] = value;
