@@ -1,6 +1,7 @@
 /**
  * HTTPS webhooks (5.3.1): notifications reach an endpoint whose certificate
- * a trusted authority signed, and never one whose certificate nobody trusted.
+ * a trusted authority signed (CIVITAS_NOTIFY_CA_FILE's, or NODE_EXTRA_CA_CERTS'
+ * beside it), and never one whose certificate nobody trusted.
  */
 import { describeEachStore, uniqueId } from '../support/broker';
 import { selfSignedCertificate } from '../support/certificates';
@@ -8,19 +9,23 @@ import { eventually, Receiver, settle } from '../support/receiver';
 
 const trusted = selfSignedCertificate();
 const untrusted = selfSignedCertificate();
+const extra = selfSignedCertificate();
 
 describeEachStore(
   'HTTPS notification endpoints',
   (h) => {
     let secure: Receiver;
     let impostor: Receiver;
+    let extraSigned: Receiver;
     beforeAll(async () => {
       secure = await Receiver.start(trusted);
       impostor = await Receiver.start(untrusted);
+      extraSigned = await Receiver.start(extra);
     });
     afterAll(async () => {
       await secure.close();
       await impostor.close();
+      await extraSigned.close();
     });
 
     async function subscribeTo(receiver: Receiver, id: string): Promise<string> {
@@ -41,6 +46,15 @@ describeEachStore(
       await eventually(async () => expect((await h().client.get(`/subscriptions/${subscription}`)).body.notification).toMatchObject({ status: 'ok', timesSent: 1 }));
     });
 
+    test('an authority of NODE_EXTRA_CA_CERTS stays trusted beside those of CIVITAS_NOTIFY_CA_FILE', async () => {
+      const id = uniqueId('Room');
+      const subscription = await subscribeTo(extraSigned, id);
+      await h().client.post('/entities', { id, type: 'Room', temperature: { type: 'Property', value: 23 } });
+      const [got] = await extraSigned.waitFor(undefined, 1);
+      expect(got.body).toMatchObject({ type: 'Notification', data: [{ id, temperature: { value: 23 } }] });
+      await eventually(async () => expect((await h().client.get(`/subscriptions/${subscription}`)).body.notification).toMatchObject({ status: 'ok', timesSent: 1 }));
+    });
+
     test('an endpoint with a certificate nobody trusted gets nothing, and the subscription reports the failure', async () => {
       const id = uniqueId('Room');
       const subscription = await subscribeTo(impostor, id);
@@ -52,5 +66,5 @@ describeEachStore(
       expect(impostor.on()).toHaveLength(0);
     });
   },
-  { CIVITAS_NOTIFY_CA_FILE: trusted.certFile, CIVITAS_NOTIFY_RETRY_MS: '100', CIVITAS_NOTIFY_POLL_MS: '100' },
+  { CIVITAS_NOTIFY_CA_FILE: trusted.certFile, NODE_EXTRA_CA_CERTS: extra.certFile, CIVITAS_NOTIFY_RETRY_MS: '100', CIVITAS_NOTIFY_POLL_MS: '100' },
 );

@@ -76,7 +76,27 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
       retryMaxMs: envInt(env.CIVITAS_NOTIFY_RETRY_MAX_MS, DEFAULT_NOTIFIER_CONFIG.retryMaxMs),
       maxAgeMs: envInt(env.CIVITAS_NOTIFY_MAX_AGE_MS, DEFAULT_NOTIFIER_CONFIG.maxAgeMs),
       pollMs: envInt(env.CIVITAS_NOTIFY_POLL_MS, DEFAULT_NOTIFIER_CONFIG.pollMs),
-      trustedCa: env.CIVITAS_NOTIFY_CA_FILE ? readFileSync(env.CIVITAS_NOTIFY_CA_FILE, 'utf8') : undefined,
+      trustedCa: notificationAuthorities(env),
     },
   };
+}
+
+/**
+ * The PEM of the authorities trusted for notification endpoints besides
+ * Node.js's bundled ones: CIVITAS_NOTIFY_CA_FILE's, and NODE_EXTRA_CA_CERTS',
+ * which Node.js leaves out of a connection once it is given a list of its
+ * own. Without CIVITAS_NOTIFY_CA_FILE, the TLS default (extra ones included).
+ */
+function notificationAuthorities(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.CIVITAS_NOTIFY_CA_FILE) return undefined;
+  const pems = [readFileSync(env.CIVITAS_NOTIFY_CA_FILE, 'utf8')];
+  if (env.NODE_EXTRA_CA_CERTS) {
+    try {
+      pems.push(readFileSync(env.NODE_EXTRA_CA_CERTS, 'utf8'));
+    } catch (e) {
+      // Node.js warns of an unreadable file at start-up and goes on without it; so do notifications.
+      console.warn(`NODE_EXTRA_CA_CERTS not used for notification endpoints: ${(e as Error).message}`);
+    }
+  }
+  return pems.join('\n');
 }
