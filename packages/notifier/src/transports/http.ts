@@ -36,14 +36,25 @@ export class HttpTransport implements Transport {
       headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
     }
     // One deadline for connecting, sending and the answer's headers and body, as an unreachable host must not take longer.
-    const deadline = AbortSignal.timeout(Math.ceil(timeoutMs));
+    // Its timer is cleared with the answer: at thousands of notifications a second, timers left to fire would pile up.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), Math.ceil(timeoutMs));
     let answer;
     try {
-      answer = await this.agent.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'POST', headers, body: JSON.stringify(body), signal: deadline });
+      answer = await this.agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        signal: deadline.signal,
+      });
       // Drained, so that the connection goes back to the pool.
       await answer.body.dump();
     } catch (e) {
-      throw deadline.aborted ? new Error(`No answer within ${timeoutMs} ms`) : e;
+      throw deadline.signal.aborted ? new Error(`No answer within ${timeoutMs} ms`) : e;
+    } finally {
+      clearTimeout(timer);
     }
     if (answer.statusCode < 200 || answer.statusCode >= 300) throw new Error(`The endpoint answered ${answer.statusCode}`);
   }
