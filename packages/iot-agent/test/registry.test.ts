@@ -62,6 +62,19 @@ describe('DeviceRegistry', () => {
     expect((await registry.lookup('later', 'm1')).entityType).toBe('Meter');
   });
 
+  test('devices provisioned on their own, under a key whose groups lie elsewhere, do not read the groups again one by one', async () => {
+    await provisioning.createGroups([{ service: 'city', subservice: '/north', resource: '/iot/d', apikey: 'shared', body: { entity_type: 'Gauge' } }]);
+    const loose = Array.from({ length: 20 }, (_, i) => `loose${i}`);
+    await provisioning.createDevices(
+      loose.map((id) => ({ service: 'city', subservice: '/south', deviceId: id, apikey: 'shared', entityName: `urn:ngsi-ld:Gauge:${id}`, body: { device_id: id, entity_type: 'Gauge' } })),
+    );
+    const registry = new DeviceRegistry(provisioning, new ModelCatalog(), 60_000);
+    const reads = provisioning.groupReads;
+    for (const id of loose) expect((await registry.lookup('shared', id)).entityId).toBe(`urn:ngsi-ld:Gauge:${id}`);
+    // The first read, and one more for the first device whose group it lacked; not one per device.
+    expect(provisioning.groupReads - reads).toBe(2);
+  });
+
   test('the groups read expire with the registry entries', async () => {
     const registry = new DeviceRegistry(provisioning, new ModelCatalog(), 1);
     await registry.lookup('fleet', 'brief0');

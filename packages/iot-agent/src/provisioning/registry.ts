@@ -16,6 +16,12 @@ interface Cached {
 }
 
 const MAX_CACHED = 100_000;
+/**
+ * How long groups read again for a device whose group they lacked are taken
+ * as current for other such devices: devices provisioned on their own,
+ * under a key whose groups lie in other service paths, lack theirs for good.
+ */
+const REREAD_MS = 1_000;
 
 export class DeviceRegistry {
   private readonly cache = new Map<string, Cached>();
@@ -25,7 +31,7 @@ export class DeviceRegistry {
    * The config groups of each API key, read once per expiry for all its devices: a thousand devices appearing
    * at once (an agent started, a new group) would otherwise read their group a thousand times.
    */
-  private readonly groups = new Map<string, { records: Promise<ConfigGroupRecord[]>; expires: number }>();
+  private readonly groups = new Map<string, { records: Promise<ConfigGroupRecord[]>; expires: number; reread?: number }>();
 
   /** Called with every device the registry autoprovisioned and its profile, so that its entity and commands can be set up. */
   onAutoprovisioned: (device: DeviceRecord, profile: DeviceProfile) => void = () => undefined;
@@ -75,13 +81,14 @@ export class DeviceRegistry {
     this.groups.clear();
   }
 
-  private groupsOf(apikey: string): Promise<ConfigGroupRecord[]> {
+  /** The API key's groups, from the cache unless they expired, or unless `reread` and they were not read again lately. */
+  private groupsOf(apikey: string, reread = false): Promise<ConfigGroupRecord[]> {
     const now = Date.now();
     const known = this.groups.get(apikey);
-    if (known && known.expires > now) return known.records;
+    if (known && known.expires > now && (!reread || (known.reread ?? 0) > now - REREAD_MS)) return known.records;
     if (this.groups.size >= MAX_CACHED) this.groups.clear();
     const records = this.store.groupsByApikey(apikey);
-    const entry = { records, expires: now + this.ttlMs };
+    const entry = { records, expires: now + this.ttlMs, reread: reread ? now : undefined };
     this.groups.set(apikey, entry);
     // A failed read is not kept: the next message tries again.
     records.catch(() => {
@@ -96,10 +103,9 @@ export class DeviceRegistry {
     if (device) {
       const ofDevice = (list: ConfigGroupRecord[]) => list.find((g) => g.service === device.service && g.subservice === device.subservice);
       let group = ofDevice(groups);
-      // A device whose group the cached list lacks was provisioned with it since (by another process): read them again.
+      // A device whose group the cached list lacks may have been provisioned with it since (by another process): read them again.
       if (!group) {
-        this.groups.delete(apikey);
-        groups = await this.groupsOf(apikey);
+        groups = await this.groupsOf(apikey, true);
         group = ofDevice(groups);
       }
       return this.profile(device, group && groupOf(group));
