@@ -2,8 +2,8 @@
  * Everything a mutation writes, as one SQL statement: the entities
  * (inserted, upserted, deleted), their rows in entity_values and entity_geo,
  * the outbox changes and the attribute history. One round trip whatever the number of entities;
- * the side tables are computed from the rows the statement itself writes
- * (deleted entities take theirs with them through the foreign keys). An
+ * the side tables are computed from the rows the statement itself writes,
+ * and the side rows of the entities it deletes go with them. An
  * update rewrites the side-table rows of the attributes whose indexed
  * content changed only: a device that sends one measure leaves the rows of
  * its location and of its other attributes alone.
@@ -60,12 +60,14 @@ WITH
     DELETE FROM entities WHERE tenant = $1 AND id = ANY($4::text[]) AND version = ($11::jsonb ->> id)::bigint RETURNING id
   ),
   written AS (SELECT * FROM inserted UNION ALL SELECT * FROM upserted),
+  -- The entities whose side rows may go: those written (the rows of their changed attributes) and those deleted (all; $9 names none).
+  touched AS (SELECT id FROM written UNION ALL SELECT id FROM deleted),
   -- = ANY(ARRAY(...)) makes the ids an index condition: the generic plan of a join with written would scan the tenant's rows.
   stale_values AS (
-    DELETE FROM entity_values v WHERE tenant = $1 AND entity_id = ANY(ARRAY(SELECT id FROM written)) AND ${refreshed('v.entity_id', 'v.attr')}
+    DELETE FROM entity_values v WHERE tenant = $1 AND entity_id = ANY(ARRAY(SELECT id FROM touched)) AND ${refreshed('v.entity_id', 'v.attr')}
   ),
   stale_geo AS (
-    DELETE FROM entity_geo g WHERE tenant = $1 AND entity_id = ANY(ARRAY(SELECT id FROM written)) AND ${refreshed('g.entity_id', 'g.attr')}
+    DELETE FROM entity_geo g WHERE tenant = $1 AND entity_id = ANY(ARRAY(SELECT id FROM touched)) AND ${refreshed('g.entity_id', 'g.attr')}
   ),
   new_values AS (
     ${INSERT_VALUES} FROM written e ${VALUE_SOURCE} AND ${refreshed('e.id', 'a.key')}
@@ -76,10 +78,11 @@ WITH
     FROM written e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
     WHERE i ->> 'type' = 'GeoProperty' AND ${refreshed('e.id', 'a.key')}
   ),
-  -- Attribute names, for the entities whose set of names changed ($10): the ones gone are removed, the new ones added.
+  -- Attribute names, for the entities whose set of names changed ($10): the ones gone are removed, the new ones added;
+  -- a deleted entity's all go.
   stale_names AS (
     DELETE FROM entity_attrs a
-    WHERE a.tenant = $1 AND a.entity_id = ANY(ARRAY(SELECT id FROM written WHERE id = ANY($10::text[])))
+    WHERE a.tenant = $1 AND a.entity_id = ANY(ARRAY(SELECT id FROM written WHERE id = ANY($10::text[]) UNION ALL SELECT id FROM deleted))
       AND NOT EXISTS (SELECT 1 FROM written e WHERE e.id = a.entity_id AND e.attrs ? a.attr)
   ),
   new_names AS (

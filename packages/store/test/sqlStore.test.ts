@@ -340,6 +340,23 @@ for (const kind of kinds) {
       expect((await sideRows()).geo.map((g) => g.coords)).toEqual(['POINT(3 40)']);
     });
 
+    test('a deleted entity takes its value, geometry and attribute-name rows with it, and only its own', async () => {
+      const ids = ['urn:ngsi-ld:Thing:doomed', 'urn:ngsi-ld:Thing:survivor'];
+      await store.mutate('', [], () => ({ inserts: ids.map((id) => entity(id)), result: undefined }));
+      const counts = async (id: string) => {
+        const count = async (table: string) =>
+          Number((await driver.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE tenant = $1 AND entity_id = $2`, ['', id]))[0].n);
+        return { values: await count('entity_values'), geo: await count('entity_geo'), names: await count('entity_attrs') };
+      };
+      const written = await counts(ids[0]);
+      expect(written.values).toBeGreaterThan(0);
+      expect(written.geo).toBe(1);
+      expect(written.names).toBe(Object.keys(entity(ids[0]).attrs).length);
+      await store.mutate('', [ids[0]], () => ({ deletes: [ids[0]], result: undefined }));
+      expect(await counts(ids[0])).toEqual({ values: 0, geo: 0, names: 0 });
+      expect(await counts(ids[1])).toEqual(written);
+    });
+
     test('two concurrent creates of one entity: one is written, the other meets it', async () => {
       const id = 'urn:ngsi-ld:Group:twice';
       const create = (n: number) => store.mutate('', [], () => ({ inserts: [{ ...entity(id), types: [`https://example.org/T${n}`] }], result: n }));
