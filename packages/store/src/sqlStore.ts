@@ -260,13 +260,15 @@ export class SqlStore implements Store {
       settled.set(member, { result, conflicts: i.map((e) => e.id) });
     }
     if (written.size === 0) return { settled, putOff };
-    const steps = outboxChanges(current, { inserts, upserts, deletes, intermediates });
+    const history = this.history && options.history !== false;
+    // The steps feed the outbox and the history's extra records; a write that keeps neither needs none.
+    const steps = subscribed || history ? outboxChanges(current, { inserts, upserts, deletes, intermediates }) : [];
     const lease = this.feed.lease;
     const params = writeParams(
       tenant,
       current,
       { inserts, upserts, deletes, versions, createTenant, strictInserts: options.retryConflicts ?? false },
-      { history: this.history && options.history !== false, steps, outbox: subscribed, lease },
+      { history, steps, outbox: subscribed, lease },
     );
     const [row] = await turns.run(() =>
       this.db.writer.query<{ inserted: string[]; changes: Array<{ seq: string; id: string; at: string }> | string; revision: string }>(WRITE_STATEMENT, params),

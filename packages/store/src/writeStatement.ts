@@ -170,7 +170,7 @@ export function outboxChanges(
   { inserts, upserts, deletes, intermediates }: Pick<WriteSet, 'inserts' | 'upserts' | 'deletes'> & { intermediates: Intermediates },
 ): OutboxChange[] {
   const chain = (id: string, inserted: boolean, first: StoredEntity | null, last: StoredEntity | null): OutboxChange[] => {
-    const states = [first, ...(intermediates?.get(id) ?? []), last];
+    const states = [first, ...(intermediates.get(id) ?? []), last];
     const out: OutboxChange[] = [];
     for (let n = 1; n < states.length; n++) if (states[n - 1] || states[n]) out.push({ id, inserted, before: states[n - 1], after: states[n] });
     return out;
