@@ -32,6 +32,8 @@ export interface BrokerConfig {
   publicUrl?: string;
   /** Record attribute history for the temporal API. */
   history: boolean;
+  /** Most entities kept in memory for retrieval by id (undefined: the store's default); 0 keeps none. */
+  entityCache?: number;
   /** Days of history kept (by the time an instance counts at); 0 keeps it all. */
   historyRetentionDays: number;
   /** How often retention runs. */
@@ -65,6 +67,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     initialNotification: env.CIVITAS_INITIAL_NOTIFICATION === 'true',
     contextSourceId: env.CIVITAS_CONTEXT_SOURCE_ID || `urn:ngsi-ld:ContextSource:civitas-${hostname()}`,
     history: env.CIVITAS_HISTORY !== 'off',
+    entityCache: env.CIVITAS_ENTITY_CACHE ? envInt(env.CIVITAS_ENTITY_CACHE, 0) : undefined,
     historyRetentionDays: envInt(env.CIVITAS_HISTORY_RETENTION_DAYS, 0),
     historyPruneMs: envInt(env.CIVITAS_HISTORY_PRUNE_MS, 3_600_000),
     expirySweepMs: envInt(env.CIVITAS_EXPIRY_SWEEP_MS, 1_000),

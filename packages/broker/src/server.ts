@@ -71,7 +71,7 @@ function startExpirySweep(store: Store, config: BrokerConfig, log: Logger): { st
 /** Starts the broker; `store` may be given to share one (tests, all-in-one). */
 export async function startBroker(config: BrokerConfig, options: { store?: Store; log?: Logger } = {}): Promise<RunningBroker> {
   const log = options.log ?? consoleLogger;
-  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, dataDir: config.dataDir, history: config.history }));
+  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, dataDir: config.dataDir, history: config.history, entityCache: config.entityCache }));
   const contexts = createContextService(config);
   let baseUrl = config.publicUrl;
   const notifier = new Notifier(

@@ -31,6 +31,21 @@ export interface TransactionOptions {
   asyncCommit?: boolean;
 }
 
+/**
+ * Word between processes sharing one database of which entities changed,
+ * for their entity caches (see EntityCache): the write statement announces
+ * them on `channel` when it commits, and every process listens.
+ */
+export interface EntityAnnouncements {
+  readonly channel: string;
+  /**
+   * Listens, reconnecting when the connection is lost: `onState(true)` once
+   * listening (again), `onState(false)` from the moment announcements may be
+   * missed. Returns a function that stops listening.
+   */
+  listen(onMessage: (payload: string) => void, onState: (listening: boolean) => void): () => Promise<void>;
+}
+
 export interface SqlDriver extends SqlExecutor {
   readonly kind: 'postgres' | 'embedded';
   /** Write statements of grouped mutations run side by side (see WriteGroups). */
@@ -61,6 +76,8 @@ export interface SqlDriver extends SqlExecutor {
    * transaction around the statement takes three.
    */
   readonly bookkeeper: SqlExecutor;
+  /** Absent where no other process can share the database (the embedded store). */
+  readonly announcements?: EntityAnnouncements;
   /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;

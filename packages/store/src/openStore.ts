@@ -21,6 +21,8 @@ export interface StoreOptions {
   schema?: string;
   /** Record attribute history for the temporal API (default true). */
   history?: boolean;
+  /** Most entities kept in the entity cache (see EntityCache; default DEFAULT_ENTITY_CACHE); 0 keeps none. */
+  entityCache?: number;
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
@@ -29,7 +31,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     : await openPgliteDriver(options.dataDir, options.template);
   try {
     await migrate(driver);
-    return storeOn(driver, options.history ?? true);
+    return storeOn(driver, options.history ?? true, options.entityCache);
   } catch (e) {
     await driver.close();
     throw e;
@@ -37,7 +39,15 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 }
 
 /** The store over a migrated database. */
-export function storeOn(driver: SqlDriver, history = true): SqlStore {
+export function storeOn(driver: SqlDriver, history = true, entityCache?: number): SqlStore {
   const feed = new ChangeFeed();
-  return new SqlStore(driver, feed, new SqlNotificationStore(driver, feed), new SqlProvisioningStore(driver), new SqlRegistrationStore(driver), history);
+  return new SqlStore(
+    driver,
+    feed,
+    new SqlNotificationStore(driver, feed),
+    new SqlProvisioningStore(driver),
+    new SqlRegistrationStore(driver),
+    history,
+    entityCache,
+  );
 }

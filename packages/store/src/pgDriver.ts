@@ -1,6 +1,7 @@
 /** The PostgreSQL server driver: a pg connection pool, optionally confined to one schema. */
-import { Pool, PoolClient } from 'pg';
-import type { SqlDriver, SqlExecutor, Statement, TransactionOptions } from './driver';
+import { createHash } from 'node:crypto';
+import { Client, Pool, PoolClient } from 'pg';
+import type { EntityAnnouncements, SqlDriver, SqlExecutor, Statement, TransactionOptions } from './driver';
 
 const executor = (client: Pool | PoolClient): SqlExecutor => ({
   query: async <R>(sql: string | Statement, params?: unknown[]) =>
@@ -51,6 +52,7 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
     largeWriteLanes,
     planAhead: true,
     readLanes,
+    announcements: announcementsOn(url, settings, schema),
     query: base.query,
     writer: executor(writePool),
     bookkeeper: executor(bookkeepingPool),
@@ -91,3 +93,58 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
 
 /** An arbitrary constant shared by every Civitas process. */
 const SCHEMA_LOCK_KEY = 726_584_392;
+
+/** Reconnecting after a lost listening connection waits this long. */
+const RELISTEN_MS = 1_000;
+
+/**
+ * Announcements on a channel of the schema's own: NOTIFY channels are
+ * database-wide, and processes on other schemas of the database write other
+ * entities.
+ */
+function announcementsOn(url: string, settings: string, schema?: string): EntityAnnouncements {
+  const channel = `civitas_entities_${createHash('sha1').update(schema ?? '').digest('hex').slice(0, 24)}`;
+  return {
+    channel,
+    listen(onMessage, onState) {
+      let stopped = false;
+      let current: Client | undefined;
+      let retry: NodeJS.Timeout | undefined;
+      const connect = async () => {
+        const client = new Client({ connectionString: url, options: settings });
+        let lost = false;
+        const onLost = (e?: unknown) => {
+          if (lost) return;
+          lost = true;
+          if (current === client) current = undefined;
+          client.end().catch(() => undefined);
+          if (stopped) return;
+          if (e) console.error('Entity announcements: listening connection lost', e);
+          onState(false);
+          retry = setTimeout(() => void connect(), RELISTEN_MS);
+        };
+        client.on('error', onLost);
+        client.on('end', () => onLost());
+        client.on('notification', (n) => {
+          if (n.channel === channel && n.payload) onMessage(n.payload);
+        });
+        try {
+          await client.connect();
+          await client.query(`LISTEN ${channel}`);
+        } catch (e) {
+          onLost(e);
+          return;
+        }
+        if (stopped || lost) return void client.end().catch(() => undefined);
+        current = client;
+        onState(true);
+      };
+      void connect();
+      return async () => {
+        stopped = true;
+        clearTimeout(retry);
+        await current?.end().catch(() => undefined);
+      };
+    },
+  };
+}

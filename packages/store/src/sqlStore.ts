@@ -8,6 +8,7 @@ import type { ChangeFeed } from './changeFeed';
 import { OutboxChange, outboxChanges, WRITE_STATEMENT, writeParams } from './writeStatement';
 import { GroupMember, WriteGroups } from './writeGroups';
 import { ReadBatches } from './readBatches';
+import { EntityCache } from './entityCache';
 import { Turns } from './turns';
 import type { EntityChange, NotificationStore } from './notifications';
 import type { CommittedChanges } from './changeFeed';
@@ -59,6 +60,8 @@ const MAX_ATTEMPTS = 8;
 const MAX_GROUP_IDS = 1000;
 /** A group reading at least this many entities may take a lane for large groups (see SpareLanes). */
 const LARGE_GROUP_IDS = 100;
+/** Most entities the entity cache keeps by default: a few tens of megabytes of Smart Data Models entities. */
+export const DEFAULT_ENTITY_CACHE = 10_000;
 /** Most entities one statement of coalesced reads fetches. */
 const MAX_READ_IDS = 500;
 
@@ -106,6 +109,10 @@ export class SqlStore implements Store {
   private readonly largeStatements: Turns;
   /** Concurrent reads of single entities, fetched together under load. */
   private readonly reads: ReadBatches<StoredEntity>;
+  /** Entities read recently (see EntityCache); none when its size is 0. */
+  private readonly cache?: EntityCache;
+  /** Stops listening to other processes' announcements of the entities they write. */
+  private readonly stopListening?: () => Promise<void>;
   /** Operations accepted and not yet settled: closing waits for them, so that a write whose client has gone still lands. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -117,7 +124,18 @@ export class SqlStore implements Store {
     readonly registrations: RegistrationStore,
     /** Keep attribute history (the temporal API); off saves its cost on every write. */
     private readonly history = true,
+    /** Most entities the entity cache keeps; 0 keeps none. */
+    entityCache = DEFAULT_ENTITY_CACHE,
   ) {
+    if (entityCache > 0) {
+      const cache = new EntityCache(entityCache, !db.announcements);
+      this.cache = cache;
+      // Until the first announcement can be heard, nothing is kept.
+      this.stopListening = db.announcements?.listen(
+        (payload) => this.heard(payload),
+        (listening) => (listening ? cache.trust() : cache.distrust()),
+      );
+    }
     this.nextAnalyze = db.kind === 'embedded' ? 5_000 : 1_000;
     this.statements = new Turns(db.writeLanes);
     this.largeStatements = new Turns(db.largeWriteLanes);
@@ -147,7 +165,34 @@ export class SqlStore implements Store {
   }
 
   getEntity(tenant: string, id: string): Promise<StoredEntity | undefined> {
-    return this.track(this.reads.get(tenant, id));
+    const cache = this.cache;
+    if (!cache) return this.track(this.reads.get(tenant, id));
+    const cached = cache.get(tenant, id);
+    if (cached) return Promise.resolve(cached);
+    const read = cache.startRead(tenant, id);
+    return this.track(
+      this.reads.get(tenant, id).then(
+        (entity) => cache.finishRead(read, entity),
+        (e) => {
+          cache.abandonRead(read);
+          throw e;
+        },
+      ),
+    );
+  }
+
+  /** Another process announced the entities it wrote (see WRITE_STATEMENT): they leave the cache. */
+  private heard(payload: string): void {
+    let announcement: { o?: string; t?: string; ids?: string[] };
+    try {
+      announcement = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    const { o: owner, t: tenant, ids } = announcement;
+    if (owner === this.feed.owner || typeof tenant !== 'string') return;
+    if (Array.isArray(ids)) this.cache?.drop(tenant, ids);
+    else this.cache?.dropTenant(tenant);
   }
 
   mutate<T>(
@@ -268,11 +313,15 @@ export class SqlStore implements Store {
       tenant,
       current,
       { inserts, upserts, deletes, versions, createTenant, strictInserts: options.retryConflicts ?? false },
-      { history, steps, outbox: subscribed, lease },
+      { history, steps, outbox: subscribed, lease, announce: this.db.announcements && { channel: this.db.announcements.channel, owner: this.feed.owner } },
     );
-    const [row] = await turns.run(() =>
-      this.db.writer.query<{ inserted: string[]; changes: Array<{ seq: string; id: string; at: string }> | string; revision: string }>(WRITE_STATEMENT, params),
-    );
+    let row: { inserted: string[]; changes: Array<{ seq: string; id: string; at: string }> | string; revision: string };
+    try {
+      [row] = await turns.run(() => this.db.writer.query<typeof row>(WRITE_STATEMENT, params));
+    } finally {
+      // Committed or not: a read of these entities from now on goes to the database.
+      this.cache?.drop(tenant, written);
+    }
     if (createTenant) this.knownTenants.add(tenant);
     const inserted = new Set(row.inserted);
     for (const outcome of settled.values()) {
@@ -560,6 +609,7 @@ export class SqlStore implements Store {
   /** Closes the connections once every operation accepted has settled (those it sets off included). */
   async close(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.stopListening?.();
     await this.db.close();
   }
 

@@ -115,11 +115,20 @@ WITH
     WHERE (NOT c.inserted OR c.id IN (SELECT id FROM inserted))
       AND EXISTS (SELECT 1 FROM subscriptions WHERE tenant = $1)
     RETURNING seq, entity_id, changed_at
+  ),
+  -- The other processes on this database drop these entities from their caches (see EntityCache); ids too many for one
+  -- announcement (at most 8,000 bytes) drop the whole tenant's. Sent on commit, with nothing if the statement fails.
+  announced AS (
+    SELECT pg_notify($15, (CASE WHEN octet_length(a.ids::text) < 7000 THEN jsonb_build_object('o', $16::text, 't', $1::text, 'ids', a.ids)
+                                ELSE jsonb_build_object('o', $16::text, 't', $1::text) END)::text)
+    FROM (SELECT jsonb_agg(id) AS ids FROM touched) AS a
+    WHERE $15::text IS NOT NULL AND a.ids IS NOT NULL
   )
 SELECT
   (SELECT coalesce(array_agg(id), '{}') FROM inserted) AS inserted,
   (SELECT coalesce(jsonb_agg(jsonb_build_object('seq', seq, 'id', entity_id, 'at', ${isoTime('changed_at')})), '[]') FROM changes) AS changes,
   (SELECT revision FROM subscription_revision) AS revision,
+  (SELECT count(*) FROM announced) AS announced,
   -- Something read has changed since (or, with $13, an entity to insert has appeared): nothing of this is kept.
   CASE WHEN (SELECT count(*) FROM upserted) < jsonb_array_length($3::jsonb)
          OR (SELECT count(*) FROM deleted) < cardinality($4::text[])
@@ -149,6 +158,8 @@ export interface WriteRecords {
   outbox: boolean;
   /** The lease the outbox rows are written with (see ChangeFeed); none leaves them to any notifier. */
   lease?: { owner: string; seconds: number };
+  /** Where the entities written are announced to other processes' caches, and who announces them (see EntityAnnouncements). */
+  announce?: { channel: string; owner: string };
 }
 
 /** An entity change as the outbox records it: the states before and after (null: absent), and whether it is an insert. */
@@ -215,7 +226,7 @@ export function writeParams(
   tenant: string,
   before: Map<string, StoredEntity>,
   { inserts, upserts, deletes, versions, createTenant, strictInserts }: WriteSet,
-  { history, steps, outbox, lease }: WriteRecords,
+  { history, steps, outbox, lease, announce }: WriteRecords,
 ): unknown[] {
   const extra = history ? historyExtra([...inserts, ...upserts], steps, nowIso()) : [];
   return [
@@ -234,6 +245,8 @@ export function writeParams(
     createTenant,
     strictInserts,
     lease?.seconds ?? 0,
+    announce?.channel ?? null,
+    announce?.owner ?? null,
   ];
 }
 

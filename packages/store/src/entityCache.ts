@@ -1,0 +1,138 @@
+/**
+ * Entities read recently, by tenant and id, so that a retrieval by id of an
+ * entity read before is answered without a statement: under load the
+ * database's share of a retrieval (a wake-up, an index probe, rendering the
+ * row) is a third of its cost.
+ *
+ * An entry never outlives a change it would hide:
+ * - every write this process commits drops its entities (see SqlStore);
+ * - writes committed by other processes on the same database drop theirs
+ *   when their announcement arrives (see EntityAnnouncements); until it
+ *   arrives, a read here may still answer the state before, as a read that
+ *   came a moment earlier would have;
+ * - a read that was in flight when its entity was dropped is not kept: it
+ *   may hold the state before the write;
+ * - while announcements may be missed (the listening connection is down),
+ *   nothing is cached, and what was is forgotten;
+ * - an entity past its expiresAt is never answered from here.
+ *
+ * Entries are frozen: every reader shares them, so none may change one.
+ */
+import type { StoredEntity } from '@civitas/core';
+
+interface Entry {
+  entity: StoredEntity;
+  /** Epoch milliseconds at which the entity expires (4.22); Infinity when it does not. */
+  expiresAt: number;
+  /** The generation of its tenant when read: a tenant dropped as a whole leaves older entries unusable. */
+  generation: number;
+}
+
+/** One read from the database in flight; `stale` once its entity was dropped meanwhile. */
+export interface CacheRead {
+  key: string;
+  tenant: string;
+  generation: number;
+  stale: boolean;
+}
+
+const keyOf = (tenant: string, id: string) => `${tenant}\u0000${id}`;
+
+export class EntityCache {
+  /** In least recently used order, first to last. */
+  private readonly entries = new Map<string, Entry>();
+  private readonly reading = new Map<string, Set<CacheRead>>();
+  private readonly generations = new Map<string, number>();
+  /** While false, announcements from other processes may be missed: nothing is answered or kept. */
+  private trusted: boolean;
+
+  constructor(
+    /** Most entities kept. */
+    readonly capacity: number,
+    /** Whether the cache is trusted from the start (no other process to hear from, or already listening). */
+    trusted = true,
+  ) {
+    this.trusted = trusted;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(tenant: string, id: string): StoredEntity | undefined {
+    if (!this.trusted) return undefined;
+    const key = keyOf(tenant, id);
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.generation !== (this.generations.get(tenant) ?? 0) || entry.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    // Most recently used now: moved to the end.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.entity;
+  }
+
+  /** Registers a read about to go to the database; finish it with `finishRead` or `abandonRead`. */
+  startRead(tenant: string, id: string): CacheRead {
+    const read: CacheRead = { key: keyOf(tenant, id), tenant, generation: this.generations.get(tenant) ?? 0, stale: !this.trusted };
+    const reads = this.reading.get(read.key);
+    if (reads) reads.add(read);
+    else this.reading.set(read.key, new Set([read]));
+    return read;
+  }
+
+  /** What the read found, kept unless a write may have overtaken it; the same entity, frozen, is returned. */
+  finishRead(read: CacheRead, entity: StoredEntity | undefined): StoredEntity | undefined {
+    this.abandonRead(read);
+    if (!entity) return undefined;
+    deepFreeze(entity);
+    if (read.stale || !this.trusted || read.generation !== (this.generations.get(read.tenant) ?? 0)) return entity;
+    this.entries.delete(read.key);
+    this.entries.set(read.key, { entity, generation: read.generation, expiresAt: entity.expiresAt ? Date.parse(entity.expiresAt) : Infinity });
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    return entity;
+  }
+
+  abandonRead(read: CacheRead): void {
+    const reads = this.reading.get(read.key);
+    if (!reads) return;
+    reads.delete(read);
+    if (reads.size === 0) this.reading.delete(read.key);
+  }
+
+  /** Drops entities a write changed (or may have changed). */
+  drop(tenant: string, ids: Iterable<string>): void {
+    for (const id of ids) {
+      const key = keyOf(tenant, id);
+      this.entries.delete(key);
+      const reads = this.reading.get(key);
+      if (reads) for (const read of reads) read.stale = true;
+    }
+  }
+
+  /** Drops every entity of a tenant: a write whose ids were too many to announce one by one. */
+  dropTenant(tenant: string): void {
+    this.generations.set(tenant, (this.generations.get(tenant) ?? 0) + 1);
+  }
+
+  /** Announcements may be missed from now on: forget everything and keep nothing until `trust`. */
+  distrust(): void {
+    this.trusted = false;
+    this.entries.clear();
+    for (const reads of this.reading.values()) for (const read of reads) read.stale = true;
+  }
+
+  /** Announcements arrive again (the listener is back): reads from now on may be kept. */
+  trust(): void {
+    this.entries.clear();
+    this.trusted = true;
+  }
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+}

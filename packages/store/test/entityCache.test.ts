@@ -1,0 +1,293 @@
+/** The entity cache on its own, in the store on each driver, and between two processes' stores on one PostgreSQL schema. */
+import { Client } from 'pg';
+import type { StoredEntity } from '@civitas/core';
+import type { SqlDriver } from '../src/driver';
+import { EntityCache } from '../src/entityCache';
+import { migrate } from '../src/migrations';
+import { openPgDriver } from '../src/pgDriver';
+import { openPgliteDriver } from '../src/pgliteDriver';
+import { storeOn } from '../src/openStore';
+import type { SqlStore } from '../src/sqlStore';
+import { dropSchema, freshSchemaName } from '../../../test/support/schemas';
+import { pgliteTemplate } from '../../../test/support/pgliteTemplate';
+
+const url = process.env.DATABASE_URL;
+const T0 = '2026-11-25T10:00:00.123456Z';
+
+function entity(id: string, value: number, extra: Partial<StoredEntity> = {}): StoredEntity {
+  return { id, types: ['https://example.org/Thing'], createdAt: T0, modifiedAt: T0, attrs: { 'https://example.org/n': [{ type: 'Property', value }] }, ...extra };
+}
+
+const valueOf = (e: StoredEntity | undefined) => (e?.attrs['https://example.org/n'][0] as { value?: unknown } | undefined)?.value;
+
+/** Reads until `accept` holds, for at most five seconds; the last read. */
+async function eventually(read: () => Promise<StoredEntity | undefined>, accept: (e: StoredEntity | undefined) => boolean): Promise<StoredEntity | undefined> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const e = await read();
+    if (accept(e) || Date.now() > deadline) return e;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The driver, counting the statements sent on its shared connections (where single-entity reads go). */
+function counting(driver: SqlDriver): SqlDriver & { statements: number } {
+  const counted = { ...driver, statements: 0 };
+  counted.query = (sql, params) => {
+    counted.statements += 1;
+    return driver.query(sql, params);
+  };
+  return counted;
+}
+
+describe('EntityCache', () => {
+  const e = (id: string, extra: Partial<StoredEntity> = {}) => entity(id, 1, extra);
+  const keep = (cache: EntityCache, tenant: string, entry: StoredEntity) => cache.finishRead(cache.startRead(tenant, entry.id), entry);
+
+  test('keeps what a read found, per tenant, frozen', () => {
+    const cache = new EntityCache(10);
+    const a = keep(cache, 't', e('urn:a'))!;
+    expect(cache.get('t', 'urn:a')).toBe(a);
+    expect(cache.get('other', 'urn:a')).toBeUndefined();
+    expect(Object.isFrozen(a) && Object.isFrozen(a.attrs) && Object.isFrozen(a.attrs['https://example.org/n'][0])).toBe(true);
+    expect(() => {
+      (a.attrs['https://example.org/n'][0] as { value: number }).value = 2;
+    }).toThrow(TypeError);
+  });
+
+  test('keeps no absence', () => {
+    const cache = new EntityCache(10);
+    expect(cache.finishRead(cache.startRead('t', 'urn:none'), undefined)).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  test('forgets the least recently used beyond its capacity', () => {
+    const cache = new EntityCache(2);
+    keep(cache, 't', e('urn:a'));
+    keep(cache, 't', e('urn:b'));
+    cache.get('t', 'urn:a');
+    keep(cache, 't', e('urn:c'));
+    expect(cache.get('t', 'urn:b')).toBeUndefined();
+    expect(cache.get('t', 'urn:a')).toBeDefined();
+    expect(cache.get('t', 'urn:c')).toBeDefined();
+  });
+
+  test('never answers an entity past its expiresAt', () => {
+    const cache = new EntityCache(10);
+    keep(cache, 't', e('urn:past', { expiresAt: new Date(Date.now() - 1).toISOString() }));
+    keep(cache, 't', e('urn:future', { expiresAt: new Date(Date.now() + 60_000).toISOString() }));
+    expect(cache.get('t', 'urn:past')).toBeUndefined();
+    expect(cache.get('t', 'urn:future')).toBeDefined();
+  });
+
+  test('a dropped entity goes, and a read in flight when it was dropped is not kept', () => {
+    const cache = new EntityCache(10);
+    keep(cache, 't', e('urn:a'));
+    const inFlight = cache.startRead('t', 'urn:b');
+    const other = cache.startRead('t', 'urn:c');
+    cache.drop('t', ['urn:a', 'urn:b']);
+    expect(cache.get('t', 'urn:a')).toBeUndefined();
+    // The read may hold the state before the write: answered to its caller, not kept.
+    expect(cache.finishRead(inFlight, e('urn:b'))).toBeDefined();
+    expect(cache.get('t', 'urn:b')).toBeUndefined();
+    cache.finishRead(other, e('urn:c'));
+    expect(cache.get('t', 'urn:c')).toBeDefined();
+  });
+
+  test('dropping a tenant drops its entities and its reads in flight, not other tenants', () => {
+    const cache = new EntityCache(10);
+    keep(cache, 't', e('urn:a'));
+    keep(cache, 'u', e('urn:a'));
+    const inFlight = cache.startRead('t', 'urn:b');
+    cache.dropTenant('t');
+    cache.finishRead(inFlight, e('urn:b'));
+    expect(cache.get('t', 'urn:a')).toBeUndefined();
+    expect(cache.get('t', 'urn:b')).toBeUndefined();
+    expect(cache.get('u', 'urn:a')).toBeDefined();
+    keep(cache, 't', e('urn:a'));
+    expect(cache.get('t', 'urn:a')).toBeDefined();
+  });
+
+  test('distrusted, it answers and keeps nothing; trusted again, it starts empty', () => {
+    const cache = new EntityCache(10, false);
+    keep(cache, 't', e('urn:a'));
+    expect(cache.get('t', 'urn:a')).toBeUndefined();
+    cache.trust();
+    keep(cache, 't', e('urn:a'));
+    const inFlight = cache.startRead('t', 'urn:b');
+    cache.distrust();
+    expect(cache.get('t', 'urn:a')).toBeUndefined();
+    cache.trust();
+    cache.finishRead(inFlight, e('urn:b'));
+    expect(cache.get('t', 'urn:a')).toBeUndefined();
+    expect(cache.get('t', 'urn:b')).toBeUndefined();
+  });
+});
+
+interface Kind {
+  name: string;
+  open(): Promise<{ driver: SqlDriver; cleanup(): Promise<void> }>;
+}
+const kinds: Kind[] = [{ name: 'embedded', open: async () => ({ driver: await openPgliteDriver(undefined, pgliteTemplate()), cleanup: async () => undefined }) }];
+if (url) {
+  kinds.push({
+    name: 'postgres',
+    open: async () => {
+      const schema = freshSchemaName('cache');
+      return { driver: await openPgDriver(url, schema), cleanup: () => dropSchema(url, schema) };
+    },
+  });
+}
+
+for (const kind of kinds) {
+  describe(`The entity cache in the store [${kind.name}]`, () => {
+    let store: SqlStore;
+    let uncached: SqlStore;
+    let driver: SqlDriver & { statements: number };
+    let cleanup: () => Promise<void>;
+
+    beforeAll(async () => {
+      const opened = await kind.open();
+      cleanup = opened.cleanup;
+      await migrate(opened.driver);
+      driver = counting(opened.driver);
+      store = storeOn(driver);
+      uncached = storeOn(driver, true, 0);
+      // The server store trusts its cache once it listens to other processes' announcements.
+      await eventually(async () => {
+        await store.mutate('', [], () => ({ inserts: [entity('urn:ngsi-ld:Thing:probe', 0)], result: undefined }));
+        await store.getEntity('', 'urn:ngsi-ld:Thing:probe');
+        const before = driver.statements;
+        await store.getEntity('', 'urn:ngsi-ld:Thing:probe');
+        return before === driver.statements ? entity('urn:ngsi-ld:Thing:probe', 0) : undefined;
+      }, (e) => e !== undefined);
+    });
+    afterAll(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    test('an entity read again is answered without a statement; a write this store makes is seen at once', async () => {
+      const id = 'urn:ngsi-ld:Thing:hot';
+      await store.mutate('', [], () => ({ inserts: [entity(id, 1)], result: undefined }));
+      expect(valueOf(await store.getEntity('', id))).toBe(1);
+      const before = driver.statements;
+      expect(valueOf(await store.getEntity('', id))).toBe(1);
+      expect(driver.statements).toBe(before);
+      await store.mutate('', [id], (current) => ({ upserts: [{ ...current.get(id)!, attrs: { 'https://example.org/n': [{ type: 'Property', value: 2 }] } }], result: undefined }));
+      expect(valueOf(await store.getEntity('', id))).toBe(2);
+      await store.mutate('', [id], () => ({ deletes: [id], result: undefined }));
+      expect(await store.getEntity('', id)).toBeUndefined();
+    });
+
+    test('the entities it answers are frozen, whether read from the database or from memory', async () => {
+      const id = 'urn:ngsi-ld:Thing:frozen';
+      await store.mutate('', [], () => ({ inserts: [entity(id, 1)], result: undefined }));
+      const first = (await store.getEntity('', id))!;
+      const again = (await store.getEntity('', id))!;
+      for (const e of [first, again]) expect(() => (e.types as string[]).push('x')).toThrow(TypeError);
+    });
+
+    test('without a cache, every retrieval is a read', async () => {
+      const id = 'urn:ngsi-ld:Thing:cold';
+      await uncached.mutate('', [], () => ({ inserts: [entity(id, 1)], result: undefined }));
+      await uncached.getEntity('', id);
+      const before = driver.statements;
+      await uncached.getEntity('', id);
+      expect(driver.statements).toBe(before + 1);
+    });
+
+    test('an entity past its expiresAt is not answered from memory', async () => {
+      const id = 'urn:ngsi-ld:Thing:transient';
+      await store.mutate('', [], () => ({ inserts: [entity(id, 1, { expiresAt: new Date(Date.now() + 300).toISOString() })], result: undefined }));
+      expect(await store.getEntity('', id)).toBeDefined();
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await store.getEntity('', id)).toBeUndefined();
+    });
+  });
+}
+
+if (url) {
+  describe('The entity caches of two processes on one PostgreSQL schema', () => {
+    const schema = freshSchemaName('cache2');
+    let a: SqlStore;
+    let b: SqlStore;
+    let driverA: SqlDriver & { statements: number };
+
+    /** Whether A answers the entity from its cache (no statement) with the given value. */
+    const cachedInA = async (id: string, value: number) => {
+      await a.getEntity('', id);
+      const before = driverA.statements;
+      const e = await a.getEntity('', id);
+      return driverA.statements === before && valueOf(e) === value;
+    };
+    const setInB = (id: string, value: number) =>
+      b.mutate('', [id], (current) => ({ upserts: [{ ...current.get(id)!, attrs: { 'https://example.org/n': [{ type: 'Property', value }] } }], result: undefined }));
+
+    beforeAll(async () => {
+      const driver = await openPgDriver(url!, schema);
+      await migrate(driver);
+      driverA = counting(driver);
+      a = storeOn(driverA);
+      b = storeOn(await openPgDriver(url!, schema));
+    });
+    afterAll(async () => {
+      await a.close();
+      await b.close();
+      await dropSchema(url!, schema);
+    });
+
+    test("a write in one drops the entity from the other's cache", async () => {
+      const id = 'urn:ngsi-ld:Thing:shared';
+      await b.mutate('', [], () => ({ inserts: [entity(id, 1)], result: undefined }));
+      expect(await eventually(async () => ((await cachedInA(id, 1)) ? entity(id, 1) : undefined), Boolean)).toBeDefined();
+      await setInB(id, 2);
+      expect(valueOf(await eventually(() => a.getEntity('', id), (e) => valueOf(e) === 2))).toBe(2);
+      await b.mutate('', [id], () => ({ deletes: [id], result: undefined }));
+      expect(await eventually(() => a.getEntity('', id), (e) => e === undefined)).toBeUndefined();
+    });
+
+    test('a write of too many ids for one announcement drops the whole tenant', async () => {
+      const id = 'urn:ngsi-ld:Thing:bystander';
+      await b.mutate('', [], () => ({ inserts: [entity(id, 1)], result: undefined }));
+      expect(await eventually(async () => ((await cachedInA(id, 1)) ? entity(id, 1) : undefined), Boolean)).toBeDefined();
+      const many = Array.from({ length: 200 }, (_, n) => entity(`urn:ngsi-ld:Thing:${'x'.repeat(40)}:${n}`, n));
+      await b.mutate('', [], () => ({ inserts: many, result: undefined }));
+      // The bystander was not written, but its tenant was dropped: A reads it from the database again.
+      const read = async () => {
+        const before = driverA.statements;
+        await a.getEntity('', id);
+        return driverA.statements > before;
+      };
+      const deadline = Date.now() + 5_000;
+      let reread = await read();
+      while (!reread && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        reread = await read();
+      }
+      expect(reread).toBe(true);
+    });
+
+    test('while its listening connection is lost, a store answers nothing from memory; listening again, it caches again', async () => {
+      const id = 'urn:ngsi-ld:Thing:outage';
+      await b.mutate('', [], () => ({ inserts: [entity(id, 1)], result: undefined }));
+      expect(await eventually(async () => ((await cachedInA(id, 1)) ? entity(id, 1) : undefined), Boolean)).toBeDefined();
+      const admin = new Client({ connectionString: url });
+      await admin.connect();
+      try {
+        const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1`, [`LISTEN ${driverA.announcements!.channel}`]);
+        expect(killed.rowCount).toBeGreaterThan(0);
+      } finally {
+        await admin.end();
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      // Any announcement of this write may be missed: A must read the database.
+      await setInB(id, 2);
+      expect(valueOf(await a.getEntity('', id))).toBe(2);
+      // Reconnected (a second later), A caches again, and hears B's writes again.
+      expect(await eventually(async () => ((await cachedInA(id, 2)) ? entity(id, 2) : undefined), Boolean)).toBeDefined();
+      await setInB(id, 3);
+      expect(valueOf(await eventually(() => a.getEntity('', id), (e) => valueOf(e) === 3))).toBe(3);
+    });
+  });
+}
