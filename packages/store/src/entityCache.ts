@@ -117,11 +117,16 @@ export class EntityCache {
     this.generations.set(tenant, (this.generations.get(tenant) ?? 0) + 1);
   }
 
+  /** Drops every entity, reads in flight included. */
+  dropAll(): void {
+    this.entries.clear();
+    for (const reads of this.reading.values()) for (const read of reads) read.stale = true;
+  }
+
   /** Announcements may be missed from now on: forget everything and keep nothing until `trust`. */
   distrust(): void {
     this.trusted = false;
-    this.entries.clear();
-    for (const reads of this.reading.values()) for (const read of reads) read.stale = true;
+    this.dropAll();
   }
 
   /** Announcements arrive again (the listener is back): reads from now on may be kept. */

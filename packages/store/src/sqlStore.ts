@@ -183,15 +183,19 @@ export class SqlStore implements Store {
 
   /** Another process announced the entities it wrote (see WRITE_STATEMENT): they leave the cache. */
   private heard(payload: string): void {
-    let announcement: { o?: string; t?: string; ids?: string[] };
+    let announcement: { o?: unknown; t?: unknown; ids?: unknown } | undefined;
     try {
       announcement = JSON.parse(payload);
     } catch {
-      return;
+      announcement = undefined;
     }
-    const { o: owner, t: tenant, ids } = announcement;
-    if (owner === this.feed.owner || typeof tenant !== 'string') return;
-    if (Array.isArray(ids)) this.cache?.drop(tenant, ids);
+    const { o: owner, t: tenant, ids } = announcement ?? {};
+    if (owner === this.feed.owner) return;
+    if (typeof tenant !== 'string') {
+      // Which entities changed is unknown: none may be answered from memory any more.
+      console.error('Entity announcement not understood; the entity cache is emptied:', payload.slice(0, 200));
+      this.cache?.dropAll();
+    } else if (Array.isArray(ids)) this.cache?.drop(tenant, ids as string[]);
     else this.cache?.dropTenant(tenant);
   }
 

@@ -20,12 +20,12 @@ function entity(id: string, value: number, extra: Partial<StoredEntity> = {}): S
 
 const valueOf = (e: StoredEntity | undefined) => (e?.attrs['https://example.org/n'][0] as { value?: unknown } | undefined)?.value;
 
-/** Reads until `accept` holds, for at most five seconds; the last read. */
-async function eventually(read: () => Promise<StoredEntity | undefined>, accept: (e: StoredEntity | undefined) => boolean): Promise<StoredEntity | undefined> {
+/** Whether `check` holds within five seconds. */
+async function soon(check: () => Promise<boolean>): Promise<boolean> {
   const deadline = Date.now() + 5_000;
   for (;;) {
-    const e = await read();
-    if (accept(e) || Date.now() > deadline) return e;
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -108,6 +108,18 @@ describe('EntityCache', () => {
     expect(cache.get('t', 'urn:a')).toBeDefined();
   });
 
+  test('dropping everything leaves no entity of any tenant and keeps no read in flight', () => {
+    const cache = new EntityCache(10);
+    keep(cache, 't', e('urn:a'));
+    keep(cache, 'u', e('urn:b'));
+    const inFlight = cache.startRead('t', 'urn:c');
+    cache.dropAll();
+    cache.finishRead(inFlight, e('urn:c'));
+    expect([cache.get('t', 'urn:a'), cache.get('u', 'urn:b'), cache.get('t', 'urn:c')]).toEqual([undefined, undefined, undefined]);
+    keep(cache, 't', e('urn:a'));
+    expect(cache.get('t', 'urn:a')).toBeDefined();
+  });
+
   test('distrusted, it answers and keeps nothing; trusted again, it starts empty', () => {
     const cache = new EntityCache(10, false);
     keep(cache, 't', e('urn:a'));
@@ -154,13 +166,14 @@ for (const kind of kinds) {
       store = storeOn(driver);
       uncached = storeOn(driver, true, 0);
       // The server store trusts its cache once it listens to other processes' announcements.
-      await eventually(async () => {
-        await store.mutate('', [], () => ({ inserts: [entity('urn:ngsi-ld:Thing:probe', 0)], result: undefined }));
-        await store.getEntity('', 'urn:ngsi-ld:Thing:probe');
+      const probe = 'urn:ngsi-ld:Thing:probe';
+      await store.mutate('', [], () => ({ inserts: [entity(probe, 0)], result: undefined }));
+      await soon(async () => {
+        await store.getEntity('', probe);
         const before = driver.statements;
-        await store.getEntity('', 'urn:ngsi-ld:Thing:probe');
-        return before === driver.statements ? entity('urn:ngsi-ld:Thing:probe', 0) : undefined;
-      }, (e) => e !== undefined);
+        await store.getEntity('', probe);
+        return driver.statements === before;
+      });
     });
     afterAll(async () => {
       await store.close();
@@ -221,6 +234,22 @@ if (url) {
       const e = await a.getEntity('', id);
       return driverA.statements === before && valueOf(e) === value;
     };
+    /** Whether A reads the entity from the database (it is not in A's cache). */
+    const readByA = async (id: string) => {
+      const before = driverA.statements;
+      await a.getEntity('', id);
+      return driverA.statements > before;
+    };
+    /** Runs a statement on a connection of its own; the rows it returned. */
+    const asAdmin = async (sql: string, params: unknown[]) => {
+      const admin = new Client({ connectionString: url });
+      await admin.connect();
+      try {
+        return (await admin.query(sql, params)).rowCount;
+      } finally {
+        await admin.end();
+      }
+    };
     const setInB = (id: string, value: number) =>
       b.mutate('', [id], (current) => ({ upserts: [{ ...current.get(id)!, attrs: { 'https://example.org/n': [{ type: 'Property', value }] } }], result: undefined }));
 
@@ -240,54 +269,45 @@ if (url) {
     test("a write in one drops the entity from the other's cache", async () => {
       const id = 'urn:ngsi-ld:Thing:shared';
       await b.mutate('', [], () => ({ inserts: [entity(id, 1)], result: undefined }));
-      expect(await eventually(async () => ((await cachedInA(id, 1)) ? entity(id, 1) : undefined), Boolean)).toBeDefined();
+      expect(await soon(() => cachedInA(id, 1))).toBe(true);
       await setInB(id, 2);
-      expect(valueOf(await eventually(() => a.getEntity('', id), (e) => valueOf(e) === 2))).toBe(2);
+      expect(await soon(async () => valueOf(await a.getEntity('', id)) === 2)).toBe(true);
       await b.mutate('', [id], () => ({ deletes: [id], result: undefined }));
-      expect(await eventually(() => a.getEntity('', id), (e) => e === undefined)).toBeUndefined();
+      expect(await soon(async () => (await a.getEntity('', id)) === undefined)).toBe(true);
     });
 
     test('a write of too many ids for one announcement drops the whole tenant', async () => {
       const id = 'urn:ngsi-ld:Thing:bystander';
       await b.mutate('', [], () => ({ inserts: [entity(id, 1)], result: undefined }));
-      expect(await eventually(async () => ((await cachedInA(id, 1)) ? entity(id, 1) : undefined), Boolean)).toBeDefined();
+      expect(await soon(() => cachedInA(id, 1))).toBe(true);
       const many = Array.from({ length: 200 }, (_, n) => entity(`urn:ngsi-ld:Thing:${'x'.repeat(40)}:${n}`, n));
       await b.mutate('', [], () => ({ inserts: many, result: undefined }));
       // The bystander was not written, but its tenant was dropped: A reads it from the database again.
-      const read = async () => {
-        const before = driverA.statements;
-        await a.getEntity('', id);
-        return driverA.statements > before;
-      };
-      const deadline = Date.now() + 5_000;
-      let reread = await read();
-      while (!reread && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-        reread = await read();
-      }
-      expect(reread).toBe(true);
+      expect(await soon(() => readByA(id))).toBe(true);
+    });
+
+    test('an announcement it cannot read empties its cache', async () => {
+      const id = 'urn:ngsi-ld:Thing:garbled';
+      await b.mutate('', [], () => ({ inserts: [entity(id, 1)], result: undefined }));
+      expect(await soon(() => cachedInA(id, 1))).toBe(true);
+      await asAdmin('SELECT pg_notify($1, $2)', [driverA.announcements!.channel, 'not an announcement']);
+      expect(await soon(() => readByA(id))).toBe(true);
     });
 
     test('while its listening connection is lost, a store answers nothing from memory; listening again, it caches again', async () => {
       const id = 'urn:ngsi-ld:Thing:outage';
       await b.mutate('', [], () => ({ inserts: [entity(id, 1)], result: undefined }));
-      expect(await eventually(async () => ((await cachedInA(id, 1)) ? entity(id, 1) : undefined), Boolean)).toBeDefined();
-      const admin = new Client({ connectionString: url });
-      await admin.connect();
-      try {
-        const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1`, [`LISTEN ${driverA.announcements!.channel}`]);
-        expect(killed.rowCount).toBeGreaterThan(0);
-      } finally {
-        await admin.end();
-      }
+      expect(await soon(() => cachedInA(id, 1))).toBe(true);
+      const killed = await asAdmin('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1', [`LISTEN ${driverA.announcements!.channel}`]);
+      expect(killed).toBeGreaterThan(0);
       await new Promise((r) => setTimeout(r, 300));
       // Any announcement of this write may be missed: A must read the database.
       await setInB(id, 2);
       expect(valueOf(await a.getEntity('', id))).toBe(2);
       // Reconnected (a second later), A caches again, and hears B's writes again.
-      expect(await eventually(async () => ((await cachedInA(id, 2)) ? entity(id, 2) : undefined), Boolean)).toBeDefined();
+      expect(await soon(() => cachedInA(id, 2))).toBe(true);
       await setInB(id, 3);
-      expect(valueOf(await eventually(() => a.getEntity('', id), (e) => valueOf(e) === 3))).toBe(3);
+      expect(await soon(async () => valueOf(await a.getEntity('', id)) === 3)).toBe(true);
     });
   });
 }
