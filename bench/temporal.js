@@ -63,7 +63,7 @@ async function latency(url, seconds) {
   return { requestsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts };
 }
 
-async function runTemporalBench({ base, baseWithoutHistory, quick, analyze, report }) {
+async function runTemporalBench({ base, baseWithoutHistory, quick, settle, report }) {
   const seconds = quick ? 4 : 8;
   const withHistory = await upsertRate(base, seconds);
   const withoutHistory = await upsertRate(baseWithoutHistory, seconds);
@@ -74,8 +74,8 @@ async function runTemporalBench({ base, baseWithoutHistory, quick, analyze, repo
   const t0 = Date.now();
   const last = await loadHistory(base, id, instances);
   console.log(`  ${instances.toLocaleString('en')} instances loaded (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-  // What autovacuum would do a minute after the load.
-  await analyze();
+  // What autovacuum would do a minute after the load, done before the measure (see settle in run.js).
+  await settle();
   const dayStart = new Date(last.getTime() - 86_400_000).toISOString();
   report(`lastN=100 of ${instances / 1000}k instances`, await latency(`${base}/ngsi-ld/v1/temporal/entities/${id}?attrs=kwh&lastN=100`, seconds));
   report(
