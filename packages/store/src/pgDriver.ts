@@ -96,6 +96,14 @@ const SCHEMA_LOCK_KEY = 726_584_392;
 
 /** Reconnecting after a lost listening connection waits this long. */
 const RELISTEN_MS = 1_000;
+/**
+ * How often the listening connection must answer a query, and how long it
+ * has to: a connection that went silent (a network partition sends no
+ * reset) would otherwise miss announcements for as long as the operating
+ * system takes to notice, and the cache would answer stale entities
+ * meanwhile. Given up within two periods, it is replaced.
+ */
+const HEARTBEAT_MS = 2_000;
 
 /**
  * Announcements on a channel of the schema's own: NOTIFY channels are
@@ -111,11 +119,13 @@ function announcementsOn(url: string, settings: string, schema?: string): Entity
       let current: Client | undefined;
       let retry: NodeJS.Timeout | undefined;
       const connect = async () => {
-        const client = new Client({ connectionString: url, options: settings });
+        const client = new Client({ connectionString: url, options: settings, connectionTimeoutMillis: HEARTBEAT_MS, query_timeout: HEARTBEAT_MS });
         let lost = false;
+        let heartbeat: NodeJS.Timeout | undefined;
         const onLost = (e?: unknown) => {
           if (lost) return;
           lost = true;
+          clearInterval(heartbeat);
           if (current === client) current = undefined;
           client.end().catch(() => undefined);
           if (stopped) return;
@@ -137,13 +147,17 @@ function announcementsOn(url: string, settings: string, schema?: string): Entity
         }
         if (stopped || lost) return void client.end().catch(() => undefined);
         current = client;
+        heartbeat = setInterval(() => client.query('SELECT 1').catch(onLost), HEARTBEAT_MS);
+        heartbeat.unref();
         onState(true);
       };
       void connect();
       return async () => {
         stopped = true;
         clearTimeout(retry);
-        await current?.end().catch(() => undefined);
+        // A connection gone silent never confirms its end: closing does not wait for it past a heartbeat.
+        const ended = current?.end().catch(() => undefined);
+        await Promise.race([ended, new Promise((r) => setTimeout(r, HEARTBEAT_MS).unref())]);
       };
     },
   };

@@ -1,4 +1,5 @@
 /** The entity cache on its own, in the store on each driver, and between two processes' stores on one PostgreSQL schema. */
+import { createConnection, createServer, Server, Socket } from 'node:net';
 import { Client } from 'pg';
 import type { StoredEntity } from '@civitas/core';
 import type { SqlDriver } from '../src/driver';
@@ -220,6 +221,44 @@ for (const kind of kinds) {
   });
 }
 
+/**
+ * A TCP relay to PostgreSQL that can fall silent, as a network partition
+ * does: while silent it keeps every connection open and delivers nothing,
+ * in either direction.
+ */
+class SilentRelay {
+  silent = false;
+  private readonly sockets = new Set<Socket>();
+  private constructor(private readonly server: Server) {}
+
+  static async start(target: URL): Promise<SilentRelay> {
+    const server = createServer();
+    const relay = new SilentRelay(server);
+    server.on('connection', (client) => {
+      const upstream = createConnection(Number(target.port || 5432), target.hostname);
+      for (const [from, to] of [[client, upstream], [upstream, client]]) {
+        relay.sockets.add(from);
+        from.on('data', (chunk) => relay.silent || to.write(chunk));
+        from.on('close', () => to.destroy());
+        from.on('error', () => to.destroy());
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return relay;
+  }
+
+  url(target: URL): string {
+    const u = new URL(target);
+    u.host = `127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    return u.toString();
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((r) => this.server.close(r));
+  }
+}
+
 if (url) {
   describe('The entity caches of two processes on one PostgreSQL schema', () => {
     const schema = freshSchemaName('cache2');
@@ -309,5 +348,32 @@ if (url) {
       await setInB(id, 3);
       expect(await soon(async () => valueOf(await a.getEntity('', id)) === 3)).toBe(true);
     });
+
+    test('a store whose listening connection falls silent stops answering from memory', async () => {
+      const relay = await SilentRelay.start(new URL(url!));
+      const driverC = counting(await openPgDriver(relay.url(new URL(url!)), schema));
+      const c = storeOn(driverC);
+      try {
+        const id = 'urn:ngsi-ld:Thing:partitioned';
+        await b.mutate('', [], () => ({ inserts: [entity(id, 1)], result: undefined }));
+        const cachedInC = async () => {
+          await c.getEntity('', id);
+          const before = driverC.statements;
+          await c.getEntity('', id);
+          return driverC.statements === before;
+        };
+        expect(await soon(cachedInC)).toBe(true);
+        // The announcement of this write is lost with everything else C would receive.
+        relay.silent = true;
+        await setInB(id, 2);
+        // The listening connection misses its heartbeats (two seconds apart) and is given up.
+        await new Promise((r) => setTimeout(r, 5_000));
+        relay.silent = false;
+        expect(valueOf(await c.getEntity('', id))).toBe(2);
+      } finally {
+        await c.close();
+        await relay.close();
+      }
+    }, 20_000);
   });
 }
