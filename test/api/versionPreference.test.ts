@@ -20,6 +20,20 @@ describeEachStore('version preference', (h) => {
     expect(none.headers.get('preference-applied')).toBeNull();
   });
 
+  it('amends an entity read again (from the entity cache) without touching JSON content shaped like an attribute', async () => {
+    const id = uniqueId('Sensor');
+    const json = { type: 'Reading', valueType: 'raw', expiresAt: 'never' };
+    await h().client.post('/entities', { id, type: 'Sensor', raw: { type: 'JsonProperty', json } });
+    for (let n = 0; n < 2; n++) {
+      const res = await h().client.get(`/entities/${id}`, { headers: { Prefer: 'ngsi-ld=1.8' } });
+      expect(res.status).toBe(200);
+      expect(res.body.raw).toEqual({ type: 'JsonProperty', json });
+    }
+    const old = await h().client.get(`/entities/${id}`, { headers: { Prefer: 'ngsi-ld=1.5' } });
+    expect(old.status).toBe(203);
+    expect(old.body.raw).toEqual({ type: 'Property', value: json });
+  });
+
   it('confirms the version on other resources and leaves them as they are', async () => {
     const created = await h().client.post('/subscriptions', { type: 'Subscription', entities: [{ type: 'Building' }], notification: { attributes: ['height'], endpoint: { uri: 'http://127.0.0.1:9/n' } } });
     expect(created.status).toBe(201);

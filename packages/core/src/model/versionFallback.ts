@@ -51,6 +51,9 @@ const MEMBERS: Array<{ since: string; name: string }> = [
   { since: '1.9', name: 'valueType' },
 ];
 
+/** Members holding an attribute's content: data of the user's, never attributes to amend, and shared with the stored entity. */
+const CONTENT = new Set(['value', 'object', 'json', 'languageMap', 'valueList', 'objectList', 'vocab']);
+
 const isAttribute = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as Json).type === 'string';
 
 /** Amends one attribute (and its sub-attributes) in place; true when anything changed. */
@@ -72,7 +75,7 @@ function amendAttribute(attr: Json, version: string): boolean {
     }
   }
   for (const [key, sub] of Object.entries(attr)) {
-    if (key !== 'value' && key !== 'object' && isAttribute(sub)) altered = amendAttribute(sub, version) || altered;
+    if (!CONTENT.has(key) && isAttribute(sub)) altered = amendAttribute(sub, version) || altered;
   }
   return altered;
 }

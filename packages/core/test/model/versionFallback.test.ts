@@ -46,6 +46,13 @@ describe('entity data amended for an earlier version (4.3.6.8)', () => {
     expect(e.height[1].sensor).toEqual({ type: 'Property', value: { a: 1 } });
   });
 
+  it("never amends an attribute's content, even JSON shaped like an attribute", () => {
+    const json = Object.freeze({ type: 'Reading', valueType: 'raw', expiresAt: 'never' });
+    const e = { id: 'urn:ngsi-ld:Thing:1', type: 'Thing', raw: { type: 'JsonProperty', json, expiresAt: '2030-01-01T00:00:00Z' } };
+    expect(amendEntityForVersion(e, '1.8')).toBe(true);
+    expect(e.raw).toEqual({ type: 'JsonProperty', json: { type: 'Reading', valueType: 'raw', expiresAt: 'never' } });
+  });
+
   it('goes back to single types and single instances for 1.0', () => {
     const e = entity() as Record<string, any>;
     amendEntityForVersion(e, '1.0');
