@@ -52,7 +52,6 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
     largeWriteLanes,
     planAhead: true,
     readLanes,
-    announcements: announcementsOn(url, settings, schema),
     query: base.query,
     writer: executor(writePool),
     bookkeeper: executor(bookkeepingPool),
@@ -75,20 +74,23 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
       await Promise.all([pool.end(), writePool.end(), bookkeepingPool.end()]);
     },
   };
-  if (schema) {
-    try {
+  try {
+    if (schema) {
       if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Invalid schema name ${schema}`);
       // IF NOT EXISTS still races between processes; the lock serialises them.
       await driver.transaction(async (tx) => {
         await tx.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY]);
         await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       });
-    } catch (e) {
-      await driver.close();
-      throw e;
     }
+    // The schema the tables are in, as the server resolves it: processes that name it differently (unset and `public`) share
+    // its entities, and so must share its announcements.
+    const [{ name }] = await driver.query<{ name: string | null }>('SELECT current_schema() AS name');
+    return { ...driver, announcements: announcementsOn(url, settings, name ?? '') };
+  } catch (e) {
+    await driver.close();
+    throw e;
   }
-  return driver;
 }
 
 /** An arbitrary constant shared by every Civitas process. */
@@ -110,8 +112,8 @@ const HEARTBEAT_MS = 2_000;
  * database-wide, and processes on other schemas of the database write other
  * entities.
  */
-function announcementsOn(url: string, settings: string, schema?: string): EntityAnnouncements {
-  const channel = `civitas_entities_${createHash('sha1').update(schema ?? '').digest('hex').slice(0, 24)}`;
+function announcementsOn(url: string, settings: string, schema: string): EntityAnnouncements {
+  const channel = `civitas_entities_${createHash('sha1').update(schema).digest('hex').slice(0, 24)}`;
   return {
     channel,
     listen(onMessage, onState) {
@@ -120,6 +122,8 @@ function announcementsOn(url: string, settings: string, schema?: string): Entity
       let retry: NodeJS.Timeout | undefined;
       const connect = async () => {
         const client = new Client({ connectionString: url, options: settings, connectionTimeoutMillis: HEARTBEAT_MS, query_timeout: HEARTBEAT_MS });
+        // Current from the start: closing while it connects ends it too.
+        current = client;
         let lost = false;
         let heartbeat: NodeJS.Timeout | undefined;
         const onLost = (e?: unknown) => {
@@ -146,7 +150,6 @@ function announcementsOn(url: string, settings: string, schema?: string): Entity
           return;
         }
         if (stopped || lost) return void client.end().catch(() => undefined);
-        current = client;
         heartbeat = setInterval(() => client.query('SELECT 1').catch(onLost), HEARTBEAT_MS);
         heartbeat.unref();
         onState(true);

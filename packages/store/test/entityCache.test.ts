@@ -305,6 +305,16 @@ if (url) {
       await dropSchema(url!, schema);
     });
 
+    test('processes that name one schema differently (unset, and public) announce on one channel', async () => {
+      const [unset, named] = await Promise.all([openPgDriver(url!), openPgDriver(url!, 'public')]);
+      try {
+        expect(unset.announcements!.channel).toBe(named.announcements!.channel);
+        expect(unset.announcements!.channel).not.toBe(driverA.announcements!.channel);
+      } finally {
+        await Promise.all([unset.close(), named.close()]);
+      }
+    });
+
     test("a write in one drops the entity from the other's cache", async () => {
       const id = 'urn:ngsi-ld:Thing:shared';
       await b.mutate('', [], () => ({ inserts: [entity(id, 1)], result: undefined }));
