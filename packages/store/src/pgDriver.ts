@@ -1,6 +1,6 @@
 /** The PostgreSQL server driver: a pg connection pool, optionally confined to one schema. */
-import { createHash } from 'node:crypto';
-import { Client, Pool, PoolClient } from 'pg';
+import { createHash, randomUUID } from 'node:crypto';
+import { Client, Pool, PoolClient, QueryConfig } from 'pg';
 import type { EntityAnnouncements, SqlDriver, SqlExecutor, Statement, TransactionOptions } from './driver';
 
 const executor = (client: Pool | PoolClient): SqlExecutor => ({
@@ -86,7 +86,7 @@ export async function openPgDriver(url: string, schema?: string): Promise<SqlDri
     // The schema the tables are in, as the server resolves it: processes that name it differently (unset and `public`) share
     // its entities, and so must share its announcements.
     const [{ name }] = await driver.query<{ name: string | null }>('SELECT current_schema() AS name');
-    return { ...driver, announcements: announcementsOn(url, settings, name ?? '') };
+    return { ...driver, announcements: announcementsOn(url, settings, name ?? '', pool) };
   } catch (e) {
     await driver.close();
     throw e;
@@ -99,24 +99,29 @@ const SCHEMA_LOCK_KEY = 726_584_392;
 /** Reconnecting after a lost listening connection waits this long. */
 const RELISTEN_MS = 1_000;
 /**
- * How often the listening connection must answer a query, and how long it
- * has to: a connection that went silent (a network partition sends no
- * reset) would otherwise miss announcements for as long as the operating
- * system takes to notice, and the cache would answer stale entities
- * meanwhile. Given up within two periods, it is replaced.
+ * How often a process checks that announcements reach it: it announces a
+ * probe of its own through its other connections, and the listening
+ * connection must hear it within two periods, or it is replaced. A
+ * listening connection gone silent (a network partition sends no reset),
+ * or one that cannot hear at all (LISTEN through a transaction-pooling
+ * proxy), would otherwise leave the cache answering stale entities.
  */
 const HEARTBEAT_MS = 2_000;
+/** Announcements that are probes (see HEARTBEAT_MS), not entity changes. */
+const PROBE = 'probe:';
 
 /**
  * Announcements on a channel of the schema's own: NOTIFY channels are
  * database-wide, and processes on other schemas of the database write other
- * entities.
+ * entities. Probes go through `pool`.
  */
-function announcementsOn(url: string, settings: string, schema: string): EntityAnnouncements {
+function announcementsOn(url: string, settings: string, schema: string, pool: Pool): EntityAnnouncements {
   const channel = `civitas_entities_${createHash('sha1').update(schema).digest('hex').slice(0, 24)}`;
   return {
     channel,
     listen(onMessage, onState) {
+      const me = `${PROBE}${randomUUID()}:`;
+      let probes = 0;
       let stopped = false;
       let current: Client | undefined;
       let retry: NodeJS.Timeout | undefined;
@@ -126,6 +131,9 @@ function announcementsOn(url: string, settings: string, schema: string): EntityA
         current = client;
         let lost = false;
         let heartbeat: NodeJS.Timeout | undefined;
+        /** The probe sent and not heard yet, and when it was sent. */
+        let awaited: { payload: string; at: number } | undefined;
+        let hearing = false;
         const onLost = (e?: unknown) => {
           if (lost) return;
           lost = true;
@@ -137,10 +145,29 @@ function announcementsOn(url: string, settings: string, schema: string): EntityA
           onState(false);
           retry = setTimeout(() => void connect(), RELISTEN_MS);
         };
+        const probe = () => {
+          if (awaited) {
+            if (Date.now() - awaited.at >= 2 * HEARTBEAT_MS) onLost(new Error('its own probe was not heard in time'));
+            return;
+          }
+          awaited = { payload: `${me}${++probes}`, at: Date.now() };
+          // A probe that fails to go is noticed as unheard. Its deadline frees a connection gone silent from the pool.
+          // (pg honours query_timeout per query; its types know it only as a client setting.)
+          const config: QueryConfig & { query_timeout: number } = { text: 'SELECT pg_notify($1, $2)', values: [channel, awaited.payload], query_timeout: HEARTBEAT_MS };
+          pool.query(config).catch(() => undefined);
+        };
         client.on('error', onLost);
         client.on('end', () => onLost());
         client.on('notification', (n) => {
-          if (n.channel === channel && n.payload) onMessage(n.payload);
+          if (n.channel !== channel || !n.payload) return;
+          if (!n.payload.startsWith(PROBE)) return onMessage(n.payload);
+          if (n.payload !== awaited?.payload) return;
+          awaited = undefined;
+          // Trusted from the first probe heard: announcements made after it reach this connection.
+          if (!hearing) {
+            hearing = true;
+            onState(true);
+          }
         });
         try {
           await client.connect();
@@ -150,9 +177,9 @@ function announcementsOn(url: string, settings: string, schema: string): EntityA
           return;
         }
         if (stopped || lost) return void client.end().catch(() => undefined);
-        heartbeat = setInterval(() => client.query('SELECT 1').catch(onLost), HEARTBEAT_MS);
+        probe();
+        heartbeat = setInterval(probe, HEARTBEAT_MS);
         heartbeat.unref();
-        onState(true);
       };
       void connect();
       return async () => {

@@ -376,8 +376,8 @@ if (url) {
         // The announcement of this write is lost with everything else C would receive.
         relay.silent = true;
         await setInB(id, 2);
-        // The listening connection misses its heartbeats (two seconds apart) and is given up.
-        await new Promise((r) => setTimeout(r, 5_000));
+        // The listening connection does not hear its probes (two seconds apart) and is given up.
+        await new Promise((r) => setTimeout(r, 7_500));
         relay.silent = false;
         expect(valueOf(await c.getEntity('', id))).toBe(2);
       } finally {
