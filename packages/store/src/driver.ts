@@ -40,8 +40,8 @@ export interface EntityAnnouncements {
   readonly channel: string;
   /**
    * Listens, reconnecting when the connection is lost: `onState(true)` once
-   * listening (again), `onState(false)` from the moment announcements may be
-   * missed. Returns a function that stops listening.
+   * announcements are heard (again), `onState(false)` from the moment they
+   * may be missed. Returns a function that stops listening.
    */
   listen(onMessage: (payload: string) => void, onState: (listening: boolean) => void): () => Promise<void>;
 }

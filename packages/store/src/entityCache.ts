@@ -12,8 +12,9 @@
  *   came a moment earlier would have;
  * - a read that was in flight when its entity was dropped is not kept: it
  *   may hold the state before the write;
- * - while announcements may be missed (the listening connection is down),
- *   nothing is cached, and what was is forgotten;
+ * - while announcements may be missed (the listening connection is lost,
+ *   or does not hear the probes its process announces), nothing is cached,
+ *   and what was is forgotten;
  * - an entity past its expiresAt is never answered from here.
  *
  * Entries are frozen: every reader shares them, so none may change one.

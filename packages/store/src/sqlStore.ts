@@ -113,6 +113,8 @@ export class SqlStore implements Store {
   private readonly cache?: EntityCache;
   /** Stops listening to other processes' announcements of the entities they write. */
   private readonly stopListening?: () => Promise<void>;
+  /** Where this process announces the entities it writes, as the write statement takes it (see WriteRecords). */
+  private readonly announce?: { channel: string; owner: string };
   /** Operations accepted and not yet settled: closing waits for them, so that a write whose client has gone still lands. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -130,12 +132,13 @@ export class SqlStore implements Store {
     if (entityCache > 0) {
       const cache = new EntityCache(entityCache, !db.announcements);
       this.cache = cache;
-      // Until the first announcement can be heard, nothing is kept.
+      // Nothing is kept until announcements are heard (see EntityAnnouncements.listen).
       this.stopListening = db.announcements?.listen(
         (payload) => this.heard(payload),
         (listening) => (listening ? cache.trust() : cache.distrust()),
       );
     }
+    this.announce = db.announcements && { channel: db.announcements.channel, owner: feed.owner };
     this.nextAnalyze = db.kind === 'embedded' ? 5_000 : 1_000;
     this.statements = new Turns(db.writeLanes);
     this.largeStatements = new Turns(db.largeWriteLanes);
@@ -317,7 +320,7 @@ export class SqlStore implements Store {
       tenant,
       current,
       { inserts, upserts, deletes, versions, createTenant, strictInserts: options.retryConflicts ?? false },
-      { history, steps, outbox: subscribed, lease, announce: this.db.announcements && { channel: this.db.announcements.channel, owner: this.feed.owner } },
+      { history, steps, outbox: subscribed, lease, announce: this.announce },
     );
     let row: { inserted: string[]; changes: Array<{ seq: string; id: string; at: string }> | string; revision: string };
     try {

@@ -6,11 +6,10 @@ import type { SqlDriver } from '../src/driver';
 import { EntityCache } from '../src/entityCache';
 import { migrate } from '../src/migrations';
 import { openPgDriver } from '../src/pgDriver';
-import { openPgliteDriver } from '../src/pgliteDriver';
 import { storeOn } from '../src/openStore';
 import type { SqlStore } from '../src/sqlStore';
 import { dropSchema, freshSchemaName } from '../../../test/support/schemas';
-import { pgliteTemplate } from '../../../test/support/pgliteTemplate';
+import { driverKinds } from '../../../test/support/driverKinds';
 
 const url = process.env.DATABASE_URL;
 const T0 = '2026-11-25T10:00:00.123456Z';
@@ -137,20 +136,7 @@ describe('EntityCache', () => {
   });
 });
 
-interface Kind {
-  name: string;
-  open(): Promise<{ driver: SqlDriver; cleanup(): Promise<void> }>;
-}
-const kinds: Kind[] = [{ name: 'embedded', open: async () => ({ driver: await openPgliteDriver(undefined, pgliteTemplate()), cleanup: async () => undefined }) }];
-if (url) {
-  kinds.push({
-    name: 'postgres',
-    open: async () => {
-      const schema = freshSchemaName('cache');
-      return { driver: await openPgDriver(url, schema), cleanup: () => dropSchema(url, schema) };
-    },
-  });
-}
+const kinds = driverKinds('cache');
 
 for (const kind of kinds) {
   describe(`The entity cache in the store [${kind.name}]`, () => {

@@ -6,13 +6,10 @@
 import { parseGeoQuery, parseQ } from '@civitas/core';
 import { INSERT_VALUES, migrate, VALUE_SOURCE } from '../src/migrations';
 import { DELETE_REOBSERVED, historyInstances } from '../src/history';
-import { openPgDriver } from '../src/pgDriver';
-import { openPgliteDriver } from '../src/pgliteDriver';
 import type { SqlDriver } from '../src/driver';
 import type { SqlStore } from '../src/sqlStore';
 import { storeOn } from '../src/openStore';
-import { dropSchema, freshSchemaName } from '../../../test/support/schemas';
-import { pgliteTemplate } from '../../../test/support/pgliteTemplate';
+import { driverKinds } from '../../../test/support/driverKinds';
 
 const N = 100_000;
 const SDM = 'https://smartdatamodels.org/dataModel.';
@@ -52,19 +49,7 @@ async function load(driver: SqlDriver): Promise<void> {
   await driver.query('ANALYZE entity_geo');
 }
 
-const kinds: Array<{ name: string; open: () => Promise<{ driver: SqlDriver; cleanup: () => Promise<void> }> }> = [
-  { name: 'embedded', open: async () => ({ driver: await openPgliteDriver(undefined, pgliteTemplate()), cleanup: async () => undefined }) },
-];
-const url = process.env.DATABASE_URL;
-if (url) {
-  kinds.push({
-    name: 'postgres',
-    open: async () => {
-      const schema = freshSchemaName('explain');
-      return { driver: await openPgDriver(url, schema), cleanup: () => dropSchema(url, schema) };
-    },
-  });
-}
+const kinds = driverKinds('explain');
 
 for (const kind of kinds) {
   describe(`query plans at ${N} entities [${kind.name}]`, () => {

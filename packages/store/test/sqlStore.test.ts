@@ -4,31 +4,14 @@ import { NgsiError, parseQ, StoredEntity, Subscription } from '@civitas/core';
 import type { SqlDriver, SqlExecutor, Statement, TransactionOptions } from '../src/driver';
 import { migrate } from '../src/migrations';
 import { openPgDriver } from '../src/pgDriver';
-import { openPgliteDriver } from '../src/pgliteDriver';
 import type { SqlStore } from '../src/sqlStore';
 import { storeOn } from '../src/openStore';
 import { WRITE_STATEMENT } from '../src/writeStatement';
 import { dropSchema, freshSchemaName } from '../../../test/support/schemas';
-import { pgliteTemplate } from '../../../test/support/pgliteTemplate';
-
-interface Kind {
-  name: string;
-  open(): Promise<{ driver: SqlDriver; cleanup(): Promise<void>; schema?: string }>;
-}
+import { driverKinds } from '../../../test/support/driverKinds';
 
 const url = process.env.DATABASE_URL;
-const kinds: Kind[] = [
-  { name: 'embedded', open: async () => ({ driver: await openPgliteDriver(undefined, pgliteTemplate()), cleanup: async () => undefined }) },
-];
-if (url) {
-  kinds.push({
-    name: 'postgres',
-    open: async () => {
-      const schema = freshSchemaName('store');
-      return { driver: await openPgDriver(url, schema), schema, cleanup: () => dropSchema(url, schema) };
-    },
-  });
-}
+const kinds = driverKinds('store');
 
 type Counted = SqlDriver & { statements: number; asyncCommits: number; analyzes: number; outboxParams: string[] };
 
