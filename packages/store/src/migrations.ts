@@ -280,6 +280,16 @@ const MIGRATIONS: Array<string | string[]> = [
   ALTER TABLE entity_geo DROP CONSTRAINT entity_geo_tenant_entity_id_fkey;
   ALTER TABLE entity_attrs DROP CONSTRAINT entity_attrs_tenant_entity_id_fkey
   `,
+  // 17: one time index per entity for modifiedAt, in place of one per attribute beside the entity's own. Every history row
+  // went into three indexes keyed by entity (the observedAt and modifiedAt ones of its attribute, the entity's newest); each
+  // entity's range of each is a page written at every measure, and those pages outgrow the buffer cache long before the
+  // table does. A query by modifiedAt walks the entity's index in time order and skips its other attributes' instances:
+  // lastN reads N times the entity's attribute count at most.
+  `
+  CREATE INDEX attribute_history_entity_modified ON attribute_history (tenant, entity_id, modified_at, instance_id);
+  DROP INDEX attribute_history_latest;
+  DROP INDEX attribute_history_modified_at
+  `,
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */

@@ -73,13 +73,13 @@ for (const kind of kinds) {
 
     const page = { limit: 20, offset: 0 };
 
-    /** `count` instances of the fill level of one entity, a minute apart from `start` (values 1, 2, ...), then statistics as autovacuum would gather them. */
-    const loadHistory = async (entity: string, count: number, start: string) => {
+    /** `count` instances of an attribute (the fill level) of one entity, a minute apart from `start` (values 1, 2, ...), then statistics as autovacuum would gather them. */
+    const loadHistory = async (entity: string, count: number, start: string, attr = FILL) => {
       await driver.query(
         `INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, observed_at, created_at, modified_at, instance)
          SELECT '', $1, ARRAY[$2], $3, t, t, t, jsonb_build_object('type', 'Property', 'value', g, 'observedAt', t)
          FROM generate_series(1, ${count}) AS g, LATERAL (SELECT $4::timestamptz + g * interval '1 minute' AS t) AS at`,
-        [entity, TYPES[0], FILL, start],
+        [entity, TYPES[0], attr, start],
       );
       await driver.query('ANALYZE attribute_history');
     };
@@ -144,6 +144,21 @@ for (const kind of kinds) {
       expect(plan).not.toMatch(/top-N heapsort|Sort Key: \(COALESCE/);
       const newest = await historyInstances(driver, '', { ids: [entity], attrs: [FILL] }, { count: 3, newest: true });
       expect(newest.map((i) => i.instance.value)).toEqual([19998, 19999, 20000]);
+    });
+
+    test("lastN by modifiedAt reads the newest end of the entity's modifiedAt index, skipping its other attributes", async () => {
+      const entity = 'urn:ngsi-ld:Thing:000003';
+      await loadHistory(entity, 20_000, '2025-07-01T00:00:00Z');
+      await loadHistory(entity, 20_000, '2025-07-01T00:00:30Z', RARE);
+      const seen: Array<{ sql: string; params: unknown[] }> = [];
+      const capture = { query: async <R>(sql: string | { text: string }, params: unknown[] = []) => (seen.push({ sql: typeof sql === 'string' ? sql : sql.text, params }), [] as R[]) };
+      const selection = { ids: [entity], attrs: [FILL], timeProperty: 'modifiedAt' as const };
+      await historyInstances(capture, '', selection, { count: 100, newest: true });
+      const plan = (await driver.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${seen[0].sql}`, seen[0].params)).map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toMatch(/Index Scan Backward using attribute_history_entity_modified/);
+      expect(plan).not.toMatch(/top-N heapsort|Sort Key: attribute_history\.modified_at/);
+      const newest = await historyInstances(driver, '', selection, { count: 3, newest: true });
+      expect(newest.map((i) => [i.attr, i.instance.value])).toEqual([[FILL, 19998], [FILL, 19999], [FILL, 20000]]);
     });
 
     test('geo near with maxDistance: the spatial index on the geography', async () => {
