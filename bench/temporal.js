@@ -64,7 +64,7 @@ async function latency(url, seconds) {
 }
 
 async function runTemporalBench({ base, baseWithoutHistory, quick, settle, report }) {
-  const seconds = quick ? 4 : 8;
+  const seconds = quick ? 3 : 8;
   const withHistory = await upsertRate(base, seconds);
   const withoutHistory = await upsertRate(baseWithoutHistory, seconds);
   report('history on the write path', { withHistory, withoutHistory, ratio: withHistory.rowsPerSecond / withoutHistory.rowsPerSecond });
