@@ -232,6 +232,31 @@ describeEachStore('temporal API', (h) => {
     expect((await h().client.post(`/temporal/entities/${id}/attrs`, { kwh: [{ type: 'Property', value: 1 }] })).status).toBe(404);
   });
 
+  test('temporal attribute paths: a name that is no attribute name is refused and changes nothing; an instance id this broker never gave is not found', async () => {
+    const id = await sensor();
+    const { instanceId } = (await h().client.get(`/temporal/entities/${id}?attrs=v`)).body.v[0] as { instanceId: string };
+    const badNames = ['invalid(Name', '%2e%2e', '%252e%252e', '%2e', ''];
+    for (const name of badNames) {
+      // `attrs/` with an empty name is the attrs resource itself (POST only), not an attribute.
+      const paths = [
+        ...(name ? [['DELETE', `/temporal/entities/${id}/attrs/${name}`] as const] : []),
+        ['DELETE', `/temporal/entities/${id}/attrs/${name}/${instanceId}`] as const,
+        ['PATCH', `/temporal/entities/${id}/attrs/${name}/${instanceId}`] as const,
+      ];
+      for (const [method, path] of paths) {
+        // As written: a client resolving `%2e%2e` as `..` would send a delete of the whole temporal entity instead.
+        const res = await h().client.request(method, path, { body: method === 'PATCH' ? { type: 'Property', value: 0 } : undefined, pathAsIs: true });
+        expect([method, path, res.status, res.body?.type]).toEqual([method, path, 400, 'https://uri.etsi.org/ngsi-ld/errors/BadRequestData']);
+      }
+    }
+    // A URI that is none of this broker's instance ids names no instance; a value that is no URI is a bad request.
+    const foreign = 'urn:ngsi-ld:01234567890123456789';
+    expect((await h().client.delete(`/temporal/entities/${id}/attrs/v/${foreign}`)).status).toBe(404);
+    expect((await h().client.patch(`/temporal/entities/${id}/attrs/v/${foreign}`, { type: 'Property', value: 0 })).status).toBe(404);
+    expect((await h().client.delete(`/temporal/entities/${id}/attrs/v/invalidId`)).status).toBe(400);
+    expect((await h().client.get(`/temporal/entities/${id}?attrs=v`)).body.v.map((i: { value: number }) => i.value)).toEqual([1, 2, 3, 4]);
+  });
+
   test('a new temporal entity is also a current entity, with the latest instance of each attribute', async () => {
     const id = uniqueId('Meter');
     const created = await h().client.post('/temporal/entities', {

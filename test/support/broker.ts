@@ -3,6 +3,7 @@
  * embedded PGlite always, PostgreSQL too when DATABASE_URL is set (each test
  * file in a schema of its own, dropped afterwards).
  */
+import { request as httpRequest } from 'node:http';
 import { configFromEnv, RunningBroker, startBroker } from '@civitas/broker';
 import { openStore, Store, StoreOptions } from '@civitas/store';
 import { dropSchema, freshSchemaName } from './schemas';
@@ -56,6 +57,27 @@ export interface RequestOptions {
   /** Sent as is (for malformed bodies). */
   rawBody?: string;
   headers?: Record<string, string>;
+  /** The path sent exactly as written: fetch, as any WHATWG URL parser, resolves dot segments (`%2e%2e` too) before sending. */
+  pathAsIs?: boolean;
+}
+
+/** One request through node:http, whose path is sent as given. */
+function sendAsIs(url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: Headers; text: string }> {
+  return new Promise((resolve, reject) => {
+    // The path as an option of its own: a URL string would be parsed, dot segments and all.
+    const { hostname, port } = new URL(url);
+    const req = httpRequest({ hostname, port, path: url.slice(url.indexOf('/', url.indexOf('//') + 2)), method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const received = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) received.set(name, String(value));
+        resolve({ status: res.statusCode ?? 0, headers: received, text: Buffer.concat(chunks).toString() });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export class Client {
@@ -68,8 +90,9 @@ export class Client {
     if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
       headers['Content-Type'] = 'application/json';
     }
-    const res = await fetch(`${this.base}/ngsi-ld/v1${path}`, { method, headers, body });
-    const text = await res.text();
+    const url = `${this.base}/ngsi-ld/v1${path}`;
+    const res = options.pathAsIs ? await sendAsIs(url, method, headers, body) : await fetch(url, { method, headers, body });
+    const text = typeof res.text === 'string' ? res.text : await res.text();
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;

@@ -8,7 +8,7 @@ import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { flag, param } from '../http/params';
 import { sendNoContent } from '../http/respond';
-import { entityIdParam, requireTenant } from '../entities/shared';
+import { attrIdParam, entityIdParam, requireTenant } from '../entities/shared';
 import { instanceIdParam } from './temporalWrites';
 
 export const deleteTemporalEntityHandler = (deps: BrokerDeps) =>
@@ -19,17 +19,25 @@ export const deleteTemporalEntityHandler = (deps: BrokerDeps) =>
 
 export const deleteTemporalAttributeHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { produces: false, params: ['datasetId', 'deleteAll'] }, async (ngsi, req, res) => {
-    const deletion: HistoryDeletion = { attr: ngsi.ctx.expandTerm(req.params.attrId), deleteAll: flag(req.query, 'deleteAll') };
+    const name = attrIdParam(req);
+    const deletion: HistoryDeletion = { attr: ngsi.ctx.expandTerm(name), deleteAll: flag(req.query, 'deleteAll') };
     const datasetId = param(req.query, 'datasetId');
     if (datasetId !== undefined) deletion.datasetId = datasetId;
-    await deleteOrNotFound(deps, ngsi.tenant, entityIdParam(req), deletion, `has no history of ${req.params.attrId}`);
+    await deleteOrNotFound(deps, ngsi.tenant, entityIdParam(req), deletion, `has no history of ${name}`);
     sendNoContent(res);
   });
 
 export const deleteTemporalInstanceHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { produces: false, params: [] }, async (ngsi, req, res) => {
-    const deletion = { attr: ngsi.ctx.expandTerm(req.params.attrId), instanceId: instanceIdParam(req) };
-    await deleteOrNotFound(deps, ngsi.tenant, entityIdParam(req), deletion, `has no such instance of ${req.params.attrId}`);
+    const id = entityIdParam(req);
+    const name = attrIdParam(req);
+    const instanceId = instanceIdParam(req);
+    const missing = `has no such instance of ${name}`;
+    if (instanceId === undefined) {
+      await requireTenant(deps, ngsi.tenant);
+      throw notFound(`Entity ${id} ${missing}`);
+    }
+    await deleteOrNotFound(deps, ngsi.tenant, id, { attr: ngsi.ctx.expandTerm(name), instanceId }, missing);
     sendNoContent(res);
   });
 

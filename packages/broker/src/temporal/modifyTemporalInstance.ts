@@ -3,14 +3,14 @@ import { EntityParser, notFound, nowIso, stamp } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { sendNoContent } from '../http/respond';
-import { entityIdParam, requireTenant } from '../entities/shared';
+import { attrIdParam, entityIdParam, requireTenant } from '../entities/shared';
 import { instanceIdParam } from './temporalWrites';
 
 export const modifyTemporalInstanceHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
     const id = entityIdParam(req);
+    const name = attrIdParam(req);
     const instanceId = instanceIdParam(req);
-    const name = req.params.attrId;
     const iri = ngsi.ctx.expandTerm(name);
     const parser = new EntityParser(ngsi.ctx, { temporal: true });
     // The body is the instance itself (as the URL names the attribute), or a fragment {name: instance}.
@@ -18,7 +18,7 @@ export const modifyTemporalInstanceHandler = (deps: BrokerDeps) =>
     const instance = isInstance(body) ? parser.single(name, body) : (parser.entity(ngsi.body).attrs[iri] ?? [])[0];
     if (!instance) throw notFound(`The body has no instance of ${name}`);
     await requireTenant(deps, ngsi.tenant);
-    if (!(await deps.store.replaceHistoryInstance(ngsi.tenant, id, iri, instanceId, stamp(instance, nowIso())))) {
+    if (instanceId === undefined || !(await deps.store.replaceHistoryInstance(ngsi.tenant, id, iri, instanceId, stamp(instance, nowIso())))) {
       throw notFound(`Entity ${id} has no instance ${req.params.instanceId} of ${name}`);
     }
     sendNoContent(res);

@@ -1,5 +1,5 @@
 /** What the temporal provision operations share: instances of a temporal payload, stamped for the history. */
-import { badRequest, EntityFragment, nowIso, stamp } from '@civitas/core';
+import { badRequest, EntityFragment, isUri, nowIso, stamp } from '@civitas/core';
 import type { NewHistoryInstance } from '@civitas/store';
 import type { ApiRequest } from '../http/apiRequest';
 
@@ -9,10 +9,15 @@ export function historyInstancesOf(fragment: EntityFragment): NewHistoryInstance
   return Object.entries(fragment.attrs).flatMap(([attr, instances]) => instances.map((instance) => ({ attr, instance: stamp(instance, now) })));
 }
 
-/** The instance id of the URL (`urn:ngsi-ld:attribute:instance:<n>`, or the bare number). */
-export function instanceIdParam(req: ApiRequest): string {
+/**
+ * The instance id of the URL (`urn:ngsi-ld:attribute:instance:<n>`, or the
+ * bare number); undefined for a URI this broker never gives an instance,
+ * which names none of them (404), where a value that is no URI is refused (400).
+ */
+export function instanceIdParam(req: ApiRequest): string | undefined {
   const raw = req.params.instanceId;
   const m = /^(?:urn:ngsi-ld:attribute:instance:)?(\d+)$/.exec(raw);
-  if (!m) throw badRequest(`${JSON.stringify(raw)} is not an instance id of this broker`);
-  return m[1];
+  if (m) return m[1];
+  if (isUri(raw)) return undefined;
+  throw badRequest(`${JSON.stringify(raw)} is not an instance id`);
 }
