@@ -51,6 +51,14 @@ describeEachStore('entities', (h) => {
     expect(res.headers.get('x-powered-by')).toBeNull();
   });
 
+  test('an ngsildproof Property may carry the sealed members, and its proof object is kept as given (4.5.2.2)', async () => {
+    const id = uniqueId('Proved');
+    const proof = { type: 'DataIntegrityProof', cryptosuite: 'eddsa-rdfc-2022', proofPurpose: 'assertionMethod', proofValue: 'zQeVbY4oey5q2M3X' };
+    const created = await h().client.post('/entities', { id, type: 'Proved', ngsildproof: { type: 'Property', value: proof, entityIdSealed: id, entityTypeSealed: 'Proved' } });
+    expect(created.status).toBe(201);
+    expect((await h().client.get(`/entities/${id}`)).body.ngsildproof.value).toEqual(proof);
+  });
+
   test('creating an existing id is 409 AlreadyExists', async () => {
     const id = uniqueId();
     expect((await h().client.post('/entities', { id, type: 'T' })).status).toBe(201);

@@ -40,6 +40,10 @@ const OUTPUT_ONLY_MEMBERS = [
   'previousValueList', 'previousObjectList',
 ];
 
+/** The Property that carries a W3C Data Integrity proof of its entity (4.5.2.2), and the members only it may have. */
+const PROOF_PROPERTY = 'ngsildproof';
+const SEALED_MEMBERS = ['entityIdSealed', 'entityTypeSealed'];
+
 /** Members NGSI-LD stamps itself; a client copy of them is ignored rather than rejected (a GET result may be sent back). */
 const SYSTEM_MEMBERS = new Set(['createdAt', 'modifiedAt', 'deletedAt']);
 
@@ -207,6 +211,7 @@ export class EntityParser {
     for (const member of OUTPUT_ONLY_MEMBERS) {
       if (member in raw) throw badRequest(`Attribute ${name}: ${member} is set by the broker and cannot be written`);
     }
+    this.checkProof(name, raw);
     const declared = raw.type ?? raw['@type'];
     let type: AttributeType;
     if (declared === undefined) {
@@ -234,6 +239,22 @@ export class EntityParser {
     }
     this.subAttributes(name, raw, inst, depth);
     return inst;
+  }
+
+  /**
+   * 4.5.2.2: entityIdSealed and entityTypeSealed are never present but on
+   * the ngsildproof Property, whose value is the proof object and whose
+   * sealed members are strings.
+   */
+  private checkProof(name: string, raw: Record<string, unknown>): void {
+    const sealed = SEALED_MEMBERS.filter((m) => m in raw);
+    if (name !== PROOF_PROPERTY) {
+      if (sealed.length > 0) throw badRequest(`Attribute ${name}: ${sealed[0]} may only be a member of ${PROOF_PROPERTY}`);
+      return;
+    }
+    const partial = this.mode.fragment && (!('value' in raw) || raw.value === NGSI_NULL);
+    if (!partial && !isPlainObject(raw.value)) throw badRequest(`${PROOF_PROPERTY}: the value must be a proof object`);
+    for (const m of sealed) if (typeof raw[m] !== 'string') throw badRequest(`${PROOF_PROPERTY}: ${m} must be a string`);
   }
 
   private subAttributes(name: string, raw: Record<string, unknown>, inst: AttributeInstance, depth: number): void {
