@@ -51,12 +51,20 @@ describeEachStore('entities', (h) => {
     expect(res.headers.get('x-powered-by')).toBeNull();
   });
 
-  test('an ngsildproof Property may carry the sealed members, and its proof object is kept as given (4.5.2.2)', async () => {
+  test('the ngsildproof Property keeps its proof object and its sealed members, plain strings with the type compacted (4.5.2.2)', async () => {
     const id = uniqueId('Proved');
     const proof = { type: 'DataIntegrityProof', cryptosuite: 'eddsa-rdfc-2022', proofPurpose: 'assertionMethod', proofValue: 'zQeVbY4oey5q2M3X' };
-    const created = await h().client.post('/entities', { id, type: 'Proved', ngsildproof: { type: 'Property', value: proof, entityIdSealed: id, entityTypeSealed: 'Proved' } });
+    const ctx = { '@context': [{ Proved: 'https://example.org/types/Proved' }, 'https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld'] };
+    const created = await h().client.post('/entities', { id, type: 'Proved', ngsildproof: { type: 'Property', value: proof, entityIdSealed: id, entityTypeSealed: 'Proved' }, ...ctx }, { headers: { 'Content-Type': 'application/ld+json' } });
     expect(created.status).toBe(201);
-    expect((await h().client.get(`/entities/${id}`)).body.ngsildproof.value).toEqual(proof);
+    const stored = await h().store.getEntity('', id);
+    expect(stored?.attrs[Object.keys(stored.attrs)[0]][0]).toMatchObject({ entityIdSealed: id, entityTypeSealed: 'https://example.org/types/Proved' });
+    expect(stored?.attrs[Object.keys(stored.attrs)[0]][0].sub).toBeUndefined();
+    const read = await h().client.post('/entityOperations/query', { type: 'Query', entities: [{ id, type: 'Proved' }], ...ctx }, { headers: { 'Content-Type': 'application/ld+json', Accept: 'application/ld+json' } });
+    expect(read.body[0].ngsildproof).toEqual({ type: 'Property', value: proof, entityIdSealed: id, entityTypeSealed: 'Proved' });
+    // Concise keeps the members, so the proof cannot collapse to its bare value.
+    const concise = await h().client.get(`/entities/${id}?format=concise`);
+    expect(concise.body.ngsildproof).toMatchObject({ value: proof, entityIdSealed: id });
   });
 
   test('creating an existing id is 409 AlreadyExists', async () => {

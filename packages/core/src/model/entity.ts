@@ -63,6 +63,10 @@ export interface AttributeInstance {
   expiresAt?: string;
   /** Only in the history: when this instance was deleted (its content is then the NGSI-LD Null). */
   deletedAt?: string;
+  /** On the ngsildproof Property alone (4.5.2.2): the entity id its proof seals, as given. */
+  entityIdSealed?: string;
+  /** On the ngsildproof Property alone: the entity type its proof seals, expanded (a vocabulary term, as types are). */
+  entityTypeSealed?: string;
   sub?: Record<string, AttributeInstance>;
 }
 

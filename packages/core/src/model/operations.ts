@@ -225,7 +225,7 @@ function mergeInstance(base: AttributeInstance, patch: AttributeInstance, now: s
     for (const k of CONTENT_KEYS) delete merged[k];
     merged.type = patch.type;
   }
-  for (const k of [...CONTENT_KEYS, 'objectType', 'observedAt', 'unitCode', 'expiresAt'] as const) {
+  for (const k of [...CONTENT_KEYS, 'objectType', 'observedAt', 'unitCode', 'expiresAt', 'entityIdSealed', 'entityTypeSealed'] as const) {
     if (patch[k] !== undefined) (merged as unknown as Record<string, unknown>)[k] = patch[k];
   }
   if (mergeValues && contentGiven && base.type === 'Property' && patch.type === 'Property' && isObject(base.value) && isObject(patch.value)) {

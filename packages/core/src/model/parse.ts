@@ -31,7 +31,7 @@ const ATTRIBUTE_MEMBERS = new Set([
   'type', '@type', 'value', 'object', 'objectType', 'languageMap', 'vocab', 'json', 'valueList', 'objectList',
   'datasetId', 'observedAt', 'unitCode', 'expiresAt', 'createdAt', 'modifiedAt', 'deletedAt', 'instanceId',
   'previousValue', 'previousObject', 'previousLanguageMap', 'previousVocab', 'previousJson', 'previousValueList',
-  'previousObjectList', 'lang', 'valueType',
+  'previousObjectList', 'lang', 'valueType', 'entityIdSealed', 'entityTypeSealed',
 ]);
 
 /** Members only the broker writes (notifications, temporal output); a client sending them is mistaken. */
@@ -399,6 +399,9 @@ export class EntityParser {
       if (typeof raw.unitCode !== 'string' || raw.unitCode.length === 0) throw badRequest(`Attribute ${name} has an invalid unitCode`);
       inst.unitCode = raw.unitCode;
     }
+    // Checked by checkProof: strings, on ngsildproof only.
+    if (typeof raw.entityIdSealed === 'string') inst.entityIdSealed = raw.entityIdSealed;
+    if (typeof raw.entityTypeSealed === 'string') inst.entityTypeSealed = this.ctx.expandTerm(raw.entityTypeSealed);
   }
 
   private typeList(name: string, raw: unknown): string | string[] {

@@ -103,6 +103,7 @@ export class EntityRenderer {
     const { member, value } = this.content(a);
     const hasDetail =
       inArray || a.datasetId !== undefined || a.observedAt !== undefined || a.unitCode !== undefined || a.sub !== undefined || a.deletedAt !== undefined ||
+      a.entityIdSealed !== undefined || a.entityTypeSealed !== undefined ||
       this.options.sysAttrs || member === 'lang';
     const out: Out = {};
     if (this.options.format === 'normalized') {
@@ -125,6 +126,9 @@ export class EntityRenderer {
     if (a.observedAt !== undefined) out.observedAt = a.observedAt;
     if (a.unitCode !== undefined) out.unitCode = a.unitCode;
     if (a.deletedAt !== undefined) out.deletedAt = a.deletedAt;
+    // Plain members, not sub-attributes (4.5.2.2).
+    if (a.entityIdSealed !== undefined) out.entityIdSealed = a.entityIdSealed;
+    if (a.entityTypeSealed !== undefined) out.entityTypeSealed = this.ctx.compactIri(a.entityTypeSealed);
     if (this.options.sysAttrs) {
       if (a.createdAt) out.createdAt = a.createdAt;
       if (a.modifiedAt) out.modifiedAt = a.modifiedAt;
