@@ -109,6 +109,11 @@ describeEachStore('batch operations', (h) => {
     expect((await h().client.get(`/entities/${a}?options=keyValues`)).body).toEqual({ id: a, type: 'T', x: 1, z: 1 });
     const fresh = await h().client.post('/entityOperations/update?options=noOverwrite', [{ id: a, type: 'T', w: 2 }]);
     expect(fresh.status).toBe(204);
+    // Every attribute kept, so the entity is unchanged: still reported, not counted a success.
+    const kept = await h().client.post('/entityOperations/update?options=noOverwrite', [{ id: a, type: 'T', x: 9, w: 9 }]);
+    expect(kept.status).toBe(207);
+    expect(kept.body).toEqual({ success: [], errors: [{ entityId: a, error: expect.objectContaining({ type: `${ERR}BadRequestData`, detail: expect.stringContaining('w') }) }] });
+    expect((await h().client.get(`/entities/${a}?options=keyValues`)).body).toEqual({ id: a, type: 'T', x: 1, z: 1, w: 2 });
     const overwrite = await h().client.post('/entityOperations/update', [{ id: a, type: 'T', x: 5 }]);
     expect(overwrite.status).toBe(204);
     expect((await h().client.get(`/entities/${a}?options=keyValues`)).body.x).toBe(5);

@@ -99,8 +99,10 @@ export async function runBatch(
           continue;
         }
         const state = 'deleted' in effect ? null : effect.entity;
+        // An element that changes nothing may still have something to report (noOverwrite keeping every attribute).
+        const verdict = ('error' in effect && effect.error) || 'ok';
         if (state === (working.get(element.id) ?? null)) {
-          results.set(element, 'ok');
+          results.set(element, verdict);
           continue;
         }
         const states = passed.get(element.id);
@@ -112,7 +114,7 @@ export async function runBatch(
         } else {
           working.set(element.id, state);
           if ('created' in effect && effect.created) created.push(element.id);
-          results.set(element, ('error' in effect && effect.error) || 'ok');
+          results.set(element, verdict);
         }
       }
       const inserts: StoredEntity[] = [];
