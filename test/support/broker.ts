@@ -61,12 +61,18 @@ export interface RequestOptions {
   pathAsIs?: boolean;
 }
 
+interface Received {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
 /** One request through node:http, whose path is sent as given. */
-function sendAsIs(url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: Headers; text: string }> {
+function sendAsIs(base: string, path: string, method: string, headers: Record<string, string>, body?: string): Promise<Received> {
   return new Promise((resolve, reject) => {
     // The path as an option of its own: a URL string would be parsed, dot segments and all.
-    const { hostname, port } = new URL(url);
-    const req = httpRequest({ hostname, port, path: url.slice(url.indexOf('/', url.indexOf('//') + 2)), method, headers }, (res) => {
+    const { hostname, port } = new URL(base);
+    const req = httpRequest({ hostname, port, path, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -90,16 +96,17 @@ export class Client {
     if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
       headers['Content-Type'] = 'application/json';
     }
-    const url = `${this.base}/ngsi-ld/v1${path}`;
-    const res = options.pathAsIs ? await sendAsIs(url, method, headers, body) : await fetch(url, { method, headers, body });
-    const text = typeof res.text === 'string' ? res.text : await res.text();
+    const fullPath = `/ngsi-ld/v1${path}`;
+    const res: Received = options.pathAsIs
+      ? await sendAsIs(this.base, fullPath, method, headers, body)
+      : await fetch(`${this.base}${fullPath}`, { method, headers, body }).then(async (r) => ({ status: r.status, headers: r.headers, text: await r.text() }));
     let parsed: unknown;
     try {
-      parsed = text ? JSON.parse(text) : undefined;
+      parsed = res.text ? JSON.parse(res.text) : undefined;
     } catch {
       parsed = undefined;
     }
-    return { status: res.status, headers: res.headers, text, body: parsed };
+    return { ...res, body: parsed };
   }
 
   get = (path: string, options?: RequestOptions) => this.request('GET', path, options);

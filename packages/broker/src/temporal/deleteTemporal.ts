@@ -32,16 +32,13 @@ export const deleteTemporalInstanceHandler = (deps: BrokerDeps) =>
     const id = entityIdParam(req);
     const name = attrIdParam(req);
     const instanceId = instanceIdParam(req);
-    const missing = `has no such instance of ${name}`;
-    if (instanceId === undefined) {
-      await requireTenant(deps, ngsi.tenant);
-      throw notFound(`Entity ${id} ${missing}`);
-    }
-    await deleteOrNotFound(deps, ngsi.tenant, id, { attr: ngsi.ctx.expandTerm(name), instanceId }, missing);
+    const deletion = instanceId === undefined ? undefined : { attr: ngsi.ctx.expandTerm(name), instanceId };
+    await deleteOrNotFound(deps, ngsi.tenant, id, deletion, `has no such instance of ${name}`);
     sendNoContent(res);
   });
 
-async function deleteOrNotFound(deps: BrokerDeps, tenant: string, id: string, deletion: HistoryDeletion, missing: string): Promise<void> {
+/** Without a deletion the request names nothing this broker could hold: not found, once the tenant is known. */
+async function deleteOrNotFound(deps: BrokerDeps, tenant: string, id: string, deletion: HistoryDeletion | undefined, missing: string): Promise<void> {
   await requireTenant(deps, tenant);
-  if ((await deps.store.deleteHistory(tenant, id, deletion)) === 0) throw notFound(`Entity ${id} ${missing}`);
+  if (!deletion || (await deps.store.deleteHistory(tenant, id, deletion)) === 0) throw notFound(`Entity ${id} ${missing}`);
 }
