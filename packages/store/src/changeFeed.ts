@@ -22,6 +22,7 @@ export class ChangeFeed {
   /** Names this process in the leases of its outbox rows. */
   readonly owner = randomUUID();
   private subscriber?: { deliver(committed: CommittedChanges): void; leaseMs: number };
+  private readonly revisionListeners = new Set<() => void>();
 
   /** The notifier of this process takes the changes it commits, leased for `leaseMs`. */
   subscribe(deliver: (committed: CommittedChanges) => void, leaseMs: number): () => void {
@@ -39,5 +40,15 @@ export class ChangeFeed {
 
   publish(committed: CommittedChanges): void {
     if (committed.changes.length > 0) this.subscriber?.deliver(committed);
+  }
+
+  /** Calls `listener` each time this process has committed a change of subscriptions (a new subscription revision). */
+  onSubscriptionsRevised(listener: () => void): () => void {
+    this.revisionListeners.add(listener);
+    return () => this.revisionListeners.delete(listener);
+  }
+
+  subscriptionsRevised(): void {
+    for (const listener of this.revisionListeners) listener();
   }
 }

@@ -17,6 +17,13 @@
  *   and what was is forgotten;
  * - an entity past its expiresAt is never answered from here.
  *
+ * A write keeps what it wrote, with the row version it left (see
+ * WRITE_STATEMENT), unless an announcement dropped the entity while the
+ * write was under way; the next write of the entity plans from it without
+ * reading. Should the version be stale (another process wrote since, and
+ * its announcement is still on the way), the write statement finds another
+ * version and fails, to be planned again from a read.
+ *
  * Entries are frozen: every reader shares them, so none may change one.
  */
 import type { StoredEntity } from '@civitas/core';
@@ -27,14 +34,23 @@ interface Entry {
   expiresAt: number;
   /** The generation of its tenant when read: a tenant dropped as a whole leaves older entries unusable. */
   generation: number;
+  /** The row version, for an entity this process wrote (reads keep none). */
+  version?: string;
 }
 
-/** One read from the database in flight; `stale` once its entity was dropped meanwhile. */
+/** One read from the database (or write) in flight; `stale` once its entity was dropped meanwhile. */
 export interface CacheRead {
   key: string;
   tenant: string;
+  id: string;
   generation: number;
   stale: boolean;
+}
+
+/** An entity as a write left it, with its row version. */
+export interface VersionedEntity {
+  entity: StoredEntity;
+  version: string;
 }
 
 const keyOf = (tenant: string, id: string) => `${tenant}\u0000${id}`;
@@ -61,6 +77,16 @@ export class EntityCache {
   }
 
   get(tenant: string, id: string): StoredEntity | undefined {
+    return this.entry(tenant, id)?.entity;
+  }
+
+  /** An entity this process wrote, with the version it left; none when it was read rather than written, or is not kept. */
+  getWritten(tenant: string, id: string): VersionedEntity | undefined {
+    const entry = this.entry(tenant, id);
+    return entry?.version === undefined ? undefined : { entity: entry.entity, version: entry.version };
+  }
+
+  private entry(tenant: string, id: string): Entry | undefined {
     if (!this.trusted) return undefined;
     const key = keyOf(tenant, id);
     const entry = this.entries.get(key);
@@ -72,12 +98,12 @@ export class EntityCache {
     // Most recently used now: moved to the end.
     this.entries.delete(key);
     this.entries.set(key, entry);
-    return entry.entity;
+    return entry;
   }
 
-  /** Registers a read about to go to the database; finish it with `finishRead` or `abandonRead`. */
+  /** Registers a read (or a write) about to go to the database; finish it with `finishRead`, `finishWrite` or `abandonRead`. */
   startRead(tenant: string, id: string): CacheRead {
-    const read: CacheRead = { key: keyOf(tenant, id), tenant, generation: this.generations.get(tenant) ?? 0, stale: !this.trusted };
+    const read: CacheRead = { key: keyOf(tenant, id), tenant, id, generation: this.generations.get(tenant) ?? 0, stale: !this.trusted };
     const reads = this.reading.get(read.key);
     if (reads) reads.add(read);
     else this.reading.set(read.key, new Set([read]));
@@ -88,12 +114,31 @@ export class EntityCache {
   finishRead(read: CacheRead, entity: StoredEntity | undefined): StoredEntity | undefined {
     this.abandonRead(read);
     if (!entity) return undefined;
-    deepFreeze(entity);
-    if (read.stale || !this.trusted || read.generation !== (this.generations.get(read.tenant) ?? 0)) return entity;
-    this.entries.delete(read.key);
-    this.entries.set(read.key, { entity, generation: read.generation, expiresAt: entity.expiresAt ? Date.parse(entity.expiresAt) : Infinity });
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    this.keep(read, entity);
     return entity;
+  }
+
+  /**
+   * A write of the entities `writes` registered has ended: their entries and
+   * the reads in flight that may hold the state before it are dropped, and
+   * what it wrote (none when it failed) is kept with its version, unless an
+   * announcement dropped the entity while the write was under way.
+   */
+  finishWrite(writes: CacheRead[], written: ReadonlyMap<string, VersionedEntity>): void {
+    for (const write of writes) {
+      this.abandonRead(write);
+      this.drop(write.tenant, [write.id]);
+      const state = written.get(write.id);
+      if (state) this.keep(write, state.entity, state.version);
+    }
+  }
+
+  private keep(read: CacheRead, entity: StoredEntity, version?: string): void {
+    deepFreeze(entity);
+    if (read.stale || !this.trusted || read.generation !== (this.generations.get(read.tenant) ?? 0)) return;
+    this.entries.delete(read.key);
+    this.entries.set(read.key, { entity, generation: read.generation, expiresAt: entity.expiresAt ? Date.parse(entity.expiresAt) : Infinity, version });
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
   }
 
   abandonRead(read: CacheRead): void {

@@ -29,9 +29,27 @@ export function rowToEntity(row: EntityRow): StoredEntity {
     attrs: typeof row.attrs === 'string' ? JSON.parse(row.attrs) : row.attrs,
   };
   if (row.scope) entity.scope = row.scope;
-  // Written back without a fraction of zeros, as a client usually gives it.
-  if (row.expires_at) entity.expiresAt = row.expires_at.replace(/\.?0+Z$/, 'Z');
+  if (row.expires_at) entity.expiresAt = expiryAsRead(row.expires_at);
   return entity;
+}
+
+/** Written back without a fraction of zeros, as a client usually gives it. */
+const expiryAsRead = (microseconds: string) => microseconds.replace(/\.?0+Z$/, 'Z');
+
+/** A date-time as ENTITY_COLUMNS renders it: UTC, six digits of fraction. */
+const AS_READ = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+
+/**
+ * Whether an entity as written would read back with the same timestamps
+ * (what the entity cache may keep in place of a read): its createdAt and
+ * modifiedAt as the broker writes them, and its expiresAt as rowToEntity
+ * renders it.
+ */
+export function readsBackAsWritten(e: StoredEntity): boolean {
+  if (!AS_READ.test(e.createdAt) || !AS_READ.test(e.modifiedAt)) return false;
+  if (e.expiresAt === undefined) return true;
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(e.expiresAt);
+  return m !== null && expiryAsRead(`${m[1]}.${(m[2] ?? '').padEnd(6, '0')}Z`) === e.expiresAt;
 }
 
 /**
@@ -39,7 +57,7 @@ export function rowToEntity(row: EntityRow): StoredEntity {
  * statement writes any number of entities. Rows of one literal shape: an
  * object spread into each made them several times slower to serialise.
  */
-export function entitiesParam(entities: StoredEntity[], versions?: Map<string, number>): string {
+export function entitiesParam(entities: StoredEntity[], versions?: Map<string, string>): string {
   const rows = new Array<Record<string, unknown>>(entities.length);
   for (let n = 0; n < entities.length; n++) {
     const e = entities[n];

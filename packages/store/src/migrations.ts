@@ -290,6 +290,10 @@ const MIGRATIONS: Array<string | string[]> = [
   DROP INDEX attribute_history_latest;
   DROP INDEX attribute_history_modified_at
   `,
+  // 18: each life of an entity row numbers its versions from a base of its own, a multiple of 2^20 taken from a sequence,
+  // where every row used to start at 0. A version then names one state of one life: a process that kept an entity with its
+  // version (see EntityCache) and writes from it cannot meet the same number on an entity deleted and created again meanwhile.
+  'CREATE SEQUENCE entity_lives',
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */

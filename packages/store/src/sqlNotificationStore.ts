@@ -181,8 +181,15 @@ export class SqlNotificationStore implements NotificationStore {
     private readonly feed: ChangeFeed,
   ) {}
 
+  /** A change of subscriptions, told to the rest of the process once committed (see ChangeFeed.onSubscriptionsRevised). */
+  private async revising<T>(change: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const result = await this.db.transaction(change);
+    this.feed.subscriptionsRevised();
+    return result;
+  }
+
   async createSubscription(tenant: string, s: Subscription): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    await this.revising(async (tx) => {
       await tx.query('INSERT INTO tenants (name) VALUES ($1) ON CONFLICT DO NOTHING', [tenant]);
       const rows = await tx.query(
         `INSERT INTO subscriptions (tenant, id, definition, next_periodic) VALUES ($1, $2, $3, $4)
@@ -211,7 +218,7 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async updateSubscription(tenant: string, id: string, change: (current: Subscription) => Subscription): Promise<Subscription | undefined> {
-    return this.db.transaction(async (tx) => {
+    return this.revising(async (tx) => {
       const rows = await tx.query<{ definition: Subscription | string }>('SELECT definition FROM subscriptions WHERE tenant = $1 AND id = $2 FOR UPDATE', [tenant, id]);
       if (rows.length === 0) return undefined;
       const current = json(rows[0].definition);
@@ -230,7 +237,7 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async deleteSubscription(tenant: string, id: string): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
+    return this.revising(async (tx) => {
       const rows = await tx.query('DELETE FROM subscriptions WHERE tenant = $1 AND id = $2 RETURNING 1', [tenant, id]);
       if (rows.length > 0) await tx.query(BUMP_REVISION);
       return rows.length > 0;

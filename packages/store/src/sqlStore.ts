@@ -1,14 +1,14 @@
 /** The Store on SQL: the same statements on PostgreSQL and on PGlite. */
 import { AttributeInstance, badRequest, expireEntity, NgsiError, notFound, nowIso, StoredEntity } from '@civitas/core';
 import { SqlDriver, SqlExecutor, Statement, statement } from './driver';
-import { ENTITY_COLUMNS, EntityRow, LIVE_ENTITY, rowToEntity } from './entityRows';
+import { ENTITY_COLUMNS, EntityRow, LIVE_ENTITY, readsBackAsWritten, rowToEntity } from './entityRows';
 import { compileEntityFilter, compileOrder } from './entityQuerySql';
 import { SqlParams } from './qSql';
 import type { ChangeFeed } from './changeFeed';
 import { OutboxChange, outboxChanges, WRITE_STATEMENT, writeParams } from './writeStatement';
 import { GroupMember, WriteGroups } from './writeGroups';
 import { ReadBatches } from './readBatches';
-import { EntityCache } from './entityCache';
+import { EntityCache, VersionedEntity } from './entityCache';
 import { Turns } from './turns';
 import type { EntityChange, NotificationStore } from './notifications';
 import type { CommittedChanges } from './changeFeed';
@@ -88,9 +88,25 @@ const GET_ENTITIES = statement('get_entities', `SELECT ${ENTITY_COLUMNS} FROM en
  */
 const READ_FOR_WRITE = statement(
   'read_for_write',
-  `SELECT s.subscribed, e.* FROM (SELECT EXISTS (SELECT 1 FROM subscriptions WHERE tenant = $1) AS subscribed) AS s
+  `SELECT s.subscribed, s.revision, e.* FROM (SELECT EXISTS (SELECT 1 FROM subscriptions WHERE tenant = $1) AS subscribed,
+                                                    (SELECT revision FROM subscription_revision) AS revision) AS s
    LEFT JOIN LATERAL (SELECT ${ENTITY_COLUMNS}, version FROM entities WHERE tenant = $1 AND id = ANY($2::text[])) AS e ON true`,
 );
+
+/** Whether a tenant had subscriptions, as of a subscription revision (see READ_FOR_WRITE). */
+interface SubscriptionsSeen {
+  subscribed: boolean;
+  revision: string;
+}
+
+/** What a write plans from: the entities as they are (absent ones left out), their row versions, and the tenant's subscriptions. */
+interface WriteBasis {
+  current: Map<string, StoredEntity>;
+  versions: Map<string, string>;
+  subscriptions: SubscriptionsSeen;
+  /** Planned from what this process kept (see EntityCache), not from a read. */
+  kept: boolean;
+}
 
 export class SqlStore implements Store {
   /** Tenants seen to exist; tenants are never dropped while a process runs. */
@@ -117,6 +133,9 @@ export class SqlStore implements Store {
   private readonly announce?: { channel: string; owner: string };
   /** Operations accepted and not yet settled: closing waits for them, so that a write whose client has gone still lands. */
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Per tenant, whether it had subscriptions when last read, for writes planned without a read. */
+  private readonly subscriptionsSeen = new Map<string, SubscriptionsSeen>();
+  private readonly stopHearingRevisions: () => void;
 
   constructor(
     private readonly db: SqlDriver,
@@ -139,6 +158,8 @@ export class SqlStore implements Store {
       );
     }
     this.announce = db.announcements && { channel: db.announcements.channel, owner: feed.owner };
+    // The revision is one for all tenants: a change in any makes every tenant's read again.
+    this.stopHearingRevisions = feed.onSubscriptionsRevised(() => this.subscriptionsSeen.clear());
     this.nextAnalyze = db.kind === 'embedded' ? 5_000 : 1_000;
     this.statements = new Turns(db.writeLanes);
     this.largeStatements = new Turns(db.largeWriteLanes);
@@ -236,7 +257,8 @@ export class SqlStore implements Store {
       try {
         // On the last attempt an insert that meets an entity is reported rather than tried again as an update.
         const attemptOptions = attempt < MAX_ATTEMPTS ? options : { ...options, retryConflicts: false };
-        const { settled, putOff, committed } = await this.writeGroupOnce(tenant, group, attemptOptions, turns);
+        // After a conflict the entities are read: what this process kept of them may be what changed.
+        const { settled, putOff, committed } = await this.writeGroupOnce(tenant, group, attemptOptions, turns, attempt > 1);
         // Committed: the notifier of this process routes the changes now.
         if (committed) this.feed.publish(committed);
         for (const [member, outcome] of settled) {
@@ -259,29 +281,55 @@ export class SqlStore implements Store {
     }
   }
 
+  /**
+   * What a group plans from: what this process kept of its entities when it
+   * wrote them last (every one of them, and the tenant's subscriptions
+   * known), else a read. A sweep always reads: it looks for what expired.
+   */
+  private async writeBasis(tenant: string, ids: string[], options: MutateOptions, read: boolean): Promise<WriteBasis> {
+    const seen = this.subscriptionsSeen.get(tenant);
+    if (!read && !options.sweep && seen && this.cache) {
+      const current = new Map<string, StoredEntity>();
+      const versions = new Map<string, string>();
+      for (const id of ids) {
+        const kept = this.cache.getWritten(tenant, id);
+        if (!kept) break;
+        current.set(id, kept.entity);
+        versions.set(id, kept.version);
+      }
+      if (current.size === new Set(ids).size) return { current, versions, subscriptions: seen, kept: true };
+    }
+    const rows = await this.db.writer.query<(EntityRow & { version: string }) | { id: null }>(READ_FOR_WRITE, [tenant, ids]);
+    const { subscribed, revision } = rows[0] as unknown as { subscribed: boolean; revision: string };
+    const subscriptions = { subscribed, revision: String(revision) };
+    this.subscriptionsSeen.set(tenant, subscriptions);
+    const current = new Map<string, StoredEntity>();
+    const versions = new Map<string, string>();
+    const now = Date.now();
+    for (const row of rows) {
+      if (row.id === null) continue;
+      const entity = rowToEntity(row as EntityRow);
+      versions.set(entity.id, String((row as { version: string }).version));
+      // An entity past its expiry that the sweep has not reached yet is gone for this write too (4.22): a create replaces it.
+      if (options.sweep || !entity.expiresAt || Date.parse(entity.expiresAt) > now) current.set(entity.id, entity);
+    }
+    return { current, versions, subscriptions, kept: false };
+  }
+
   private async writeGroupOnce(
     tenant: string,
     group: PendingMutation[],
     options: MutateOptions,
     turns: Turns,
+    read: boolean,
   ): Promise<{ settled: Map<PendingMutation, Settlement>; putOff: PendingMutation[]; committed?: CommittedChanges }> {
     const createTenant = !this.knownTenants.has(tenant) && (options.createTenant ?? false);
     if (!this.knownTenants.has(tenant) && !createTenant && !(await this.tenantExists(tenant))) {
       throw new NgsiError('NonexistentTenant', `Tenant ${tenant} does not exist`);
     }
-    const ids = group.flatMap((m) => m.ids);
-    const rows = await this.db.writer.query<(EntityRow & { version: string }) | { id: null; subscribed: boolean }>(READ_FOR_WRITE, [tenant, ids]);
-    const subscribed = (rows[0] as { subscribed: boolean }).subscribed;
-    const current = new Map<string, StoredEntity>();
-    const versions = new Map<string, number>();
-    const now = Date.now();
-    for (const row of rows) {
-      if (row.id === null) continue;
-      const entity = rowToEntity(row as EntityRow);
-      versions.set(entity.id, Number((row as { version: string }).version));
-      // An entity past its expiry that the sweep has not reached yet is gone for this write too (4.22): a create replaces it.
-      if (options.sweep || !entity.expiresAt || Date.parse(entity.expiresAt) > now) current.set(entity.id, entity);
-    }
+    const basis = await this.writeBasis(tenant, group.flatMap((m) => m.ids), options, read);
+    const { current, versions } = basis;
+    const { subscribed } = basis.subscriptions;
     const settled = new Map<PendingMutation, Settlement>();
     const putOff: PendingMutation[] = [];
     const inserts: StoredEntity[] = [];
@@ -316,19 +364,33 @@ export class SqlStore implements Store {
     // The steps feed the outbox and the history's extra records; a write that keeps neither needs none.
     const steps = subscribed || history ? outboxChanges(current, { inserts, upserts, deletes, intermediates }) : [];
     const lease = this.feed.lease;
+    const assumedRevision = basis.kept ? basis.subscriptions.revision : undefined;
     const params = writeParams(
       tenant,
       current,
-      { inserts, upserts, deletes, versions, createTenant, strictInserts: options.retryConflicts ?? false },
+      { inserts, upserts, deletes, versions, createTenant, strictInserts: options.retryConflicts ?? false, assumedRevision },
       { history, steps, outbox: subscribed, lease, announce: this.announce },
     );
-    let row: { inserted: string[]; changes: Array<{ seq: string; id: string; at: string }> | string; revision: string };
+    type WriteRow = {
+      inserted: string[];
+      versions: Record<string, string> | string;
+      changes: Array<{ seq: string; id: string; at: string }> | string;
+      revision: string;
+    };
+    // Reads of these entities in flight may hold the state before: they are not kept, and neither is what this write
+    // leaves if another process's announcement drops an entity meanwhile.
+    const claims = this.cache ? [...written].map((id) => this.cache!.startRead(tenant, id)) : [];
+    const kept = new Map<string, VersionedEntity>();
+    let row: WriteRow;
     try {
-      [row] = await turns.run(() => this.db.writer.query<typeof row>(WRITE_STATEMENT, params));
+      [row] = await turns.run(() => this.db.writer.query<WriteRow>(WRITE_STATEMENT, params));
+      const left = typeof row.versions === 'string' ? (JSON.parse(row.versions) as Record<string, string>) : row.versions;
+      for (const e of [...inserts, ...upserts]) if (left[e.id] !== undefined && readsBackAsWritten(e)) kept.set(e.id, { entity: e, version: left[e.id] });
     } finally {
-      // Committed or not: a read of these entities from now on goes to the database.
-      this.cache?.drop(tenant, written);
+      this.cache?.finishWrite(claims, kept);
     }
+    // Subscriptions changed since the tenant's were read: the next write reads them again.
+    if (String(row.revision) !== basis.subscriptions.revision) this.subscriptionsSeen.delete(tenant);
     if (createTenant) this.knownTenants.add(tenant);
     const inserted = new Set(row.inserted);
     for (const outcome of settled.values()) {
@@ -616,6 +678,7 @@ export class SqlStore implements Store {
   /** Closes the connections once every operation accepted has settled (those it sets off included). */
   async close(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    this.stopHearingRevisions();
     await this.stopListening?.();
     await this.db.close();
   }

@@ -15,7 +15,12 @@
  * makes the whole statement fail with a serialization failure, to be
  * written again from a fresh read. Optimistic rather than locked: a locked
  * read needs a transaction around it, and its BEGIN and COMMIT were two of
- * the four round trips of every write.
+ * the four round trips of every write. A row created gets the first version
+ * of a life of its own (LIFE_START, migration 18); each write after adds
+ * one. A write planned from what the process kept rather than read (see
+ * EntityCache) also names the subscription revision it assumed ($17):
+ * another revision fails it as well, since whether the tenant had
+ * subscriptions decided what it sends for the outbox.
  */
 import { AttributeInstance, HistoryRecord, historyRecords, nowIso, sameJson, StoredEntity } from '@civitas/core';
 import { entitiesParam } from './entityRows';
@@ -31,6 +36,9 @@ const recordset = (param: string, extra = '') =>
 const REPLACE_ALL = `types = excluded.types, scope = excluded.scope, created_at = excluded.created_at, modified_at = excluded.modified_at,
       expires_at = excluded.expires_at, attrs_expire_at = excluded.attrs_expire_at, attrs = excluded.attrs`;
 
+/** The first version of a new life of an entity row: 2^20 versions apart, a million writes before two lives could meet. */
+const LIFE_START = `nextval('entity_lives') * 1048576`;
+
 /** A timestamptz as NGSI-LD writes date-times. */
 const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
@@ -43,18 +51,19 @@ WITH
   new_tenant AS (INSERT INTO tenants (name) SELECT $1 WHERE $12 ON CONFLICT DO NOTHING),
   inserted AS (
     INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, expires_at, attrs_expire_at, attrs, version)
-    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.expires_at, x.attrs_expire_at, x.attrs, 0 FROM ${recordset('$2')}
+    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.expires_at, x.attrs_expire_at, x.attrs, ${LIFE_START} FROM ${recordset('$2')}
     -- An entity past its expiry that the sweep has not removed yet is no longer there (4.22): the insert takes its place.
     ON CONFLICT (tenant, id) DO UPDATE SET ${REPLACE_ALL}, version = entities.version + 1 WHERE entities.expires_at <= now()
-    RETURNING tenant, id, types, modified_at, attrs
+    RETURNING tenant, id, types, modified_at, attrs, version
   ),
   upserted AS (
-    -- The version proposed is the one read plus one (0 for an entity that was not there): a row found with another is left alone.
+    -- The version proposed is the one read plus one (a new life's first for an entity that was not there): a row found with
+    -- another is left alone.
     INSERT INTO entities (tenant, id, types, scope, created_at, modified_at, expires_at, attrs_expire_at, attrs, version)
-    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.expires_at, x.attrs_expire_at, x.attrs, coalesce(x.version + 1, 0)
+    SELECT $1, x.id, x.types, x.scope, x.created_at, x.modified_at, x.expires_at, x.attrs_expire_at, x.attrs, coalesce(x.version + 1, ${LIFE_START})
     FROM ${recordset('$3', ', version bigint')}
     ON CONFLICT (tenant, id) DO UPDATE SET ${REPLACE_ALL}, version = excluded.version WHERE entities.version = excluded.version - 1
-    RETURNING tenant, id, types, modified_at, attrs
+    RETURNING tenant, id, types, modified_at, attrs, version
   ),
   deleted AS (
     DELETE FROM entities WHERE tenant = $1 AND id = ANY($4::text[]) AND version = ($11::jsonb ->> id)::bigint RETURNING id
@@ -126,6 +135,8 @@ WITH
   )
 SELECT
   (SELECT coalesce(array_agg(id), '{}') FROM inserted) AS inserted,
+  -- Versions as text, as every read gives them: a bigint may pass what a JavaScript number keeps exactly.
+  (SELECT coalesce(jsonb_object_agg(id, version::text), '{}') FROM written) AS versions,
   (SELECT coalesce(jsonb_agg(jsonb_build_object('seq', seq, 'id', entity_id, 'at', ${isoTime('changed_at')})), '[]') FROM changes) AS changes,
   (SELECT revision FROM subscription_revision) AS revision,
   (SELECT count(*) FROM announced) AS announced,
@@ -133,6 +144,7 @@ SELECT
   CASE WHEN (SELECT count(*) FROM upserted) < jsonb_array_length($3::jsonb)
          OR (SELECT count(*) FROM deleted) < cardinality($4::text[])
          OR ($13 AND (SELECT count(*) FROM inserted) < jsonb_array_length($2::jsonb))
+         OR $17::bigint <> (SELECT revision FROM subscription_revision)
        THEN civitas_write_conflict() END AS conflict`);
 
 /** The entities a write changes, and what the store read of them. */
@@ -141,11 +153,13 @@ export interface WriteSet {
   upserts: StoredEntity[];
   deletes: string[];
   /** The version of every entity row read, by id (expired ones included), to check against what is overwritten. */
-  versions: Map<string, number>;
+  versions: Map<string, string>;
   /** Create the tenant if it does not exist. */
   createTenant: boolean;
   /** An insert that meets an existing entity fails the whole write (to be tried again as an update) rather than being reported. */
   strictInserts: boolean;
+  /** Planned from kept states rather than a read: the subscription revision that the outbox decision assumed. */
+  assumedRevision?: string;
 }
 
 /** What a write records besides the entities. */
@@ -225,7 +239,7 @@ function historyExtra(written: StoredEntity[], steps: OutboxChange[], now: strin
 export function writeParams(
   tenant: string,
   before: Map<string, StoredEntity>,
-  { inserts, upserts, deletes, versions, createTenant, strictInserts }: WriteSet,
+  { inserts, upserts, deletes, versions, createTenant, strictInserts, assumedRevision }: WriteSet,
   { history, steps, outbox, lease, announce }: WriteRecords,
 ): unknown[] {
   const extra = history ? historyExtra([...inserts, ...upserts], steps, nowIso()) : [];
@@ -247,6 +261,7 @@ export function writeParams(
     lease?.seconds ?? 0,
     announce?.channel ?? null,
     announce?.owner ?? null,
+    assumedRevision ?? null,
   ];
 }
 

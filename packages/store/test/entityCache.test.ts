@@ -94,6 +94,37 @@ describe('EntityCache', () => {
     expect(cache.get('t', 'urn:c')).toBeDefined();
   });
 
+  test('a write keeps what it wrote with its version, drops what it did not write, and reads keep no version', () => {
+    const cache = new EntityCache(10);
+    keep(cache, 't', e('urn:a'));
+    expect(cache.getWritten('t', 'urn:a')).toBeUndefined();
+    const inFlight = cache.startRead('t', 'urn:a');
+    const writes = ['urn:a', 'urn:b'].map((id) => cache.startRead('t', id));
+    const written = e('urn:a', { modifiedAt: '2026-11-25T11:00:00.000000Z' });
+    cache.finishWrite(writes, new Map([['urn:a', { entity: written, version: '1048577' }]]));
+    expect(cache.getWritten('t', 'urn:a')).toEqual({ entity: written, version: '1048577' });
+    expect(cache.get('t', 'urn:a')).toBe(written);
+    expect(Object.isFrozen(written.attrs)).toBe(true);
+    // urn:b was not written (an insert that met an entity, a failed write): nothing of it is kept.
+    expect(cache.get('t', 'urn:b')).toBeUndefined();
+    // A read in flight during the write may hold the state before it.
+    cache.finishRead(inFlight, e('urn:a'));
+    expect(cache.get('t', 'urn:a')).toBe(written);
+  });
+
+  test('what a write left is not kept when an announcement dropped the entity while it was under way', () => {
+    const cache = new EntityCache(10);
+    const writes = ['urn:a', 'urn:b'].map((id) => cache.startRead('t', id));
+    cache.drop('t', ['urn:a']);
+    cache.finishWrite(writes, new Map(['urn:a', 'urn:b'].map((id) => [id, { entity: e(id), version: '7' }])));
+    expect(cache.getWritten('t', 'urn:a')).toBeUndefined();
+    expect(cache.getWritten('t', 'urn:b')).toEqual({ entity: e('urn:b'), version: '7' });
+    const tenantWrite = cache.startRead('t', 'urn:c');
+    cache.dropTenant('t');
+    cache.finishWrite([tenantWrite], new Map([['urn:c', { entity: e('urn:c'), version: '7' }]]));
+    expect(cache.get('t', 'urn:c')).toBeUndefined();
+  });
+
   test('dropping a tenant drops its entities and its reads in flight, not other tenants', () => {
     const cache = new EntityCache(10);
     keep(cache, 't', e('urn:a'));

@@ -1,6 +1,6 @@
 /** The SQL store on each driver: embedded PGlite always, PostgreSQL when DATABASE_URL is set. */
 import { randomBytes } from 'node:crypto';
-import { NgsiError, parseQ, StoredEntity, Subscription } from '@civitas/core';
+import { NgsiError, nowIso, parseQ, StoredEntity, Subscription } from '@civitas/core';
 import type { SqlDriver, SqlExecutor, Statement, TransactionOptions } from '../src/driver';
 import { migrate } from '../src/migrations';
 import { openPgDriver } from '../src/pgDriver';
@@ -13,7 +13,7 @@ import { driverKinds } from '../../../test/support/driverKinds';
 const url = process.env.DATABASE_URL;
 const kinds = driverKinds('store');
 
-type Counted = SqlDriver & { statements: number; asyncCommits: number; analyzes: number; outboxParams: string[] };
+type Counted = SqlDriver & { statements: number; asyncCommits: number; analyzes: number; outboxParams: string[]; named: Record<string, number> };
 
 /**
  * Counts the statements a store sends, to prove batches are not written entity by entity, its transactions and
@@ -22,6 +22,7 @@ type Counted = SqlDriver & { statements: number; asyncCommits: number; analyzes:
 function counting(driver: SqlDriver): Counted {
   const counts = (target: SqlExecutor): SqlExecutor['query'] => (sql: string | Statement, params?: unknown[]) => {
     counted.statements += 1;
+    if (typeof sql !== 'string') counted.named[sql.name] = (counted.named[sql.name] ?? 0) + 1;
     if (typeof sql === 'string' && sql.startsWith('ANALYZE')) counted.analyzes += 1;
     if (typeof sql !== 'string' && sql.name === WRITE_STATEMENT.name) counted.outboxParams.push(params![4] as string);
     return target.query(sql, params);
@@ -31,6 +32,7 @@ function counting(driver: SqlDriver): Counted {
     asyncCommits: 0,
     analyzes: 0,
     outboxParams: [] as string[],
+    named: {} as Record<string, number>,
     kind: driver.kind,
     writeLanes: driver.writeLanes,
     largeWriteLanes: driver.largeWriteLanes,
@@ -54,6 +56,16 @@ function counting(driver: SqlDriver): Counted {
 }
 
 const T0 = '2026-11-25T10:00:00.123456Z';
+
+/** A subscription to every Thing, notifying an endpoint nobody answers (no notifier runs in these tests). */
+const thingSubscription = (id: string, notificationTrigger: Subscription['notificationTrigger']): Subscription => ({
+  id,
+  entities: [{ type: 'Thing', types: [['https://example.org/Thing']] }],
+  notificationTrigger,
+  notification: { endpoint: { uri: 'http://127.0.0.1:9/n', accept: 'application/json' } },
+  createdAt: T0,
+  modifiedAt: T0,
+});
 
 function entity(id: string, extra: Partial<StoredEntity> = {}): StoredEntity {
   return {
@@ -101,7 +113,8 @@ for (const kind of kinds) {
     test('an entity round-trips exactly, timestamps included', async () => {
       const e = entity('urn:ngsi-ld:Thing:rt', { scope: ['/a/b'] });
       await store.mutate('', [], () => ({ inserts: [e], result: undefined }));
-      expect(await store.getEntity('', e.id)).toEqual(e);
+      // Read by a store that keeps nothing: this one may answer with what it wrote.
+      expect(await storeOn(driver, true, 0).getEntity('', e.id)).toEqual(e);
     });
 
     test('inserts report the ids that already existed and leave them untouched', async () => {
@@ -182,7 +195,9 @@ for (const kind of kinds) {
             return { upserts: [{ ...e, modifiedAt: new Date().toISOString(), attrs: { [count]: [{ type: 'Property', value: next }] } }], result: next };
           });
         const results = await Promise.all(Array.from({ length: 40 }, (_, i) => increment(i % 2 === 0 ? store : other)));
-        expect((await store.getEntity('', id))!.attrs[count][0].value).toBe(40);
+        // In the database: either process may still answer from what it kept until the other's announcement arrives.
+        const [row] = await driver.query<{ n: string }>(`SELECT attrs -> $2 -> 0 ->> 'value' AS n FROM entities WHERE tenant = '' AND id = $1`, [id, count]);
+        expect(Number(row.n)).toBe(40);
         // Each increment saw the one before it: every value from 1 to 40 was written exactly once.
         expect(results.map((r) => r.result).sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
       } finally {
@@ -437,6 +452,89 @@ for (const kind of kinds) {
       await expect(store.queryEntities('', { idPattern: '(unclosed', limit: 1, offset: 0 })).rejects.toMatchObject({ type: 'BadRequestData' });
     });
 
+    describe('writes planned from what the store kept', () => {
+      const n = 'https://example.org/n';
+      const counter = (id: string, value: number, extra: Partial<StoredEntity> = {}): StoredEntity => ({
+        ...entity(id),
+        modifiedAt: nowIso(),
+        attrs: { [n]: [{ type: 'Property', value }] },
+        ...extra,
+      });
+      const valueIn = (e: StoredEntity) => e.attrs[n][0].value as number;
+      const increment = (s: SqlStore, tenant: string, id: string) =>
+        s.mutate(tenant, [id], (current) => ({ upserts: [counter(id, valueIn(current.get(id)!) + 1)], result: valueIn(current.get(id)!) }));
+      const stored = async (tenant: string, id: string) => valueIn((await storeOn(driver, true, 0).getEntity(tenant, id))!);
+      const reads = () => driver.named.civitas_read_for_write ?? 0;
+      /** Another process's store on the same database; the embedded store's one connection is shared, without announcements. */
+      const otherStore = async () => {
+        const otherDriver = url && schema ? await openPgDriver(url, schema) : driver;
+        const other = storeOn(otherDriver);
+        return { other, close: () => (otherDriver !== driver ? other.close() : Promise.resolve()) };
+      };
+
+      test('an entity the store wrote last is written again without a read, from the state it wrote', async () => {
+        const id = 'urn:ngsi-ld:Thing:kept';
+        await store.mutate('', [], () => ({ inserts: [counter(id, 0)], result: undefined }));
+        // A PostgreSQL store keeps nothing until it hears its own announcements, moments after it opens.
+        const deadline = Date.now() + 5_000;
+        for (let before = reads(); ; before = reads()) {
+          await increment(store, '', id);
+          if (reads() === before || Date.now() > deadline) break;
+        }
+        const before = reads();
+        const seen = [];
+        for (let k = 0; k < 3; k++) seen.push((await increment(store, '', id)).result);
+        expect(reads()).toBe(before);
+        // Each planned from the one before, and the database holds the last.
+        expect(seen).toEqual([seen[0], (seen[0] as number) + 1, (seen[0] as number) + 2]);
+        expect(await stored('', id)).toBe((seen[0] as number) + 3);
+        expect(await store.getEntity('', id)).toEqual(await storeOn(driver, true, 0).getEntity('', id));
+      });
+
+      test('an entity deleted and created again by another store meanwhile is written from what that one left', async () => {
+        const { other, close } = await otherStore();
+        try {
+          const id = 'urn:ngsi-ld:Thing:reborn';
+          await store.mutate('', [], () => ({ inserts: [counter(id, 1)], result: undefined }));
+          await other.mutate('', [id], () => ({ deletes: [id], result: undefined }));
+          await other.mutate('', [], () => ({ inserts: [counter(id, 100)], result: undefined }));
+          // The first version of the new life is not the first of the old one: what the store kept fails, and it reads.
+          expect((await increment(store, '', id)).result).toBe(100);
+          expect(await stored('', id)).toBe(101);
+        } finally {
+          await close();
+        }
+      });
+
+      test('a subscription another store created meanwhile gets the change in the outbox', async () => {
+        const { other, close } = await otherStore();
+        const tenant = 'kept-subscribed';
+        const outbox = async () => Number((await driver.query<{ n: string }>(`SELECT count(*) AS n FROM outbox WHERE tenant = $1`, [tenant]))[0].n);
+        try {
+          const id = 'urn:ngsi-ld:Thing:ks';
+          await store.mutate(tenant, [], () => ({ inserts: [counter(id, 1)], result: undefined }), { createTenant: true });
+          await increment(store, tenant, id);
+          expect(await outbox()).toBe(0);
+          await other.notifications.createSubscription(tenant, thingSubscription('urn:ngsi-ld:Subscription:ks', ['entityUpdated']));
+          await increment(store, tenant, id);
+          expect(await outbox()).toBe(1);
+        } finally {
+          // Left for no notifier: a later test claims the outbox.
+          await driver.query('DELETE FROM outbox WHERE tenant = $1', [tenant]);
+          await close();
+        }
+      });
+
+      test('an expiry that would read back in another form is not kept', async () => {
+        const id = 'urn:ngsi-ld:Thing:expiry';
+        await store.mutate('', [], () => ({ inserts: [counter(id, 1, { expiresAt: '2099-01-01T00:00:00.500Z' })], result: undefined }));
+        const before = reads();
+        await store.mutate('', [id], (current) => ({ upserts: [{ ...current.get(id)!, modifiedAt: nowIso() }], result: undefined }));
+        expect(reads()).toBe(before + 1);
+        expect((await store.getEntity('', id))!.expiresAt).toBe('2099-01-01T00:00:00.5Z');
+      });
+    });
+
     test('an asyncCommit transaction, and it alone, commits without waiting for the disk', async () => {
       const setting = async (db: SqlExecutor) => (await db.query<{ synchronous_commit: string }>('SHOW synchronous_commit'))[0].synchronous_commit;
       expect(await driver.transaction(setting, { asyncCommit: true })).toBe('off');
@@ -459,14 +557,7 @@ for (const kind of kinds) {
       expect(await write()).toEqual([]);
       expect(await write()).toEqual([]);
       expect(await outbox()).toBe(0);
-      await store.notifications.createSubscription(tenant, {
-        id: 'urn:ngsi-ld:Subscription:ob',
-        entities: [{ type: 'Thing', types: [['https://example.org/Thing']] }],
-        notificationTrigger: ['entityCreated', 'entityUpdated'],
-        notification: { endpoint: { uri: 'http://127.0.0.1:9/n', accept: 'application/json' } },
-        createdAt: T0,
-        modifiedAt: T0,
-      });
+      await store.notifications.createSubscription(tenant, thingSubscription('urn:ngsi-ld:Subscription:ob', ['entityCreated', 'entityUpdated']));
       expect(await write()).toHaveLength(1);
       const created = 'urn:ngsi-ld:Thing:ob2';
       driver.outboxParams.length = 0;
@@ -479,14 +570,7 @@ for (const kind of kinds) {
 
     test("the notifier's bookkeeping commits asynchronously; the outbox rows come with the entity, durably", async () => {
       const tenant = 'bookkeeping';
-      const subscription: Subscription = {
-        id: 'urn:ngsi-ld:Subscription:bk',
-        entities: [{ type: 'Thing', types: [['https://example.org/Thing']] }],
-        notificationTrigger: ['entityCreated'],
-        notification: { endpoint: { uri: 'http://127.0.0.1:9/n', accept: 'application/json' } },
-        createdAt: T0,
-        modifiedAt: T0,
-      };
+      const subscription = thingSubscription('urn:ngsi-ld:Subscription:bk', ['entityCreated']);
       await store.notifications.createSubscription(tenant, subscription);
       const before = driver.asyncCommits;
       await store.mutate(tenant, [], () => ({ inserts: [entity('urn:ngsi-ld:Thing:bk')], result: undefined }));
