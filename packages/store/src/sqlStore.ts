@@ -79,12 +79,13 @@ const GET_ENTITIES = statement('get_entities', `SELECT ${ENTITY_COLUMNS} FROM en
 
 /**
  * What a write reads: the entities, expired ones included, with their
- * versions (see WRITE_STATEMENT), and whether the tenant has subscriptions.
- * A write records its changes in the outbox only then, and the states
- * before and after are worth sending to the database only then; a
- * subscription created between this read and the write is concurrent with
- * the write, which it may then miss, as it would a write just before it.
- * One row at least: without entities, a row of nulls with the flag.
+ * versions (see WRITE_STATEMENT), and whether the tenant has subscriptions
+ * as of which subscription revision. A write records its changes in the
+ * outbox only then, and the states before and after are worth sending to
+ * the database only then; a subscription created between this read and the
+ * write is concurrent with the write, which it may then miss, as it would a
+ * write just before it. One row at least: without entities, a row of nulls
+ * with the flag and the revision.
  */
 const READ_FOR_WRITE = statement(
   'read_for_write',
@@ -98,6 +99,9 @@ interface SubscriptionsSeen {
   subscribed: boolean;
   revision: string;
 }
+
+/** A row of READ_FOR_WRITE: an entity, or none (its columns null). */
+type ReadForWriteRow = SubscriptionsSeen & ((EntityRow & { version: string }) | { id: null });
 
 /** What a write plans from: the entities as they are (absent ones left out), their row versions, and the tenant's subscriptions. */
 interface WriteBasis {
@@ -299,17 +303,17 @@ export class SqlStore implements Store {
       }
       if (current.size === new Set(ids).size) return { current, versions, subscriptions: seen, kept: true };
     }
-    const rows = await this.db.writer.query<(EntityRow & { version: string }) | { id: null }>(READ_FOR_WRITE, [tenant, ids]);
-    const { subscribed, revision } = rows[0] as unknown as { subscribed: boolean; revision: string };
-    const subscriptions = { subscribed, revision: String(revision) };
+    const rows = await this.db.writer.query<ReadForWriteRow>(READ_FOR_WRITE, [tenant, ids]);
+    // Bigints as text, whichever driver read them.
+    const subscriptions = { subscribed: rows[0].subscribed, revision: String(rows[0].revision) };
     this.subscriptionsSeen.set(tenant, subscriptions);
     const current = new Map<string, StoredEntity>();
     const versions = new Map<string, string>();
     const now = Date.now();
     for (const row of rows) {
       if (row.id === null) continue;
-      const entity = rowToEntity(row as EntityRow);
-      versions.set(entity.id, String((row as { version: string }).version));
+      const entity = rowToEntity(row);
+      versions.set(entity.id, String(row.version));
       // An entity past its expiry that the sweep has not reached yet is gone for this write too (4.22): a create replaces it.
       if (options.sweep || !entity.expiresAt || Date.parse(entity.expiresAt) > now) current.set(entity.id, entity);
     }
