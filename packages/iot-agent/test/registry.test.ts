@@ -6,20 +6,27 @@ import type { DeviceProfile } from '../src/mapping/deviceProfile';
 import { DeviceRegistry } from '../src/provisioning/registry';
 import { pgliteTemplate } from '../../../test/support/pgliteTemplate';
 
-/** The store, counting how often the registry reads each API key's groups. */
-function counted(store: ProvisioningStore): ProvisioningStore & { groupReads: number } {
-  const wrapper = Object.create(store) as ProvisioningStore & { groupReads: number };
+/** The store, counting how often the registry reads each API key's groups, and devices. */
+function counted(store: ProvisioningStore): ProvisioningStore & { groupReads: number; deviceReads: number } {
+  const wrapper = Object.create(store) as ProvisioningStore & { groupReads: number; deviceReads: number };
   wrapper.groupReads = 0;
+  wrapper.deviceReads = 0;
   wrapper.groupsByApikey = (apikey) => {
     wrapper.groupReads += 1;
     return store.groupsByApikey(apikey);
   };
+  wrapper.findDevice = (apikey, deviceId) => {
+    wrapper.deviceReads += 1;
+    return store.findDevice(apikey, deviceId);
+  };
   return wrapper;
 }
 
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 describe('DeviceRegistry', () => {
   let close: () => Promise<void>;
-  let provisioning: ProvisioningStore & { groupReads: number };
+  let provisioning: ProvisioningStore & { groupReads: number; deviceReads: number };
 
   beforeAll(async () => {
     const store = await openStore({ template: pgliteTemplate() });
@@ -73,6 +80,27 @@ describe('DeviceRegistry', () => {
     for (const id of loose) expect((await registry.lookup('shared', id)).entityId).toBe(`urn:ngsi-ld:Gauge:${id}`);
     // The first read, and one more for the first device whose group it lacked; not one per device.
     expect(provisioning.groupReads - reads).toBe(2);
+  });
+
+  test('a profile past its time answers at once while it is read again in the background', async () => {
+    const registry = new DeviceRegistry(provisioning, new ModelCatalog(), 1);
+    const first = await registry.lookup('fleet', 'stale0');
+    await pause(5);
+    const reads = provisioning.deviceReads;
+    expect(await registry.lookup('fleet', 'stale0')).toBe(first);
+    // What the background read found answers from then on.
+    for (let waited = 0; (await registry.lookup('fleet', 'stale0')) === first && waited < 2_000; waited += 1) await pause(1);
+    expect(provisioning.deviceReads).toBeGreaterThan(reads);
+    expect(await registry.lookup('fleet', 'stale0')).not.toBe(first);
+    expect(await registry.lookup('fleet', 'stale0')).toEqual(first);
+  });
+
+  test('an unknown device is asked for again once its answer expired, before a message of it is dropped', async () => {
+    const registry = new DeviceRegistry(provisioning, new ModelCatalog(), 1);
+    await expect(registry.lookup('soon', 'g1')).rejects.toMatchObject({ reason: 'unknown_apikey' });
+    await provisioning.createGroups([{ service: 'city', subservice: '/soon', resource: '/iot/d', apikey: 'soon', body: { entity_type: 'Gauge', autoprovision: true } }]);
+    await pause(5);
+    expect((await registry.lookup('soon', 'g1')).entityType).toBe('Gauge');
   });
 
   test('the groups read expire with the registry entries', async () => {

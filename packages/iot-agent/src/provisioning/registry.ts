@@ -3,6 +3,13 @@
  * autoprovisioning it where its group allows, and keeps recent answers for a
  * few seconds: every measure needs one, and provisioning changes rarely.
  * Changes made through this agent's own API clear the cache at once.
+ *
+ * A profile past its time still answers while it is read again in the
+ * background, and each answer is kept for a time drawn around the TTL: a
+ * fleet looked up all at once (an agent started, a thousand devices
+ * autoprovisioned) would otherwise expire all at once, every TTL, and its
+ * measures wait on a thousand reads together. An unknown device is asked
+ * again before its messages are dropped.
  */
 import type { ConfigGroupRecord, DeviceRecord, ProvisioningStore } from '@civitas/store';
 import { DropError } from '../dropReasons';
@@ -46,10 +53,19 @@ export class DeviceRegistry {
   async lookup(apikey: string, deviceId: string, resource?: string): Promise<DeviceProfile> {
     const key = `${apikey}\u0000${deviceId}\u0000${resource ?? ''}`;
     const hit = this.cache.get(key);
-    if (hit && hit.expires > Date.now()) {
-      if (hit.value instanceof DropError) throw hit.value;
+    const fresh = hit !== undefined && hit.expires > Date.now();
+    if (hit && !(hit.value instanceof DropError)) {
+      // A failed read in the background leaves the entry as it is: the next message tries again.
+      if (!fresh) this.read(key, apikey, deviceId, resource).catch(() => undefined);
       return hit.value;
     }
+    const value = fresh ? hit.value : await this.read(key, apikey, deviceId, resource);
+    if (value instanceof DropError) throw value;
+    return value;
+  }
+
+  /** Reads a device's profile, one read at a time per device, and keeps the answer. */
+  private read(key: string, apikey: string, deviceId: string, resource?: string): Promise<DeviceProfile | DropError> {
     let lookup = this.pending.get(key);
     if (!lookup) {
       lookup = this.resolve(apikey, deviceId, resource)
@@ -59,15 +75,13 @@ export class DeviceRegistry {
         })
         .then((value) => {
           if (this.cache.size >= MAX_CACHED) this.cache.clear();
-          this.cache.set(key, { value, expires: Date.now() + this.ttlMs });
+          this.cache.set(key, { value, expires: Date.now() + this.ttlMs * (0.75 + Math.random() / 2) });
           return value;
         })
         .finally(() => this.pending.delete(key));
       this.pending.set(key, lookup);
     }
-    const value = await lookup;
-    if (value instanceof DropError) throw value;
-    return value;
+    return lookup;
   }
 
   /** The profile of a device known by its record (commands, provisioning-time writes). */
