@@ -10,6 +10,7 @@ describeAgentOnEachStore('IoT agent provisioning API', (h) => {
       resource: '/iot/d',
       entity_type: 'Thermometer',
       attributes: [{ object_id: 't', name: 'temperature', type: 'Number', metadata: { unitCode: { type: 'Text', value: 'CEL' } } }],
+      lazy: [{ object_id: 'b', name: 'batteryLevel', type: 'Number' }],
       static_attributes: [{ name: 'floor', type: 'Integer', value: 2 }],
     };
     expect(await h().iot('POST', '/iot/services', { services: [group] })).toEqual({ status: 201, body: {} });
@@ -44,6 +45,8 @@ describeAgentOnEachStore('IoT agent provisioning API', (h) => {
       protocol: 'PDI-IoTA-UltraLight',
       transport: 'MQTT',
       attributes: [{ object_id: 't', name: 'temperature', type: 'Number' }],
+      // Kept and given back, as FIWARE's UltraLight and JSON agents do; neither asks devices for them.
+      lazy: [{ object_id: 'b', name: 'batteryLevel', type: 'Number' }],
     };
     expect(await h().iot('POST', '/iot/devices', { devices: [device] })).toEqual({ status: 201, body: {} });
     const duplicate = await h().iot('POST', '/iot/devices', { devices: [device] });
