@@ -148,7 +148,7 @@ async function runNotificationBench({ base, quick, report }) {
       const r = await autocannon({
         url: base,
         connections: 16,
-        duration: quick ? 3 : 8,
+        duration: quick ? 4 : 8,
         requests: [
           {
             method: 'PATCH',
