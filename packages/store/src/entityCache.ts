@@ -127,7 +127,7 @@ export class EntityCache {
   finishWrite(writes: CacheRead[], written: ReadonlyMap<string, VersionedEntity>): void {
     for (const write of writes) {
       this.abandonRead(write);
-      this.drop(write.tenant, [write.id]);
+      this.dropKey(write.key);
       const state = written.get(write.id);
       if (state) this.keep(write, state.entity, state.version);
     }
@@ -150,12 +150,13 @@ export class EntityCache {
 
   /** Drops entities a write changed (or may have changed). */
   drop(tenant: string, ids: Iterable<string>): void {
-    for (const id of ids) {
-      const key = keyOf(tenant, id);
-      this.entries.delete(key);
-      const reads = this.reading.get(key);
-      if (reads) for (const read of reads) read.stale = true;
-    }
+    for (const id of ids) this.dropKey(keyOf(tenant, id));
+  }
+
+  private dropKey(key: string): void {
+    this.entries.delete(key);
+    const reads = this.reading.get(key);
+    if (reads) for (const read of reads) read.stale = true;
   }
 
   /** Drops every entity of a tenant: a write whose ids were too many to announce one by one. */

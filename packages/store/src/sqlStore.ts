@@ -103,6 +103,15 @@ interface SubscriptionsSeen {
 /** A row of READ_FOR_WRITE: an entity, or none (its columns null). */
 type ReadForWriteRow = SubscriptionsSeen & ((EntityRow & { version: string }) | { id: null });
 
+/** The row of WRITE_STATEMENT (jsonb as text on drivers that leave it unparsed). */
+interface WriteRow {
+  inserted: string[];
+  /** The version each entity written now has. */
+  versions: Record<string, string> | string;
+  changes: Array<{ seq: string; id: string; at: string }> | string;
+  revision: string;
+}
+
 /** What a write plans from: the entities as they are (absent ones left out), their row versions, and the tenant's subscriptions. */
 interface WriteBasis {
   current: Map<string, StoredEntity>;
@@ -301,7 +310,8 @@ export class SqlStore implements Store {
         current.set(id, kept.entity);
         versions.set(id, kept.version);
       }
-      if (current.size === new Set(ids).size) return { current, versions, subscriptions: seen, kept: true };
+      // A group's members name different entities, each once.
+      if (current.size === ids.length) return { current, versions, subscriptions: seen, kept: true };
     }
     const rows = await this.db.writer.query<ReadForWriteRow>(READ_FOR_WRITE, [tenant, ids]);
     // Bigints as text, whichever driver read them.
@@ -375,12 +385,6 @@ export class SqlStore implements Store {
       { inserts, upserts, deletes, versions, createTenant, strictInserts: options.retryConflicts ?? false, assumedRevision },
       { history, steps, outbox: subscribed, lease, announce: this.announce },
     );
-    type WriteRow = {
-      inserted: string[];
-      versions: Record<string, string> | string;
-      changes: Array<{ seq: string; id: string; at: string }> | string;
-      revision: string;
-    };
     // Reads of these entities in flight may hold the state before: they are not kept, and neither is what this write
     // leaves if another process's announcement drops an entity meanwhile.
     const claims = this.cache ? [...written].map((id) => this.cache!.startRead(tenant, id)) : [];
