@@ -1,10 +1,11 @@
 /**
- * Two broker processes on one PostgreSQL schema, each with its entity cache:
- * an entity one of them has answered from memory is read afresh once the
- * other changes it.
+ * Two broker processes on one PostgreSQL schema: an entity one of them has
+ * answered from memory (its entity cache) is read afresh once the other
+ * changes it; an endpoint's cooldown after a failure one of them met holds
+ * the other's notifications too.
  */
 import type { ChildProcess } from 'node:child_process';
-import { eventually } from '../support/receiver';
+import { eventually, Receiver, settle } from '../support/receiver';
 import { dropSchema, freshSchemaName } from '../support/schemas';
 import { apiPort, startCivitas, stopCivitas } from '../support/civitasProcess';
 
@@ -47,6 +48,34 @@ async function setAt(base: string, id: string, n: number): Promise<void> {
     await eventually(async () => expect(await valueAt(b.base, id)).toBeUndefined(), 5_000);
   } finally {
     await Promise.all([stopCivitas(a.child), stopCivitas(b.child)]);
+    await dropSchema(url!, schema);
+  }
+}, 60_000);
+
+(url ? test : test.skip)('a failure one broker met cools the endpoint down for the other broker too', async () => {
+  const schema = freshSchemaName('shared');
+  const [a, b] = await Promise.all([start(schema), start(schema)]);
+  const failing = await Receiver.start();
+  failing.status = 500;
+  try {
+    const id = `urn:ngsi-ld:Counter:${Date.now()}`;
+    const subscription = { type: 'Subscription', entities: [{ id, type: 'Counter' }], notification: { endpoint: { uri: failing.url(), cooldown: 3000 } } };
+    expect((await fetch(`${a.base}/subscriptions`, { method: 'POST', headers: json, body: JSON.stringify(subscription) })).status).toBe(201);
+    const created = await fetch(`${a.base}/entities`, { method: 'POST', headers: json, body: JSON.stringify({ id, type: 'Counter', n: { type: 'Property', value: 0 } }) });
+    expect(created.status).toBe(201);
+    await failing.waitFor(undefined, 1);
+    await settle(200);
+    // Another subscription makes b read the subscriptions again, with the failure a recorded.
+    const other = { type: 'Subscription', entities: [{ type: 'Elsewhere' }], notification: { endpoint: { uri: 'http://127.0.0.1:9/' } } };
+    expect((await fetch(`${b.base}/subscriptions`, { method: 'POST', headers: json, body: JSON.stringify(other) })).status).toBe(201);
+    await setAt(b.base, id, 1);
+    await settle(1000);
+    expect(failing.on()).toHaveLength(1);
+    failing.status = 200;
+    await failing.waitFor(undefined, 3);
+    expect(failing.on().map((r) => r.body.data[0].n.value)).toEqual([0, 0, 1]);
+  } finally {
+    await Promise.all([stopCivitas(a.child), stopCivitas(b.child), failing.close()]);
     await dropSchema(url!, schema);
   }
 }, 60_000);

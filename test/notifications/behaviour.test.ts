@@ -340,6 +340,33 @@ describeEachStore(
       }
     });
 
+    test('cooldown: after a failure the endpoint is sent nothing for that long; the notifications of that time follow, in order', async () => {
+      const id = uniqueId('Room');
+      const subId = uniqueId('Subscription');
+      const failing = await Receiver.start();
+      failing.status = 500;
+      try {
+        const endpoint = { uri: failing.url(), cooldown: 2000 };
+        await h().client.post('/subscriptions', { id: subId, type: 'Subscription', entities: [{ id, type: 'Room' }], notification: { endpoint } });
+        await h().client.post('/entities', room(id, 20));
+        await failing.waitFor(undefined, 1);
+        await h().client.patch(`/entities/${id}/attrs`, { temperature: 21 });
+        await h().client.patch(`/entities/${id}/attrs`, { temperature: 22 });
+        await settle(800);
+        // Retries come every 100 ms here and each update is a notification of its own: all wait for the cooldown.
+        expect(failing.on()).toHaveLength(1);
+        const cooling = (await h().client.get(`/subscriptions/${subId}`)).body.notification;
+        expect(cooling).toMatchObject({ status: 'failed', timesSent: 1, timesFailed: 1 });
+        failing.status = 200;
+        await failing.waitFor(undefined, 4);
+        const temperatures = failing.on().map((r) => r.body.data[0].temperature.value);
+        expect(temperatures).toEqual([20, 20, 21, 22]);
+        await eventually(async () => expect((await h().client.get(`/subscriptions/${subId}`)).body.notification).toMatchObject({ status: 'ok', timesSent: 4, timesFailed: 1 }));
+      } finally {
+        await failing.close();
+      }
+    });
+
     test('an unreachable endpoint and a slow one fail and show it, without holding up others', async () => {
       const id = uniqueId('Room');
       const slow = await Receiver.start();

@@ -90,6 +90,8 @@ export class Notifier {
   private index = new SubscriptionIndex();
   private revision = -1;
   private readonly queues = new Map<string, Queue>();
+  /** Subscriptions with a cooldown whose endpoint failed: when it may be tried again (epoch ms). */
+  private readonly coolingUntil = new Map<string, number>();
   private outcomes: DeliveryOutcome[] = [];
   /** Changes routed here, with how many of their notifications are not yet recorded as sent or queued. */
   private readonly pendingChanges = new Map<number, number>();
@@ -274,6 +276,14 @@ export class Notifier {
   private async useSubscriptions(revision: number, all: StoredSubscription[]): Promise<void> {
     this.index = await SubscriptionIndex.build(all, (s) => this.contextOf(s), (e) => this.deps.log.error(e));
     this.revision = revision;
+    // A failure another process met cools the endpoint down here too.
+    for (const { tenant, subscription, delivery } of all) {
+      const { cooldown } = subscription.notification.endpoint;
+      if (cooldown === undefined || delivery.lastFailure === undefined) continue;
+      const k = queueKey(tenant, subscription.id);
+      const until = Date.parse(delivery.lastFailure) + cooldown;
+      if (until > Math.max(Date.now(), this.coolingUntil.get(k) ?? 0)) this.coolingUntil.set(k, until);
+    }
   }
 
   private contextOf(s: Subscription): Promise<ActiveContext> {
@@ -319,6 +329,12 @@ export class Notifier {
       return;
     }
     const endpoint = s.subscription.notification.endpoint;
+    const k = queueKey(d.tenant, d.subscriptionId);
+    const coolsUntil = this.coolingDown(k, s.subscription);
+    if (coolsUntil !== undefined) {
+      this.record(this.retryOrDrop({ delivery: d, ok: false, at: new Date().toISOString(), held: true }, coolsUntil));
+      return;
+    }
     const target = { tenant: d.tenant, subscription: s.subscription, ctx: s.ctx };
     let ok = true;
     try {
@@ -330,17 +346,34 @@ export class Notifier {
     if (endpoint.uri !== WEBSOCKET_ENDPOINT) await this.hub.mirror(d.tenant, d.subscriptionId, d.notification);
     const at = new Date();
     const outcome: DeliveryOutcome = { delivery: d, ok, at: at.toISOString() };
-    if (ok) this.stats.sent += 1;
-    else {
-      this.stats.failed += 1;
-      const delay = Math.min(this.config.retryBaseMs * 2 ** d.attempts, this.config.retryMaxMs, endpoint.cooldown ?? Infinity);
-      if (at.getTime() - Date.parse(d.createdAt) + delay <= this.config.maxAgeMs) outcome.retryAt = new Date(at.getTime() + Math.max(delay, 1));
-      else {
-        this.stats.dropped += 1;
-        this.deps.log.error(new Error(`Notification ${String(d.notification.id)} of ${d.subscriptionId} dropped after ${d.attempts + 1} attempts`));
-      }
+    if (ok) {
+      this.stats.sent += 1;
+      this.coolingUntil.delete(k);
+      this.record(outcome);
+      return;
     }
-    this.record(outcome);
+    this.stats.failed += 1;
+    const backoff = Math.min(this.config.retryBaseMs * 2 ** d.attempts, this.config.retryMaxMs);
+    if (endpoint.cooldown !== undefined) this.coolingUntil.set(k, at.getTime() + endpoint.cooldown);
+    this.record(this.retryOrDrop(outcome, at.getTime() + Math.max(backoff, endpoint.cooldown ?? 0, 1)));
+  }
+
+  /** When an endpoint that failed may be tried again, if its subscription sets a cooldown (5.2.15) and that time has not come. */
+  private coolingDown(k: string, subscription: Subscription): number | undefined {
+    const until = this.coolingUntil.get(k);
+    if (until === undefined) return undefined;
+    if (subscription.notification.endpoint.cooldown !== undefined && until > Date.now()) return until;
+    this.coolingUntil.delete(k);
+    return undefined;
+  }
+
+  /** The outcome with its next attempt at `retryAt`, or dropped (logged and counted) when that is past the notification's age limit. */
+  private retryOrDrop(outcome: DeliveryOutcome, retryAt: number): DeliveryOutcome {
+    const d = outcome.delivery;
+    if (retryAt - Date.parse(d.createdAt) <= this.config.maxAgeMs) return { ...outcome, retryAt: new Date(retryAt) };
+    this.stats.dropped += 1;
+    this.deps.log.error(new Error(`Notification ${String(d.notification.id)} of ${d.subscriptionId} dropped after ${d.attempts + (outcome.held ? 0 : 1)} attempts`));
+    return outcome;
   }
 
   private transportFor(uri: string): Transport {

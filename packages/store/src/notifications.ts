@@ -50,8 +50,14 @@ export interface DeliveryOutcome {
   ok: boolean;
   /** When the attempt ended (ISO 8601). */
   at: string;
-  /** Failed: when to try again; undefined gives up (the notification is dropped). */
+  /** Failed or held: when to try again; undefined gives up (the notification is dropped). */
   retryAt?: Date;
+  /**
+   * Not attempted: its endpoint is cooling down after a failure (5.2.15
+   * cooldown). It waits in the queue until retryAt, its attempts and the
+   * subscription's status untouched.
+   */
+  held?: boolean;
 }
 
 /** Which of the given entity states (by position) match a subscription's filters (q, geoQ, scopeQ). */

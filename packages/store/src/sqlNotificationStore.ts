@@ -77,6 +77,9 @@ const deliveryParams = (deliveries: NewDelivery[], owner: string, leaseMs: numbe
 ];
 
 /** Queued deliveries in the order they were queued. */
+/** A held delivery was not attempted: it keeps its count. */
+const attemptsAfter = (o: DeliveryOutcome): number => o.delivery.attempts + (o.held ? 0 : 1);
+
 const inOrder = (rows: DeliveryRow[]): Delivery[] => rows.map(toDelivery).sort((a, b) => Number(a.id) - Number(b.id));
 
 /** The first periodic notification is due one interval after the subscription is written. */
@@ -128,8 +131,10 @@ const RECORD_OUTCOMES = statement(
      requeued AS (
        INSERT INTO deliveries (tenant, subscription_id, notification, attempts, owner, locked_until, created_at)
        SELECT x.tenant, x.subscription_id, x.notification, x.attempts, NULL, x.retry_at, x.created_at
-       FROM jsonb_to_recordset($4::jsonb) AS x(tenant text, subscription_id text, notification jsonb, attempts integer, retry_at timestamptz, created_at timestamptz)
+       FROM jsonb_to_recordset($4::jsonb) AS x(n integer, tenant text, subscription_id text, notification jsonb, attempts integer, retry_at timestamptz, created_at timestamptz)
        WHERE EXISTS (SELECT 1 FROM subscriptions s WHERE s.tenant = x.tenant AND s.id = x.subscription_id)
+       -- Ids follow the order given (the order of sending), whatever order the join puts them in.
+       ORDER BY x.n
      ),
      settled AS (DELETE FROM outbox WHERE seq = ANY($5::bigint[]))
    UPDATE subscriptions s SET times_sent = s.times_sent + x.sent, times_failed = s.times_failed + x.failed,
@@ -318,20 +323,22 @@ export class SqlNotificationStore implements NotificationStore {
     const done = queued.filter((o) => o.ok || !o.retryAt).map((o) => o.delivery.id);
     const retries = queued
       .filter((o) => !o.ok && o.retryAt)
-      .map((o) => ({ id: o.delivery.id, attempts: o.delivery.attempts + 1, retry_at: o.retryAt!.toISOString() }));
+      .map((o) => ({ id: o.delivery.id, attempts: attemptsAfter(o), retry_at: o.retryAt!.toISOString() }));
     // Sent straight from their change and failed: into the queue, to be tried again there.
     const requeued = outcomes
       .filter((o) => o.delivery.id === undefined && !o.ok && o.retryAt)
-      .map(({ delivery: d, retryAt }) => ({
-        tenant: d.tenant,
-        subscription_id: d.subscriptionId,
-        notification: d.notification,
-        attempts: d.attempts + 1,
-        retry_at: retryAt!.toISOString(),
-        created_at: d.createdAt,
+      .map((o, n) => ({
+        n,
+        tenant: o.delivery.tenant,
+        subscription_id: o.delivery.subscriptionId,
+        notification: o.delivery.notification,
+        attempts: attemptsAfter(o),
+        retry_at: o.retryAt!.toISOString(),
+        created_at: o.delivery.createdAt,
       }));
     const status = new Map<string, { tenant: string; id: string; sent: number; failed: number; last: string; last_success: string | null; last_failure: string | null; ok: boolean }>();
     for (const o of outcomes) {
+      if (o.held) continue;
       const key = `${o.delivery.tenant}\u0000${o.delivery.subscriptionId}`;
       const s = status.get(key) ?? { tenant: o.delivery.tenant, id: o.delivery.subscriptionId, sent: 0, failed: 0, last: o.at, last_success: null, last_failure: null, ok: o.ok };
       s.sent += 1;

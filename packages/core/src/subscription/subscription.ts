@@ -41,7 +41,11 @@ export interface Endpoint {
   accept?: NotificationMediaType;
   /** Milliseconds before a delivery attempt is given up (5.2.15). */
   timeout?: number;
-  /** Milliseconds to wait after a failed attempt before the next (5.2.15). */
+  /**
+   * Milliseconds after a failed attempt in which the endpoint is sent nothing
+   * (5.2.15). The notifications of that time are held, not dropped: they
+   * go once it has passed.
+   */
   cooldown?: number;
   /** Extra headers (HTTP) or user properties (MQTT) of every notification. */
   receiverInfo?: KeyValue[];
