@@ -26,6 +26,7 @@ import { patchAttributeHandler } from './entities/patchAttribute';
 import { replaceAttributeHandler } from './entities/replaceAttribute';
 import { deleteAttributeHandler } from './entities/deleteAttribute';
 import { queryHandler } from './batch/queryHandler';
+import { FORWARDED_NOTIFICATIONS_ROUTE, forwardedNotificationHandler } from './distributed/subscriptionForwarding';
 import { listTypesHandler } from './discovery/listTypes';
 import { typeInfoHandler } from './discovery/typeInfo';
 import { listAttributesHandler } from './discovery/listAttributes';
@@ -126,6 +127,7 @@ export function createApp(deps: BrokerDeps): RequestListener {
     '/attributes': { GET: listAttributesHandler(deps) },
     '/attributes/:attrId': { GET: attributeInfoHandler(deps) },
     '/info/sourceIdentity': { GET: sourceIdentityHandler(deps) },
+    [FORWARDED_NOTIFICATIONS_ROUTE]: { POST: forwardedNotificationHandler(deps) },
     '/jsonldContexts/:contextId': {
       GET: (req, res) => {
         const doc = deps.contexts.stored(req.params.contextId);

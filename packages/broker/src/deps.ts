@@ -24,4 +24,6 @@ export interface BrokerDeps {
   contexts: ContextService;
   config: BrokerConfig;
   log: Logger;
+  /** A path of this broker (`/...`) as a URL others can reach it on: its public URL, else the address it listens on. */
+  absoluteUrl: (path: string) => string;
 }

@@ -5,6 +5,7 @@ import { openStore, Store } from '@civitas/store';
 import { hostname } from 'node:os';
 import { Notifier } from '@civitas/notifier';
 import { createApp } from './app';
+import { stopFollowing } from './distributed/subscriptionForwarding';
 import { attachWebSocketServer, WEBSOCKET_PATH } from './subscriptions/webSocketServer';
 import type { BrokerConfig } from './config';
 import { createContextService } from './contextService';
@@ -74,17 +75,10 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, dataDir: config.dataDir, history: config.history, entityCache: config.entityCache }));
   const contexts = createContextService(config);
   let baseUrl = config.publicUrl;
-  const notifier = new Notifier(
-    {
-      store,
-      resolveContext: (source) => contexts.resolve(source),
-      // Contexts the broker serves itself are linked on its public URL.
-      absoluteUrl: (url) => (url.startsWith('/') ? `${baseUrl}${url}` : url),
-      log,
-    },
-    config.notifier,
-  );
-  const deps: BrokerDeps = { store, notifier, contexts, config, log };
+  const absoluteUrl = (url: string) => (url.startsWith('/') ? `${baseUrl}${url}` : url);
+  // Contexts the broker serves itself are linked on its public URL.
+  const notifier = new Notifier({ store, resolveContext: (source) => contexts.resolve(source), absoluteUrl, log }, config.notifier);
+  const deps: BrokerDeps = { store, notifier, contexts, config, log, absoluteUrl };
   const server: Server = createServer(createApp(deps));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -107,6 +101,7 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
     close: async () => {
       clearInterval(retention);
       await expiry.stop();
+      stopFollowing(deps);
       // WebSocket clients are told the broker is going away; they reattach to another process or after the restart.
       for (const client of wss.clients) client.close(1001, 'The broker is stopping');
       wss.close();

@@ -164,12 +164,12 @@ export class Notifier {
     if (entities.length === 0) return;
     const notices: EntityNotice[] = entities.map((entity) => ({ entity }));
     const linked = await linkedFor(s, notices, async (ids) => (await this.deps.store.queryEntities(tenant, { ids, limit: ids.length, offset: 0 })).entities);
-    const queued = await this.deps.store.notifications.enqueue(
-      [{ tenant, subscriptionId, notification: notificationBody(s, notices, linked) }],
-      this.owner,
-      this.config.leaseMs,
-    );
-    this.dispatch(queued);
+    await this.send(tenant, subscriptionId, notificationBody(s, notices, linked));
+  }
+
+  /** Sends a notification of a subscription, queued first: once this resolves, a crash cannot lose it. */
+  async send(tenant: string, subscriptionId: string, notification: Record<string, unknown>): Promise<void> {
+    this.dispatch(await this.deps.store.notifications.enqueue([{ tenant, subscriptionId, notification }], this.owner, this.config.leaseMs));
   }
 
   private currentStateQuery(s: IndexedSubscription): EntityQuery {

@@ -294,6 +294,20 @@ const MIGRATIONS: Array<string | string[]> = [
   // where every row used to start at 0. A version then names one state of one life: a process that kept an entity with its
   // version (see EntityCache) and writes from it cannot meet the same number on an entity deleted and created again meanwhile.
   'CREATE SEQUENCE entity_lives',
+  // 19: subscriptions made at Context Sources on behalf of this broker's own (5.8.1.4); the token names one in the
+  // notification endpoint the source was given.
+  `
+  CREATE TABLE subscription_forwards (
+    tenant text NOT NULL,
+    subscription_id text NOT NULL,
+    registration_id text NOT NULL,
+    remote_url text NOT NULL,
+    remote_tenant text,
+    token text NOT NULL UNIQUE,
+    PRIMARY KEY (tenant, subscription_id, registration_id)
+  );
+  CREATE INDEX subscription_forwards_by_registration ON subscription_forwards (tenant, registration_id)
+  `,
 ];
 
 /** The advisory lock key, an arbitrary constant shared by every Civitas process. */

@@ -8,6 +8,18 @@ export interface RegistrationFilters {
   csf?: { expression: QExpression; expand: (name: string) => string };
 }
 
+/** A subscription made at a Context Source on behalf of a subscription here (5.8.1.4). */
+export interface SubscriptionForward {
+  tenant: string;
+  subscriptionId: string;
+  registrationId: string;
+  /** The subscription at the source, and the tenant it is in there. */
+  remoteUrl: string;
+  remoteTenant?: string;
+  /** Names this forward in the notification endpoint the source was given. */
+  token: string;
+}
+
 export interface RegistrationStore {
   /** false when a registration of that id exists. */
   createRegistration(tenant: string, registration: Registration): Promise<boolean>;
@@ -33,4 +45,12 @@ export interface RegistrationStore {
   deleteRegistrationSubscription(tenant: string, id: string): Promise<boolean>;
   /** Counts one delivery attempt of a subscription's notification. */
   recordRegistrationNotification(tenant: string, id: string, ok: boolean, at: string): Promise<void>;
+
+  /** The subscriptions made at sources for a subscription here. */
+  forwardsOf(tenant: string, subscriptionId: string): Promise<SubscriptionForward[]>;
+  /** The subscriptions here that were forwarded through a registration. */
+  subscriptionsForwardedBy(tenant: string, registrationId: string): Promise<string[]>;
+  forwardByToken(token: string): Promise<SubscriptionForward | undefined>;
+  saveForward(forward: SubscriptionForward): Promise<void>;
+  dropForward(tenant: string, subscriptionId: string, registrationId: string): Promise<void>;
 }

@@ -7,12 +7,30 @@ import { DeliveryStatus, Registration, registrationAttributes, Subscription } fr
 import type { SqlDriver } from './driver';
 import { compileGeo } from './geoSql';
 import { compileQ, SqlParams } from './qSql';
-import type { RegistrationFilters, RegistrationStore } from './registrations';
+import type { RegistrationFilters, RegistrationStore, SubscriptionForward } from './registrations';
 
 const LIVE = '(expires_at IS NULL OR expires_at > now())';
 
 const parsed = (body: Registration | string): Registration => (typeof body === 'string' ? JSON.parse(body) : body);
 const live = (registrations: Registration[]): Registration[] => registrations.filter((r) => !r.expiresAt || Date.parse(r.expiresAt) > Date.now());
+
+const FORWARD_COLUMNS = 'tenant, subscription_id, registration_id, remote_url, remote_tenant, token';
+interface ForwardRow {
+  tenant: string;
+  subscription_id: string;
+  registration_id: string;
+  remote_url: string;
+  remote_tenant: string | null;
+  token: string;
+}
+const toForward = (r: ForwardRow): SubscriptionForward => ({
+  tenant: r.tenant,
+  subscriptionId: r.subscription_id,
+  registrationId: r.registration_id,
+  remoteUrl: r.remote_url,
+  ...(r.remote_tenant !== null ? { remoteTenant: r.remote_tenant } : {}),
+  token: r.token,
+});
 
 /** How long a tenant's registrations are reused for distributed operations. */
 const CACHE_MS = 1_000;
@@ -146,6 +164,33 @@ export class SqlRegistrationStore implements RegistrationStore {
        WHERE tenant = $1 AND id = $2`,
       [tenant, id, ok, at],
     );
+  }
+
+  async forwardsOf(tenant: string, subscriptionId: string): Promise<SubscriptionForward[]> {
+    const rows = await this.db.query<ForwardRow>(`SELECT ${FORWARD_COLUMNS} FROM subscription_forwards WHERE tenant = $1 AND subscription_id = $2`, [tenant, subscriptionId]);
+    return rows.map(toForward);
+  }
+
+  async subscriptionsForwardedBy(tenant: string, registrationId: string): Promise<string[]> {
+    const rows = await this.db.query<{ subscription_id: string }>('SELECT subscription_id FROM subscription_forwards WHERE tenant = $1 AND registration_id = $2', [tenant, registrationId]);
+    return rows.map((r) => r.subscription_id);
+  }
+
+  async forwardByToken(token: string): Promise<SubscriptionForward | undefined> {
+    const [row] = await this.db.query<ForwardRow>(`SELECT ${FORWARD_COLUMNS} FROM subscription_forwards WHERE token = $1`, [token]);
+    return row ? toForward(row) : undefined;
+  }
+
+  async saveForward(f: SubscriptionForward): Promise<void> {
+    await this.db.query(
+      `INSERT INTO subscription_forwards (${FORWARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (tenant, subscription_id, registration_id) DO UPDATE SET remote_url = EXCLUDED.remote_url, remote_tenant = EXCLUDED.remote_tenant, token = EXCLUDED.token`,
+      [f.tenant, f.subscriptionId, f.registrationId, f.remoteUrl, f.remoteTenant ?? null, f.token],
+    );
+  }
+
+  async dropForward(tenant: string, subscriptionId: string, registrationId: string): Promise<void> {
+    await this.db.query('DELETE FROM subscription_forwards WHERE tenant = $1 AND subscription_id = $2 AND registration_id = $3', [tenant, subscriptionId, registrationId]);
   }
 }
 

@@ -8,8 +8,15 @@ import type { BrokerDeps } from '../deps';
  * loop between brokers that registered each other.
  */
 export function distributed(req: ApiRequest, deps: BrokerDeps): boolean {
-  if (req.query.local === 'true') return false;
+  return req.query.local !== 'true' && !viaHops(req).includes(deps.config.contextSourceId);
+}
+
+/** The brokers a request came through: the names of its Via header (`1.1 <name>, ...`). */
+export function viaHops(req: ApiRequest): string[] {
   const via = req.headers.via;
   const hops = Array.isArray(via) ? via.join(',') : (via ?? '');
-  return !hops.split(',').some((hop) => hop.trim().split(/\s+/)[1] === deps.config.contextSourceId);
+  return hops
+    .split(',')
+    .map((hop) => hop.trim().split(/\s+/)[1])
+    .filter((name): name is string => name !== undefined);
 }

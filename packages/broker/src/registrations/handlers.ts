@@ -12,6 +12,7 @@ import { options } from '../http/params';
 import { sendCreated, sendNoContent, sendRepresentation } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 import { notifyRegistrationChange } from './subscriptions';
+import { followRegistration } from '../distributed/subscriptionForwarding';
 
 export const createRegistrationHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, _req, res) => {
@@ -57,9 +58,14 @@ export const deleteRegistrationHandler = (deps: BrokerDeps) =>
     sendNoContent(res);
   });
 
-/** Subscribers hear of the change after it is answered; a failure there is theirs, not the request's. */
+/**
+ * Subscribers to registrations hear of the change, and the subscriptions
+ * made at context sources follow it, after it is answered; a failure there
+ * is theirs, not the request's.
+ */
 function notifySubscribers(deps: BrokerDeps, tenant: string, before: Registration | undefined, after: Registration | undefined): void {
   notifyRegistrationChange(deps, tenant, before, after).catch((e) => deps.log.error(e));
+  followRegistration(deps, tenant, before, after).catch((e) => deps.log.error(e));
 }
 
 function registrationIdParam(req: ApiRequest): string {

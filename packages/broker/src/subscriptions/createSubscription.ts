@@ -4,12 +4,17 @@ import type { BrokerDeps } from '../deps';
 import { ngsiHandler } from '../http/pipeline';
 import { sendCreated } from '../http/respond';
 import { checkJsonldContext } from './shared';
+import { viaHops } from '../distributed/loops';
+import { followSubscription } from '../distributed/subscriptionForwarding';
 
 export const createSubscriptionHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, _req, res) => {
+  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
     const subscription = parseSubscription(ngsi.body, ngsi.ctx, nowIso());
+    const via = viaHops(req);
+    if (via.length > 0) subscription.via = via;
     await checkJsonldContext(deps, subscription.jsonldContext);
     await deps.store.notifications.createSubscription(ngsi.tenant, subscription);
+    followSubscription(deps, ngsi.tenant, subscription.id, subscription);
     if (deps.config.initialNotification) {
       deps.notifier.notifyCurrentState(ngsi.tenant, subscription.id).catch((e) => deps.log.error(e));
     }

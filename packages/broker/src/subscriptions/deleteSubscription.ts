@@ -5,11 +5,13 @@ import { ngsiHandler } from '../http/pipeline';
 import { sendNoContent } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 import { subscriptionIdParam } from './shared';
+import { followSubscription } from '../distributed/subscriptionForwarding';
 
 export const deleteSubscriptionHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { produces: false, params: [] }, async (ngsi, req, res) => {
     const id = subscriptionIdParam(req);
     await requireTenant(deps, ngsi.tenant);
     if (!(await deps.store.notifications.deleteSubscription(ngsi.tenant, id))) throw notFound(`Subscription ${id} does not exist`);
+    followSubscription(deps, ngsi.tenant, id, undefined);
     sendNoContent(res);
   });

@@ -5,6 +5,7 @@ import { ngsiHandler } from '../http/pipeline';
 import { sendNoContent } from '../http/respond';
 import { requireTenant } from '../entities/shared';
 import { checkJsonldContext, subscriptionIdParam } from './shared';
+import { followSubscription } from '../distributed/subscriptionForwarding';
 
 export const updateSubscriptionHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
@@ -14,5 +15,6 @@ export const updateSubscriptionHandler = (deps: BrokerDeps) =>
     if (typeof body?.jsonldContext === 'string') await checkJsonldContext(deps, body.jsonldContext);
     const updated = await deps.store.notifications.updateSubscription(ngsi.tenant, id, (current) => updateSubscription(current, ngsi.body, ngsi.ctx, nowIso()));
     if (!updated) throw notFound(`Subscription ${id} does not exist`);
+    followSubscription(deps, ngsi.tenant, id, updated);
     sendNoContent(res);
   });

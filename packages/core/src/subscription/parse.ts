@@ -120,6 +120,7 @@ class SubscriptionFields {
     set('csf', (v) => this.check('csf', v, (t) => parseQ(t)));
     set('geoQ', (v) => this.geoQ(v));
     set('isActive', (v) => this.boolean('isActive', v), false);
+    set('localOnly', (v) => this.boolean('localOnly', v));
     set('expiresAt', (v) => this.dateTime('expiresAt', v));
     set('throttling', (v) => this.positive('throttling', v));
     set('lang', (v) => this.text('lang', v));

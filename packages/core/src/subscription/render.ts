@@ -27,6 +27,7 @@ export function renderSubscription(s: Subscription, delivery: DeliveryStatus, ct
   if (s.csf !== undefined) out.csf = s.csf;
   if (s.scopeQ !== undefined) out.scopeQ = s.scopeQ;
   if (s.isActive !== undefined) out.isActive = s.isActive;
+  if (s.localOnly !== undefined) out.localOnly = s.localOnly;
   if (s.datasetId !== undefined) out.datasetId = s.datasetId;
   if (s.expiresAt !== undefined) out.expiresAt = s.expiresAt;
   if (s.throttling !== undefined) out.throttling = s.throttling;

@@ -97,8 +97,17 @@ export interface Subscription {
   timeInterval?: number;
   q?: string;
   geoQ?: GeoQueryText;
+  /** Registrations whose Context Sources are also subscribed to (4.9 syntax on their properties); the others are not. */
   csf?: string;
   scopeQ?: string;
+  /** Only the entities stored here: nothing is subscribed to at Context Sources (5.5.13). */
+  localOnly?: boolean;
+  /**
+   * The brokers (Context Source ids of the Via header, 4.3.6.5) the request
+   * that made the subscription came through, when another broker made it
+   * here on behalf of its own: none of them is subscribed to in turn.
+   */
+  via?: string[];
   /** As given; absent means active. */
   isActive?: boolean;
   expiresAt?: string;

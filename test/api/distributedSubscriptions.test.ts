@@ -1,0 +1,157 @@
+/**
+ * Distributed subscriptions (5.8.1.4, 5.8.6): a subscription is also made at
+ * the Context Sources registered for what it watches (a second broker, over
+ * real HTTP), which notify this broker; their notifications reach the
+ * subscriber under the subscription's own id.
+ */
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BrokerHarness, describeEachStore, startOn, storeKinds, uniqueId } from '../support/broker';
+import { eventually, Receiver, settle } from '../support/receiver';
+
+interface RemoteSubscription {
+  id: string;
+  entities?: Array<{ type: string }>;
+  q?: string;
+  notification: { endpoint: { uri: string } };
+}
+
+describeEachStore('distributed subscriptions', (h) => {
+  let source: { harness: BrokerHarness; cleanup(): Promise<void> };
+  let receiver: Receiver;
+  beforeAll(async () => {
+    source = await startOn(storeKinds()[0], { CIVITAS_CONTEXT_SOURCE_ID: 'urn:ngsi-ld:ContextSource:subscribed-source' });
+    receiver = await Receiver.start();
+  });
+  afterAll(async () => {
+    await receiver.close();
+    await source.harness.broker.close();
+    await source.cleanup();
+  });
+
+  const register = async (type: string, extra: Record<string, unknown> = {}): Promise<string> => {
+    const res = await h().client.post('/csourceRegistrations', { type: 'ContextSourceRegistration', information: [{ entities: [{ type }] }], endpoint: source.harness.broker.url, ...extra });
+    expect(res.status).toBe(201);
+    return res.headers.get('location')!.split('/').pop()!;
+  };
+
+  const subscribe = async (type: string, extra: Record<string, unknown> = {}): Promise<{ id: string; path: string }> => {
+    const id = uniqueId('Subscription');
+    const path = `/${uniqueId('n')}`;
+    const res = await h().client.post('/subscriptions', { id, type: 'Subscription', entities: [{ type }], notification: { format: 'keyValues', endpoint: { uri: receiver.url(path) } }, ...extra });
+    expect(res.status).toBe(201);
+    return { id, path };
+  };
+
+  /** The subscriptions the source holds for entities of `type`. */
+  const atSource = async (type: string): Promise<RemoteSubscription[]> => {
+    const res = await source.harness.client.get('/subscriptions?limit=1000');
+    expect(res.status).toBe(200);
+    return (res.body as RemoteSubscription[]).filter((s) => s.entities?.some((e) => e.type === type));
+  };
+
+  test('a subscription is made at the registered source; its notifications reach the subscriber under the subscription here', async () => {
+    const type = `Sensor${Date.now().toString(36)}`;
+    await register(type);
+    const { id, path } = await subscribe(type, { q: 'level>3' });
+    const [remote] = await eventually(async () => {
+      const found = await atSource(type);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(remote.q).toBe('level>3');
+    expect(remote.notification.endpoint.uri).toMatch(new RegExp(`^${h().broker.url}/ngsi-ld/v1/remoteNotifications/`));
+    const remoteEntity = `urn:ngsi-ld:${type}:remote`;
+    expect((await source.harness.client.post('/entities', { id: remoteEntity, type, level: 5 })).status).toBe(201);
+    // Changes here notify as ever.
+    expect((await h().client.post('/entities', { id: `urn:ngsi-ld:${type}:local`, type, level: 7 })).status).toBe(201);
+    const received = await receiver.waitFor(path, 2);
+    expect(received.map((r) => r.body.subscriptionId)).toEqual([id, id]);
+    const data = received.flatMap((r) => r.body.data).sort((a, b) => a.id.localeCompare(b.id));
+    expect(data).toEqual([
+      { id: `urn:ngsi-ld:${type}:local`, type, level: 7 },
+      { id: remoteEntity, type, level: 5 },
+    ]);
+    // The source's q holds there: a level of 1 does not pass it.
+    await source.harness.client.patch(`/entities/${remoteEntity}/attrs`, { level: 1 });
+    await settle(300);
+    expect(receiver.on(path)).toHaveLength(2);
+  });
+
+  test('updating the subscription updates it at the source; deleting it deletes it there', async () => {
+    const type = `Sensor${Date.now().toString(36)}`;
+    await register(type);
+    const { id } = await subscribe(type);
+    await eventually(async () => expect(await atSource(type)).toHaveLength(1));
+    expect((await h().client.patch(`/subscriptions/${id}`, { q: 'level<2' })).status).toBe(204);
+    await eventually(async () => expect((await atSource(type))[0]?.q).toBe('level<2'));
+    expect((await h().client.delete(`/subscriptions/${id}`)).status).toBe(204);
+    await eventually(async () => expect(await atSource(type)).toHaveLength(0));
+  });
+
+  test('subscriptions follow the registrations: a later one is subscribed to, a deleted one unsubscribed from', async () => {
+    const type = `Sensor${Date.now().toString(36)}`;
+    const { id, path } = await subscribe(type);
+    await settle(200);
+    expect(await atSource(type)).toHaveLength(0);
+    const registration = await register(type);
+    await eventually(async () => expect(await atSource(type)).toHaveLength(1));
+    await source.harness.client.post('/entities', { id: `urn:ngsi-ld:${type}:1`, type, level: 1 });
+    const [notified] = await receiver.waitFor(path, 1);
+    expect(notified.body).toMatchObject({ subscriptionId: id, data: [{ id: `urn:ngsi-ld:${type}:1`, level: 1 }] });
+    expect((await h().client.delete(`/csourceRegistrations/${registration}`)).status).toBe(204);
+    await eventually(async () => expect(await atSource(type)).toHaveLength(0));
+  });
+
+  test('csf picks the registrations by their properties; localOnly subscribes at none', async () => {
+    const type = `Sensor${Date.now().toString(36)}`;
+    await register(type, { city: 'Madrid' });
+    const berlin = await subscribe(type, { csf: 'city=="Berlin"' });
+    const local = await subscribe(type, { localOnly: true });
+    const madrid = await subscribe(type, { csf: 'city=="Madrid"' });
+    await eventually(async () => expect(await atSource(type)).toHaveLength(1));
+    await settle(300);
+    expect(await atSource(type)).toHaveLength(1);
+    await source.harness.client.post('/entities', { id: `urn:ngsi-ld:${type}:1`, type, level: 1 });
+    await receiver.waitFor(madrid.path, 1);
+    await settle(300);
+    expect(receiver.on(berlin.path)).toHaveLength(0);
+    expect(receiver.on(local.path)).toHaveLength(0);
+    expect((await h().client.get(`/subscriptions/${local.id}`)).body.localOnly).toBe(true);
+  });
+
+  test('a source that is down when it should be subscribed to is tried again until it answers', async () => {
+    const type = `Sensor${Date.now().toString(36)}`;
+    // In front of the source: the first two requests meet an outage, the others go through.
+    let refused = 0;
+    const front: Server = createServer(async (req, res) => {
+      if (refused < 2) {
+        refused += 1;
+        res.writeHead(503).end();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => ['content-type', 'via', 'ngsild-tenant'].includes(k))) as Record<string, string>;
+      const answer = await fetch(`${source.harness.broker.url}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+      const location = answer.headers.get('location');
+      res.writeHead(answer.status, location ? { Location: location } : {}).end(Buffer.from(await answer.arrayBuffer()));
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      await register(type, { endpoint: `http://127.0.0.1:${(front.address() as AddressInfo).port}` });
+      const { path } = await subscribe(type);
+      await eventually(async () => expect(await atSource(type)).toHaveLength(1), 15_000);
+      expect(refused).toBe(2);
+      await source.harness.client.post('/entities', { id: `urn:ngsi-ld:${type}:1`, type, level: 1 });
+      await receiver.waitFor(path, 1);
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+    }
+  }, 30_000);
+
+  test('a notification to an address no subscription was made under is refused', async () => {
+    const res = await h().client.post('/remoteNotifications/no-such-token', { id: 'urn:ngsi-ld:Notification:x', type: 'Notification', subscriptionId: 'urn:x', notifiedAt: new Date().toISOString(), data: [] });
+    expect(res.status).toBe(404);
+  });
+});
