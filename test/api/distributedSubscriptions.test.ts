@@ -122,7 +122,7 @@ describeEachStore('distributed subscriptions', (h) => {
 
   test('a source that is down when it should be subscribed to is tried again until it answers', async () => {
     const type = `Sensor${Date.now().toString(36)}`;
-    // In front of the source: the first two requests meet an outage, the others go through.
+    // In front of the source: the first two requests meet an outage, the others go through (answers without Location).
     let refused = 0;
     const front: Server = createServer(async (req, res) => {
       if (refused < 2) {
@@ -134,21 +134,60 @@ describeEachStore('distributed subscriptions', (h) => {
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => ['content-type', 'via', 'ngsild-tenant'].includes(k))) as Record<string, string>;
       const answer = await fetch(`${source.harness.broker.url}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-      const location = answer.headers.get('location');
-      res.writeHead(answer.status, location ? { Location: location } : {}).end(Buffer.from(await answer.arrayBuffer()));
+      // Without Location: the subscription is found again by the id it was given.
+      res.writeHead(answer.status).end(Buffer.from(await answer.arrayBuffer()));
     });
     await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
     try {
       await register(type, { endpoint: `http://127.0.0.1:${(front.address() as AddressInfo).port}` });
-      const { path } = await subscribe(type);
+      const { id, path } = await subscribe(type);
       await eventually(async () => expect(await atSource(type)).toHaveLength(1), 15_000);
       expect(refused).toBe(2);
       await source.harness.client.post('/entities', { id: `urn:ngsi-ld:${type}:1`, type, level: 1 });
       await receiver.waitFor(path, 1);
+      expect((await h().client.delete(`/subscriptions/${id}`)).status).toBe(204);
+      await eventually(async () => expect(await atSource(type)).toHaveLength(0));
     } finally {
       await new Promise((resolve) => front.close(resolve));
     }
   }, 30_000);
+
+  describe('brokers registered at each other', () => {
+    /** Registers this broker at the source for `type`; returns how to take it back. */
+    const registerBack = async (type: string, extra: Record<string, unknown> = {}) => {
+      const back = await source.harness.client.post('/csourceRegistrations', { type: 'ContextSourceRegistration', information: [{ entities: [{ type }] }], endpoint: h().broker.url, ...extra });
+      expect(back.status).toBe(201);
+      return async () => expect((await source.harness.client.delete(back.headers.get('location')!.replace(/^.*\/ngsi-ld\/v1/, ''))).status).toBe(204);
+    };
+    const here = async (type: string) => ((await h().client.get('/subscriptions?limit=1000')).body as RemoteSubscription[]).filter((s) => s.entities?.some((e) => e.type === type));
+
+    test('a registration naming this broker by its alias is not subscribed to by the subscription it passed on', async () => {
+      const type = `Sensor${Date.now().toString(36)}`;
+      await register(type);
+      const alias = (await h().client.get('/info/sourceIdentity')).body.contextSourceAlias;
+      const takeBack = await registerBack(type, { contextSourceAlias: alias });
+      const { path } = await subscribe(type);
+      await eventually(async () => expect(await atSource(type)).toHaveLength(1));
+      await settle(500);
+      expect(await here(type)).toHaveLength(1);
+      await source.harness.client.post('/entities', { id: `urn:ngsi-ld:${type}:1`, type, level: 1 });
+      await receiver.waitFor(path, 1);
+      await takeBack();
+    });
+
+    test('without the alias the subscription comes back once and goes no further', async () => {
+      const type = `Sensor${Date.now().toString(36)}`;
+      await register(type);
+      const takeBack = await registerBack(type);
+      await subscribe(type);
+      // The source's copy is made here in turn, and ends here: it came through this broker.
+      await eventually(async () => expect(await here(type)).toHaveLength(2));
+      await settle(500);
+      expect(await atSource(type)).toHaveLength(1);
+      expect(await here(type)).toHaveLength(2);
+      await takeBack();
+    });
+  });
 
   test('a notification to an address no subscription was made under is refused', async () => {
     const res = await h().client.post('/remoteNotifications/no-such-token', { id: 'urn:ngsi-ld:Notification:x', type: 'Notification', subscriptionId: 'urn:x', notifiedAt: new Date().toISOString(), data: [] });

@@ -125,7 +125,9 @@ async function sourcesFor(deps: BrokerDeps, tenant: string, s: Subscription): Pr
   const registrations = s.csf
     ? await deps.store.registrations.queryRegistrations(tenant, { csf: { expression: parseQ(s.csf), expand: (name) => ctx.expandTerm(name) } })
     : await deps.store.registrations.liveRegistrations(tenant);
-  return registrations.filter((r) => offersSubscriptions(r) && subscriptionConcerns(s, r)).map((r) => ({ r, ctx }));
+  // 6.3.18: a source the subscription came through (by the alias its registration gives it) is not asked again.
+  const cameThrough = (r: Registration) => r.contextSourceAlias !== undefined && s.via?.includes(r.contextSourceAlias) === true;
+  return registrations.filter((r) => offersSubscriptions(r) && subscriptionConcerns(s, r) && !cameThrough(r)).map((r) => ({ r, ctx }));
 }
 
 /** Runs one exchange with a source; its failure is logged (and answered false), not thrown, so that the other sources are still dealt with. */
@@ -142,15 +144,16 @@ async function guarded(deps: BrokerDeps, where: string, exchange: () => Promise<
 async function subscribeAt(deps: BrokerDeps, tenant: string, s: Subscription, r: Registration, ctx: ActiveContext): Promise<void> {
   const token = randomUUID();
   const base = `${r.endpoint.replace(/\/+$/, '')}${API_BASE}/subscriptions`;
-  const res = await exchange(deps, s, r.tenant, base, 'POST', copyFor(deps, s, r, ctx, token));
-  const location = res.headers.get('location');
-  if (res.status !== 201 || !location) throw new Error(`creation answered ${res.status}`);
-  await deps.store.registrations.saveForward({ tenant, subscriptionId: s.id, registrationId: r.id, remoteUrl: new URL(location, base).href, remoteTenant: r.tenant, token });
+  // Named here, so that it can be found again at the source whether or not its answer says where it is.
+  const id = `urn:ngsi-ld:Subscription:${randomUUID()}`;
+  const res = await exchange(deps, s, r.tenant, base, 'POST', { id, ...copyFor(deps, s, r, ctx, token) });
+  if (res.status !== 201) throw new Error(`creation answered ${res.status}`);
+  const remoteUrl = new URL(res.headers.get('location') ?? `${base}/${encodeURIComponent(id)}`, base).href;
+  await deps.store.registrations.saveForward({ tenant, subscriptionId: s.id, registrationId: r.id, remoteUrl, remoteTenant: r.tenant, token });
 }
 
 async function updateAt(deps: BrokerDeps, f: SubscriptionForward, s: Subscription, r: Registration, ctx: ActiveContext): Promise<void> {
-  const { id: _theirs, ...copy } = copyFor(deps, s, r, ctx, f.token);
-  const res = await exchange(deps, s, f.remoteTenant, f.remoteUrl, 'PATCH', copy);
+  const res = await exchange(deps, s, f.remoteTenant, f.remoteUrl, 'PATCH', copyFor(deps, s, r, ctx, f.token));
   if (res.status === 404) {
     // The source lost it (it expired there, or the source was reset): made again.
     await deps.store.registrations.dropForward(f.tenant, f.subscriptionId, f.registrationId);
@@ -185,8 +188,7 @@ async function exchange(deps: BrokerDeps, s: Subscription | undefined, tenant: s
  */
 function copyFor(deps: BrokerDeps, s: Subscription, r: Registration, ctx: ActiveContext, token: string): Record<string, unknown> {
   const entities = s.entities?.filter((e) => subscriptionConcerns(withMembers(s, { entities: [e] }), r));
-  const { csf: _ours, localOnly: _local, status: _status, ...copy } = renderSubscription(withMembers(s, { entities }), NOTHING_SENT, ctx);
-  delete copy.id;
+  const { id: _here, csf: _ours, localOnly: _local, status: _status, ...copy } = renderSubscription(withMembers(s, { entities }), NOTHING_SENT, ctx);
   const accept = s.notification.endpoint.accept === 'application/geo+json' ? 'application/geo+json' : 'application/json';
   const uri = deps.absoluteUrl(`${API_BASE}${FORWARDED_NOTIFICATIONS_ROUTE.replace(':token', token)}`);
   // 4.3.6.4: a source registered localOnly answers for its own entities only; its subscription too.
