@@ -120,37 +120,82 @@ describeEachStore('distributed subscriptions', (h) => {
     expect((await h().client.get(`/subscriptions/${local.id}`)).body.localOnly).toBe(true);
   });
 
-  test('a source that is down when it should be subscribed to is tried again until it answers', async () => {
-    const type = `Sensor${Date.now().toString(36)}`;
-    // In front of the source: the first two requests meet an outage, the others go through (answers without Location).
-    let refused = 0;
+  /**
+   * A server in front of the source: `answer` says, for the n-th request
+   * (from 1), with which status to refuse it, or to pass it on (answered
+   * without Location).
+   */
+  async function startFront(answer: (n: number) => number | 'pass'): Promise<{ url: string; requests(): number; close(): Promise<void> }> {
+    let requests = 0;
     const front: Server = createServer(async (req, res) => {
-      if (refused < 2) {
-        refused += 1;
-        res.writeHead(503).end();
+      requests += 1;
+      const status = answer(requests);
+      if (status !== 'pass') {
+        res.writeHead(status).end();
         return;
       }
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => ['content-type', 'via', 'ngsild-tenant'].includes(k))) as Record<string, string>;
-      const answer = await fetch(`${source.harness.broker.url}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-      // Without Location: the subscription is found again by the id it was given.
-      res.writeHead(answer.status).end(Buffer.from(await answer.arrayBuffer()));
+      const passed = await fetch(`${source.harness.broker.url}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+      res.writeHead(passed.status).end(Buffer.from(await passed.arrayBuffer()));
     });
     await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(front.address() as AddressInfo).port}`,
+      requests: () => requests,
+      close: () => new Promise((resolve) => front.close(() => resolve())),
+    };
+  }
+
+  test('a source that is down when it should be subscribed to is tried again until it answers', async () => {
+    const type = `Sensor${Date.now().toString(36)}`;
+    // The first two requests meet an outage; without Location, the subscription is found again by the id it was given.
+    const front = await startFront((n) => (n <= 2 ? 503 : 'pass'));
     try {
-      await register(type, { endpoint: `http://127.0.0.1:${(front.address() as AddressInfo).port}` });
+      await register(type, { endpoint: front.url });
       const { id, path } = await subscribe(type);
       await eventually(async () => expect(await atSource(type)).toHaveLength(1), 15_000);
-      expect(refused).toBe(2);
+      expect(front.requests()).toBe(3);
       await source.harness.client.post('/entities', { id: `urn:ngsi-ld:${type}:1`, type, level: 1 });
       await receiver.waitFor(path, 1);
       expect((await h().client.delete(`/subscriptions/${id}`)).status).toBe(204);
       await eventually(async () => expect(await atSource(type)).toHaveLength(0));
     } finally {
-      await new Promise((resolve) => front.close(resolve));
+      await front.close();
     }
   }, 30_000);
+
+  test('a source that refuses the subscription is not asked again until something changes', async () => {
+    const type = `Sensor${Date.now().toString(36)}`;
+    const front = await startFront(() => 422);
+    try {
+      await register(type, { endpoint: front.url });
+      const { id } = await subscribe(type);
+      await eventually(async () => expect(front.requests()).toBe(1));
+      // A retry would have come after one second, and another after two.
+      await settle(2500);
+      expect(front.requests()).toBe(1);
+      expect((await h().client.patch(`/subscriptions/${id}`, { q: 'level>1' })).status).toBe(204);
+      await eventually(async () => expect(front.requests()).toBe(2));
+    } finally {
+      await front.close();
+    }
+  });
+
+  test('an expired subscription is not made at a source registered after it expired', async () => {
+    const type = `Sensor${Date.now().toString(36)}`;
+    const front = await startFront(() => 'pass');
+    try {
+      await subscribe(type, { expiresAt: new Date(Date.now() + 1000).toISOString() });
+      await settle(1200);
+      await register(type, { endpoint: front.url });
+      await settle(500);
+      expect(front.requests()).toBe(0);
+    } finally {
+      await front.close();
+    }
+  });
 
   describe('brokers registered at each other', () => {
     /** Registers this broker at the source for `type`; returns how to take it back. */

@@ -24,6 +24,7 @@ import {
   renderSubscription,
   Subscription,
   subscriptionConcerns,
+  subscriptionState,
   withMembers,
 } from '@civitas/core';
 import type { SubscriptionForward } from '@civitas/store';
@@ -120,7 +121,7 @@ export async function followRegistration(deps: BrokerDeps, tenant: string, befor
 
 /** The registrations whose sources the subscription is made at, with the subscription's @context. */
 async function sourcesFor(deps: BrokerDeps, tenant: string, s: Subscription): Promise<Array<{ r: Registration; ctx: ActiveContext }>> {
-  if (s.localOnly || s.via?.includes(deps.config.contextSourceId)) return [];
+  if (s.localOnly || subscriptionState(s) === 'expired' || s.via?.includes(deps.config.contextSourceId)) return [];
   const ctx = await deps.contexts.resolve(s.jsonldContext ?? s.context);
   const registrations = s.csf
     ? await deps.store.registrations.queryRegistrations(tenant, { csf: { expression: parseQ(s.csf), expand: (name) => ctx.expandTerm(name) } })
@@ -130,14 +131,25 @@ async function sourcesFor(deps: BrokerDeps, tenant: string, s: Subscription): Pr
   return registrations.filter((r) => offersSubscriptions(r) && subscriptionConcerns(s, r) && !cameThrough(r)).map((r) => ({ r, ctx }));
 }
 
-/** Runs one exchange with a source; its failure is logged (and answered false), not thrown, so that the other sources are still dealt with. */
+/** A source's refusal (a 4xx answer): asking again the same would meet it again. */
+class Refused extends Error {}
+
+/** Why an exchange answered `status` failed: refused, or (a 5xx) worth trying again. */
+const answered = (what: string, status: number): Error => (status >= 400 && status < 500 ? new Refused(`${what} answered ${status}`) : new Error(`${what} answered ${status}`));
+
+/**
+ * Runs one exchange with a source; its failure is logged, not thrown, so
+ * that the other sources are still dealt with. False when it is worth
+ * trying again: not after a refusal, which waits for the next change of
+ * the subscription or of the registration.
+ */
 async function guarded(deps: BrokerDeps, where: string, exchange: () => Promise<void>): Promise<boolean> {
   try {
     await exchange();
     return true;
   } catch (e) {
     deps.log.error(new Error(`Subscription at context source ${where}: ${(e as Error).message}`));
-    return false;
+    return e instanceof Refused;
   }
 }
 
@@ -147,7 +159,7 @@ async function subscribeAt(deps: BrokerDeps, tenant: string, s: Subscription, r:
   // Named here, so that it can be found again at the source whether or not its answer says where it is.
   const id = `urn:ngsi-ld:Subscription:${randomUUID()}`;
   const res = await exchange(deps, s, r.tenant, base, 'POST', { id, ...copyFor(deps, s, r, ctx, token) });
-  if (res.status !== 201) throw new Error(`creation answered ${res.status}`);
+  if (res.status !== 201) throw answered('creation', res.status);
   const remoteUrl = new URL(res.headers.get('location') ?? `${base}/${encodeURIComponent(id)}`, base).href;
   await deps.store.registrations.saveForward({ tenant, subscriptionId: s.id, registrationId: r.id, remoteUrl, remoteTenant: r.tenant, token });
 }
@@ -158,12 +170,12 @@ async function updateAt(deps: BrokerDeps, f: SubscriptionForward, s: Subscriptio
     // The source lost it (it expired there, or the source was reset): made again.
     await deps.store.registrations.dropForward(f.tenant, f.subscriptionId, f.registrationId);
     await subscribeAt(deps, f.tenant, s, r, ctx);
-  } else if (!res.ok) throw new Error(`update answered ${res.status}`);
+  } else if (!res.ok) throw answered('update', res.status);
 }
 
 async function unsubscribeAt(deps: BrokerDeps, f: SubscriptionForward): Promise<void> {
   const res = await exchange(deps, undefined, f.remoteTenant, f.remoteUrl, 'DELETE');
-  if (!res.ok && res.status !== 404) throw new Error(`deletion answered ${res.status}`);
+  if (!res.ok && res.status !== 404) throw answered('deletion', res.status);
   await deps.store.registrations.dropForward(f.tenant, f.subscriptionId, f.registrationId);
 }
 
