@@ -29,16 +29,20 @@ describeEachStore('distributed subscriptions', (h) => {
     await source.cleanup();
   });
 
-  const register = async (type: string, extra: Record<string, unknown> = {}): Promise<string> => {
-    const res = await h().client.post('/csourceRegistrations', { type: 'ContextSourceRegistration', information: [{ entities: [{ type }] }], endpoint: source.harness.broker.url, ...extra });
+  /** Headers naming a tenant; none for the default one. */
+  const of = (tenant?: string): { headers: Record<string, string> } => ({ headers: tenant ? { 'NGSILD-Tenant': tenant } : {} });
+
+  const register = async (type: string, extra: Record<string, unknown> = {}, tenant?: string): Promise<string> => {
+    const res = await h().client.post('/csourceRegistrations', { type: 'ContextSourceRegistration', information: [{ entities: [{ type }] }], endpoint: source.harness.broker.url, ...extra }, of(tenant));
     expect(res.status).toBe(201);
     return res.headers.get('location')!.split('/').pop()!;
   };
 
-  const subscribe = async (type: string, extra: Record<string, unknown> = {}): Promise<{ id: string; path: string }> => {
+  const subscribe = async (type: string, extra: Record<string, unknown> = {}, tenant?: string): Promise<{ id: string; path: string }> => {
     const id = uniqueId('Subscription');
     const path = `/${uniqueId('n')}`;
-    const res = await h().client.post('/subscriptions', { id, type: 'Subscription', entities: [{ type }], notification: { format: 'keyValues', endpoint: { uri: receiver.url(path) } }, ...extra });
+    const body = { id, type: 'Subscription', entities: [{ type }], notification: { format: 'keyValues', endpoint: { uri: receiver.url(path) } }, ...extra };
+    const res = await h().client.post('/subscriptions', body, of(tenant));
     expect(res.status).toBe(201);
     return { id, path };
   };
@@ -204,17 +208,22 @@ describeEachStore('distributed subscriptions', (h) => {
       expect(back.status).toBe(201);
       return async () => expect((await source.harness.client.delete(back.headers.get('location')!.replace(/^.*\/ngsi-ld\/v1/, ''))).status).toBe(204);
     };
-    const here = async (type: string) => ((await h().client.get('/subscriptions?limit=1000')).body as RemoteSubscription[]).filter((s) => s.entities?.some((e) => e.type === type));
+    const here = async (type: string, tenant?: string) =>
+      ((await h().client.get('/subscriptions?limit=1000', of(tenant))).body as RemoteSubscription[]).filter((s) => s.entities?.some((e) => e.type === type));
 
-    test('a registration naming this broker by its alias is not subscribed to by the subscription it passed on', async () => {
+    test.each([
+      { where: 'the default tenant', tenant: undefined },
+      { where: 'a tenant of its own', tenant: 'city' },
+    ])('a registration naming this broker by its alias is not subscribed to by the subscription it passed on ($where)', async ({ tenant }) => {
       const type = `Sensor${Date.now().toString(36)}`;
-      await register(type);
-      const alias = (await h().client.get('/info/sourceIdentity')).body.contextSourceAlias;
-      const takeBack = await registerBack(type, { contextSourceAlias: alias });
-      const { path } = await subscribe(type);
+      await register(type, {}, tenant);
+      const alias = (await h().client.get('/info/sourceIdentity', of(tenant))).body.contextSourceAlias;
+      // The source reaches this broker's tenant under its alias of that tenant.
+      const takeBack = await registerBack(type, { contextSourceAlias: alias, ...(tenant ? { tenant } : {}) });
+      const { path } = await subscribe(type, {}, tenant);
       await eventually(async () => expect(await atSource(type)).toHaveLength(1));
       await settle(500);
-      expect(await here(type)).toHaveLength(1);
+      expect(await here(type, tenant)).toHaveLength(1);
       await source.harness.client.post('/entities', { id: `urn:ngsi-ld:${type}:1`, type, level: 1 });
       await receiver.waitFor(path, 1);
       await takeBack();

@@ -13,13 +13,18 @@ const started = Date.now();
 /** Seconds as an ISO 8601 duration (`PT1234.5S`). */
 const duration = (ms: number) => `PT${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')}S`;
 
+/** This broker's name for one of its tenants among Context Sources (5.2.40), and its pseudonym in Via headers (6.3.18). */
+export function hostAlias(deps: BrokerDeps, tenant: string): string {
+  const id = deps.config.contextSourceId;
+  return tenant === DEFAULT_TENANT ? id : `${id}:${tenant}`;
+}
+
 export const sourceIdentityHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, {}, async (ngsi, req, res) => {
-    const id = deps.config.contextSourceId;
     sendRepresentation(req, res, ngsi, {
-      id,
+      id: deps.config.contextSourceId,
       type: 'ContextSourceIdentity',
-      contextSourceAlias: ngsi.tenant === DEFAULT_TENANT ? id : `${id}:${ngsi.tenant}`,
+      contextSourceAlias: hostAlias(deps, ngsi.tenant),
       contextSourceUptime: duration(Date.now() - started),
       contextSourceTimeAt: new Date().toISOString(),
     });

@@ -32,6 +32,7 @@ import type { BrokerDeps } from '../deps';
 import { API_BASE } from '../http/apiRequest';
 import { ngsiHandler } from '../http/pipeline';
 import { sendNoContent } from '../http/respond';
+import { hostAlias } from '../discovery/sourceIdentity';
 
 /** Where sources send the notifications of the subscriptions made at them, under API_BASE; the token names the subscription. */
 export const FORWARDED_NOTIFICATIONS_ROUTE = '/remoteNotifications/:token';
@@ -121,7 +122,7 @@ export async function followRegistration(deps: BrokerDeps, tenant: string, befor
 
 /** The registrations whose sources the subscription is made at, with the subscription's @context. */
 async function sourcesFor(deps: BrokerDeps, tenant: string, s: Subscription): Promise<Array<{ r: Registration; ctx: ActiveContext }>> {
-  if (s.localOnly || subscriptionState(s) === 'expired' || s.via?.includes(deps.config.contextSourceId)) return [];
+  if (s.localOnly || subscriptionState(s) === 'expired' || s.via?.includes(hostAlias(deps, tenant))) return [];
   const ctx = await deps.contexts.resolve(s.jsonldContext ?? s.context);
   const registrations = s.csf
     ? await deps.store.registrations.queryRegistrations(tenant, { csf: { expression: parseQ(s.csf), expand: (name) => ctx.expandTerm(name) } })
@@ -158,14 +159,14 @@ async function subscribeAt(deps: BrokerDeps, tenant: string, s: Subscription, r:
   const base = `${r.endpoint.replace(/\/+$/, '')}${API_BASE}/subscriptions`;
   // Named here, so that it can be found again at the source whether or not its answer says where it is.
   const id = `urn:ngsi-ld:Subscription:${randomUUID()}`;
-  const res = await exchange(deps, s, r.tenant, base, 'POST', { id, ...copyFor(deps, s, r, ctx, token) });
+  const res = await exchange(deps, tenant, s, r.tenant, base, 'POST', { id, ...copyFor(deps, s, r, ctx, token) });
   if (res.status !== 201) throw answered('creation', res.status);
   const remoteUrl = new URL(res.headers.get('location') ?? `${base}/${encodeURIComponent(id)}`, base).href;
   await deps.store.registrations.saveForward({ tenant, subscriptionId: s.id, registrationId: r.id, remoteUrl, remoteTenant: r.tenant, token });
 }
 
 async function updateAt(deps: BrokerDeps, f: SubscriptionForward, s: Subscription, r: Registration, ctx: ActiveContext): Promise<void> {
-  const res = await exchange(deps, s, f.remoteTenant, f.remoteUrl, 'PATCH', copyFor(deps, s, r, ctx, f.token));
+  const res = await exchange(deps, f.tenant, s, f.remoteTenant, f.remoteUrl, 'PATCH', copyFor(deps, s, r, ctx, f.token));
   if (res.status === 404) {
     // The source lost it (it expired there, or the source was reset): made again.
     await deps.store.registrations.dropForward(f.tenant, f.subscriptionId, f.registrationId);
@@ -174,16 +175,17 @@ async function updateAt(deps: BrokerDeps, f: SubscriptionForward, s: Subscriptio
 }
 
 async function unsubscribeAt(deps: BrokerDeps, f: SubscriptionForward): Promise<void> {
-  const res = await exchange(deps, undefined, f.remoteTenant, f.remoteUrl, 'DELETE');
+  const res = await exchange(deps, f.tenant, undefined, f.remoteTenant, f.remoteUrl, 'DELETE');
   if (!res.ok && res.status !== 404) throw answered('deletion', res.status);
   await deps.store.registrations.dropForward(f.tenant, f.subscriptionId, f.registrationId);
 }
 
-async function exchange(deps: BrokerDeps, s: Subscription | undefined, tenant: string | undefined, url: string, method: string, body?: unknown): Promise<Response> {
-  // Via names the brokers the subscription passed through, so that none of them subscribes to it again (4.3.6.5).
-  const via = [...(s?.via ?? []), deps.config.contextSourceId].map((id) => `1.1 ${id}`).join(', ');
+/** One request to a source about the subscription `s` of tenant `here`; `there` is the tenant at the source. */
+async function exchange(deps: BrokerDeps, here: string, s: Subscription | undefined, there: string | undefined, url: string, method: string, body?: unknown): Promise<Response> {
+  // Via names the brokers the subscription passed through, so that none of them subscribes to it again (6.3.18).
+  const via = [...(s?.via ?? []), hostAlias(deps, here)].map((alias) => `1.1 ${alias}`).join(', ');
   const headers: Record<string, string> = { Via: via };
-  if (tenant) headers['NGSILD-Tenant'] = tenant;
+  if (there) headers['NGSILD-Tenant'] = there;
   if (body !== undefined) headers['Content-Type'] = 'application/ld+json';
   const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT_MS) });
   await res.body?.cancel();
