@@ -367,6 +367,26 @@ describeEachStore(
       }
     });
 
+    test('cooldown shorter than the retry delay: the notifications held wait for the failed one and follow it', async () => {
+      const id = uniqueId('Room');
+      const failing = await Receiver.start();
+      failing.status = 500;
+      try {
+        // Retries come after 100 ms here: the held notifications must not go before the failed one's retry.
+        const endpoint = { uri: failing.url(), cooldown: 30 };
+        expect((await h().client.post('/subscriptions', { type: 'Subscription', entities: [{ id, type: 'Room' }], notification: { endpoint } })).status).toBe(201);
+        await h().client.post('/entities', room(id, 20));
+        await failing.waitFor(undefined, 1);
+        failing.status = 200;
+        await h().client.patch(`/entities/${id}/attrs`, { temperature: 21 });
+        await h().client.patch(`/entities/${id}/attrs`, { temperature: 22 });
+        await failing.waitFor(undefined, 4);
+        expect(failing.on().map((r) => r.body.data[0].temperature.value)).toEqual([20, 20, 21, 22]);
+      } finally {
+        await failing.close();
+      }
+    });
+
     test('an unreachable endpoint and a slow one fail and show it, without holding up others', async () => {
       const id = uniqueId('Room');
       const slow = await Receiver.start();

@@ -90,7 +90,7 @@ export class Notifier {
   private index = new SubscriptionIndex();
   private revision = -1;
   private readonly queues = new Map<string, Queue>();
-  /** Subscriptions with a cooldown whose endpoint failed: when it may be tried again (epoch ms). */
+  /** Subscriptions with a cooldown whose endpoint failed here: when the failed notification is tried again (epoch ms). */
   private readonly coolingUntil = new Map<string, number>();
   private outcomes: DeliveryOutcome[] = [];
   /** Changes routed here, with how many of their notifications are not yet recorded as sent or queued. */
@@ -276,13 +276,10 @@ export class Notifier {
   private async useSubscriptions(revision: number, all: StoredSubscription[]): Promise<void> {
     this.index = await SubscriptionIndex.build(all, (s) => this.contextOf(s), (e) => this.deps.log.error(e));
     this.revision = revision;
-    // A failure another process met cools the endpoint down here too.
-    for (const { tenant, subscription, delivery } of all) {
-      const { cooldown } = subscription.notification.endpoint;
-      if (cooldown === undefined || delivery.lastFailure === undefined) continue;
-      const k = queueKey(tenant, subscription.id);
-      const until = Date.parse(delivery.lastFailure) + cooldown;
-      if (until > Math.max(Date.now(), this.coolingUntil.get(k) ?? 0)) this.coolingUntil.set(k, until);
+    // Deleted subscriptions' endpoints cool down no more.
+    for (const k of this.coolingUntil.keys()) {
+      const [tenant, id] = k.split('\u0000');
+      if (!this.index.get(tenant, id)) this.coolingUntil.delete(k);
     }
   }
 
@@ -330,9 +327,9 @@ export class Notifier {
     }
     const endpoint = s.subscription.notification.endpoint;
     const k = queueKey(d.tenant, d.subscriptionId);
-    const coolsUntil = this.coolingDown(k, s.subscription);
-    if (coolsUntil !== undefined) {
-      this.record(this.retryOrDrop({ delivery: d, ok: false, at: new Date().toISOString(), held: true }, coolsUntil));
+    const holdUntil = await this.cooldownHold(d, k, s.subscription);
+    if (holdUntil !== undefined) {
+      this.record(this.retryOrDrop({ delivery: d, ok: false, at: new Date().toISOString(), held: true }, holdUntil));
       return;
     }
     const target = { tenant: d.tenant, subscription: s.subscription, ctx: s.ctx };
@@ -354,15 +351,37 @@ export class Notifier {
     }
     this.stats.failed += 1;
     const backoff = Math.min(this.config.retryBaseMs * 2 ** d.attempts, this.config.retryMaxMs);
-    if (endpoint.cooldown !== undefined) this.coolingUntil.set(k, at.getTime() + endpoint.cooldown);
-    this.record(this.retryOrDrop(outcome, at.getTime() + Math.max(backoff, endpoint.cooldown ?? 0, 1)));
+    const retryAt = at.getTime() + Math.max(backoff, endpoint.cooldown ?? 0, 1);
+    // Those held meanwhile wait for this one's retry, and go after it.
+    if (endpoint.cooldown !== undefined) this.coolingUntil.set(k, retryAt);
+    this.record(this.retryOrDrop(outcome, retryAt));
   }
 
-  /** When an endpoint that failed may be tried again, if its subscription sets a cooldown (5.2.15) and that time has not come. */
-  private coolingDown(k: string, subscription: Subscription): number | undefined {
-    const until = this.coolingUntil.get(k);
-    if (until === undefined) return undefined;
-    if (subscription.notification.endpoint.cooldown !== undefined && until > Date.now()) return until;
+  /**
+   * When to send `d` instead of now, if its subscription sets a cooldown
+   * (5.2.15) and its endpoint failed less than that long ago. The spec has
+   * no notification sent in that time; they are held, not dropped, and sent
+   * in order once it has passed. A failure met here holds until its
+   * notification's retry; one another process met, read from the
+   * subscription's lastFailure, for the cooldown. Right after, new
+   * notifications still wait (briefly) for those held before them, until
+   * the polls have claimed those.
+   */
+  private async cooldownHold(d: Delivery, k: string, subscription: Subscription): Promise<number | undefined> {
+    const { cooldown } = subscription.notification.endpoint;
+    if (cooldown === undefined) {
+      this.coolingUntil.delete(k);
+      return undefined;
+    }
+    let resumeAt = this.coolingUntil.get(k);
+    if (resumeAt === undefined) {
+      const lastFailure = (await this.deps.store.notifications.getSubscription(d.tenant, d.subscriptionId))?.delivery.lastFailure;
+      if (lastFailure === undefined) return undefined;
+      resumeAt = Date.parse(lastFailure) + cooldown;
+    }
+    const now = Date.now();
+    if (now < resumeAt) return resumeAt;
+    if (d.id === undefined && now < resumeAt + 2 * this.config.pollMs) return now;
     this.coolingUntil.delete(k);
     return undefined;
   }

@@ -76,10 +76,10 @@ const deliveryParams = (deliveries: NewDelivery[], owner: string, leaseMs: numbe
   leaseMs / 1000,
 ];
 
-/** Queued deliveries in the order they were queued. */
 /** A held delivery was not attempted: it keeps its count. */
 const attemptsAfter = (o: DeliveryOutcome): number => o.delivery.attempts + (o.held ? 0 : 1);
 
+/** Queued deliveries in the order they were queued. */
 const inOrder = (rows: DeliveryRow[]): Delivery[] => rows.map(toDelivery).sort((a, b) => Number(a.id) - Number(b.id));
 
 /** The first periodic notification is due one interval after the subscription is written. */
