@@ -11,12 +11,15 @@ import { eventually, Receiver, settle } from '../support/receiver';
 
 interface RemoteSubscription {
   id: string;
+  description?: string;
   entities?: Array<{ type: string }>;
   q?: string;
   notification: { endpoint: { uri: string } };
 }
 
-describeEachStore('distributed subscriptions', (h) => {
+describeEachStore(
+  'distributed subscriptions',
+  (h) => {
   let source: { harness: BrokerHarness; cleanup(): Promise<void> };
   let receiver: Receiver;
   beforeAll(async () => {
@@ -89,6 +92,10 @@ describeEachStore('distributed subscriptions', (h) => {
     await eventually(async () => expect(await atSource(type)).toHaveLength(1));
     expect((await h().client.patch(`/subscriptions/${id}`, { q: 'level<2' })).status).toBe(204);
     await eventually(async () => expect((await atSource(type))[0]?.q).toBe('level<2'));
+    // A member removed here goes there too.
+    expect((await h().client.patch(`/subscriptions/${id}`, { q: null, description: 'all levels' })).status).toBe(204);
+    await eventually(async () => expect(await atSource(type)).toEqual([expect.objectContaining({ description: 'all levels' })]));
+    expect((await atSource(type))[0].q).toBeUndefined();
     expect((await h().client.delete(`/subscriptions/${id}`)).status).toBe(204);
     await eventually(async () => expect(await atSource(type)).toHaveLength(0));
   });
@@ -104,6 +111,46 @@ describeEachStore('distributed subscriptions', (h) => {
     const [notified] = await receiver.waitFor(path, 1);
     expect(notified.body).toMatchObject({ subscriptionId: id, data: [{ id: `urn:ngsi-ld:${type}:1`, level: 1 }] });
     expect((await h().client.delete(`/csourceRegistrations/${registration}`)).status).toBe(204);
+    await eventually(async () => expect(await atSource(type)).toHaveLength(0));
+  });
+
+  test('a registration moved to another endpoint takes the subscription with it', async () => {
+    const type = `Sensor${Date.now().toString(36)}`;
+    const front = await startFront(() => 'pass');
+    try {
+      const registration = await register(type, { endpoint: front.url });
+      await subscribe(type);
+      await eventually(async () => expect(await atSource(type)).toHaveLength(1));
+      const [before] = await atSource(type);
+      expect((await h().client.patch(`/csourceRegistrations/${registration}`, { endpoint: source.harness.broker.url })).status).toBe(204);
+      // Deleted where it was (through the front), made where the registration now points.
+      await eventually(async () => {
+        const now = await atSource(type);
+        expect(now).toHaveLength(1);
+        expect(now[0].id).not.toBe(before.id);
+      });
+    } finally {
+      await front.close();
+    }
+  });
+
+  test('a subscription asking for GeoJSON gets the sources\' notifications as GeoJSON', async () => {
+    const type = `Sensor${Date.now().toString(36)}`;
+    await register(type);
+    await subscribe(type, { notification: { endpoint: { uri: receiver.url(`/geo-${type}`), accept: 'application/geo+json' } } });
+    await eventually(async () => expect(await atSource(type)).toHaveLength(1));
+    await source.harness.client.post('/entities', { id: `urn:ngsi-ld:${type}:1`, type, level: 1, location: { type: 'GeoProperty', value: { type: 'Point', coordinates: [-3.7, 40.4] } } });
+    const [notified] = await receiver.waitFor(`/geo-${type}`, 1);
+    expect(notified.headers['content-type']).toBe('application/geo+json');
+    expect(notified.body.data).toMatchObject({ type: 'FeatureCollection', features: [{ id: `urn:ngsi-ld:${type}:1`, geometry: { type: 'Point', coordinates: [-3.7, 40.4] } }] });
+  });
+
+  test('a registration that expires takes the subscription made at its source with it', async () => {
+    const type = `Sensor${Date.now().toString(36)}`;
+    await register(type, { expiresAt: new Date(Date.now() + 1500).toISOString() });
+    await subscribe(type);
+    await eventually(async () => expect(await atSource(type)).toHaveLength(1));
+    // No request tells of the expiry: the periodic check (every 500 ms here) finds it.
     await eventually(async () => expect(await atSource(type)).toHaveLength(0));
   });
 
@@ -160,7 +207,8 @@ describeEachStore('distributed subscriptions', (h) => {
       await register(type, { endpoint: front.url });
       const { id, path } = await subscribe(type);
       await eventually(async () => expect(await atSource(type)).toHaveLength(1), 15_000);
-      expect(front.requests()).toBe(3);
+      // Refused twice; then the update finds nothing there, and the creation, under the same id, goes through.
+      expect(front.requests()).toBe(4);
       await source.harness.client.post('/entities', { id: `urn:ngsi-ld:${type}:1`, type, level: 1 });
       await receiver.waitFor(path, 1);
       expect((await h().client.delete(`/subscriptions/${id}`)).status).toBe(204);
@@ -229,16 +277,19 @@ describeEachStore('distributed subscriptions', (h) => {
       await takeBack();
     });
 
-    test('without the alias the subscription comes back once and goes no further', async () => {
+    test('without the alias the subscription passed back is refused: each change is notified once', async () => {
       const type = `Sensor${Date.now().toString(36)}`;
       await register(type);
       const takeBack = await registerBack(type);
-      await subscribe(type);
-      // The source's copy is made here in turn, and ends here: it came through this broker.
-      await eventually(async () => expect(await here(type)).toHaveLength(2));
+      const { path } = await subscribe(type);
+      await eventually(async () => expect(await atSource(type)).toHaveLength(1));
       await settle(500);
-      expect(await atSource(type)).toHaveLength(1);
-      expect(await here(type)).toHaveLength(2);
+      expect(await here(type)).toHaveLength(1);
+      // A change here goes to the subscriber directly, and not a second time round the source.
+      await h().client.post('/entities', { id: `urn:ngsi-ld:${type}:here`, type, level: 2 });
+      await receiver.waitFor(path, 1);
+      await settle(500);
+      expect(receiver.on(path)).toHaveLength(1);
       await takeBack();
     });
   });
@@ -247,4 +298,6 @@ describeEachStore('distributed subscriptions', (h) => {
     const res = await h().client.post('/remoteNotifications/no-such-token', { id: 'urn:ngsi-ld:Notification:x', type: 'Notification', subscriptionId: 'urn:x', notifiedAt: new Date().toISOString(), data: [] });
     expect(res.status).toBe(404);
   });
-});
+  },
+  { CIVITAS_FORWARD_CHECK_MS: '500' },
+);

@@ -26,7 +26,7 @@ import { patchAttributeHandler } from './entities/patchAttribute';
 import { replaceAttributeHandler } from './entities/replaceAttribute';
 import { deleteAttributeHandler } from './entities/deleteAttribute';
 import { queryHandler } from './batch/queryHandler';
-import { FORWARDED_NOTIFICATIONS_ROUTE, forwardedNotificationHandler } from './distributed/subscriptionForwarding';
+import { FORWARDED_NOTIFICATIONS_ROUTE, forwardedNotificationHandler } from './distributed/forwardedNotifications';
 import { listTypesHandler } from './discovery/listTypes';
 import { typeInfoHandler } from './discovery/typeInfo';
 import { listAttributesHandler } from './discovery/listAttributes';

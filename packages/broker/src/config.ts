@@ -40,6 +40,8 @@ export interface BrokerConfig {
   historyPruneMs: number;
   /** How often expired entities and attributes (4.22) are deleted. */
   expirySweepMs: number;
+  /** How often every subscription made at Context Sources is checked against the registrations (expired ones, missed retries). */
+  forwardCheckMs: number;
   /** Most instances of one attribute in a temporal response; more are paged with 206 and Content-Range (6.3.10). */
   temporalMaxInstances: number;
   /** This broker's id as a Context Source (5.15.1); tenants' aliases derive from it. */
@@ -71,6 +73,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     historyRetentionDays: envInt(env.CIVITAS_HISTORY_RETENTION_DAYS, 0),
     historyPruneMs: envInt(env.CIVITAS_HISTORY_PRUNE_MS, 3_600_000),
     expirySweepMs: envInt(env.CIVITAS_EXPIRY_SWEEP_MS, 1_000),
+    forwardCheckMs: envInt(env.CIVITAS_FORWARD_CHECK_MS, 600_000),
     temporalMaxInstances: Math.max(1, envInt(env.CIVITAS_TEMPORAL_MAX_INSTANCES, 1000)),
     notifier: {
       timeoutMs: envInt(env.CIVITAS_NOTIFY_TIMEOUT_MS, DEFAULT_NOTIFIER_CONFIG.timeoutMs),

@@ -5,7 +5,7 @@ import { openStore, Store } from '@civitas/store';
 import { hostname } from 'node:os';
 import { Notifier } from '@civitas/notifier';
 import { createApp } from './app';
-import { stopFollowing } from './distributed/subscriptionForwarding';
+import { startFollowing, stopFollowing } from './distributed/subscriptionForwarding';
 import { attachWebSocketServer, WEBSOCKET_PATH } from './subscriptions/webSocketServer';
 import type { BrokerConfig } from './config';
 import { createContextService } from './contextService';
@@ -91,6 +91,7 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
   await notifier.start();
   const retention = startRetention(store, config, log);
   const expiry = startExpirySweep(store, config, log);
+  startFollowing(deps, config.forwardCheckMs);
   log.info(`Civitas NGSI-LD API listening on ${config.host}:${port} (store: ${store.driver}); WebSocket notifications on ${WEBSOCKET_PATH}`);
   return {
     port,
@@ -101,11 +102,11 @@ export async function startBroker(config: BrokerConfig, options: { store?: Store
     close: async () => {
       clearInterval(retention);
       await expiry.stop();
-      stopFollowing(deps);
       // WebSocket clients are told the broker is going away; they reattach to another process or after the restart.
       for (const client of wss.clients) client.close(1001, 'The broker is stopping');
       wss.close();
       await drain(server);
+      await stopFollowing(deps);
       await notifier.stop();
       if (!options.store) await store.close();
     },

@@ -48,9 +48,12 @@ export interface RegistrationStore {
 
   /** The subscriptions made at sources for a subscription here. */
   forwardsOf(tenant: string, subscriptionId: string): Promise<SubscriptionForward[]>;
+  /** Every subscription (tenant and id) with a subscription made for it at a source. */
+  forwardedSubscriptions(): Promise<Array<{ tenant: string; subscriptionId: string }>>;
   /** The subscriptions here that were forwarded through a registration. */
   subscriptionsForwardedBy(tenant: string, registrationId: string): Promise<string[]>;
   forwardByToken(token: string): Promise<SubscriptionForward | undefined>;
-  saveForward(forward: SubscriptionForward): Promise<void>;
+  /** Records a subscription about to be made at a source; false when one is already recorded for that registration (another process made it). */
+  claimForward(forward: SubscriptionForward): Promise<boolean>;
   dropForward(tenant: string, subscriptionId: string, registrationId: string): Promise<void>;
 }

@@ -171,6 +171,11 @@ export class SqlRegistrationStore implements RegistrationStore {
     return rows.map(toForward);
   }
 
+  async forwardedSubscriptions(): Promise<Array<{ tenant: string; subscriptionId: string }>> {
+    const rows = await this.db.query<{ tenant: string; subscription_id: string }>('SELECT DISTINCT tenant, subscription_id FROM subscription_forwards');
+    return rows.map((r) => ({ tenant: r.tenant, subscriptionId: r.subscription_id }));
+  }
+
   async subscriptionsForwardedBy(tenant: string, registrationId: string): Promise<string[]> {
     const rows = await this.db.query<{ subscription_id: string }>('SELECT subscription_id FROM subscription_forwards WHERE tenant = $1 AND registration_id = $2', [tenant, registrationId]);
     return rows.map((r) => r.subscription_id);
@@ -181,12 +186,13 @@ export class SqlRegistrationStore implements RegistrationStore {
     return row ? toForward(row) : undefined;
   }
 
-  async saveForward(f: SubscriptionForward): Promise<void> {
-    await this.db.query(
+  async claimForward(f: SubscriptionForward): Promise<boolean> {
+    const rows = await this.db.query(
       `INSERT INTO subscription_forwards (${FORWARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (tenant, subscription_id, registration_id) DO UPDATE SET remote_url = EXCLUDED.remote_url, remote_tenant = EXCLUDED.remote_tenant, token = EXCLUDED.token`,
+       ON CONFLICT (tenant, subscription_id, registration_id) DO NOTHING RETURNING token`,
       [f.tenant, f.subscriptionId, f.registrationId, f.remoteUrl, f.remoteTenant ?? null, f.token],
     );
+    return rows.length === 1;
   }
 
   async dropForward(tenant: string, subscriptionId: string, registrationId: string): Promise<void> {

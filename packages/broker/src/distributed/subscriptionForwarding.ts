@@ -14,98 +14,100 @@
  * logged.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  ActiveContext,
-  badRequest,
-  notFound,
-  nowIso,
-  parseQ,
-  Registration,
-  renderSubscription,
-  Subscription,
-  subscriptionConcerns,
-  subscriptionState,
-  withMembers,
-} from '@civitas/core';
+import { ActiveContext, parseQ, Registration, renderSubscription, Subscription, subscriptionConcerns, subscriptionState, withMembers } from '@civitas/core';
 import type { SubscriptionForward } from '@civitas/store';
 import type { BrokerDeps } from '../deps';
 import { API_BASE } from '../http/apiRequest';
-import { ngsiHandler } from '../http/pipeline';
-import { sendNoContent } from '../http/respond';
 import { hostAlias } from '../discovery/sourceIdentity';
-
-/** Where sources send the notifications of the subscriptions made at them, under API_BASE; the token names the subscription. */
-export const FORWARDED_NOTIFICATIONS_ROUTE = '/remoteNotifications/:token';
+import { FORWARDED_NOTIFICATIONS_ROUTE } from './forwardedNotifications';
 
 /** Operations and groups (4.20) that include creating subscriptions; a registration naming none offers federationOps. */
 const SUBSCRIPTION_OPERATIONS = new Set(['createSubscription', 'federationOps', 'associationOps']);
 const TIMEOUT_MS = 5_000;
 const NOTHING_SENT = { timesSent: 0, timesFailed: 0 };
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 300_000;
+/** Members a copy may lack: an update sends them as null, so that what the subscription here dropped goes at the source too. */
+const REMOVABLE = ['subscriptionName', 'description', 'entities', 'watchedAttributes', 'timeInterval', 'q', 'geoQ', 'scopeQ', 'expiresAt', 'throttling', 'lang', 'datasetId', 'jsonldContext'];
 
 export function offersSubscriptions(r: Registration): boolean {
   return (r.operations ?? ['federationOps']).some((o) => SUBSCRIPTION_OPERATIONS.has(o));
 }
 
-/**
- * Brings the subscriptions made at sources for subscription `id` in line
- * with `s` (undefined: it was deleted): made at the sources it now
- * concerns, updated at those in `changed` (all, when undefined), deleted at
- * the others. False when a source failed.
- */
-async function syncForwards(deps: BrokerDeps, tenant: string, id: string, s: Subscription | undefined, changed?: ReadonlySet<string>): Promise<boolean> {
-  const targets = s ? await sourcesFor(deps, tenant, s) : [];
-  const made = new Map((await deps.store.registrations.forwardsOf(tenant, id)).map((f) => [f.registrationId, f]));
-  const outcomes = await Promise.all([
-    ...targets.map(({ r, ctx }) => {
-      const forward = made.get(r.id);
-      made.delete(r.id);
-      if (!forward) return guarded(deps, r.endpoint, () => subscribeAt(deps, tenant, s!, r, ctx));
-      return changed && !changed.has(r.id) ? true : guarded(deps, r.endpoint, () => updateAt(deps, forward, s!, r, ctx));
-    }),
-    ...[...made.values()].map((f) => guarded(deps, f.remoteUrl, () => unsubscribeAt(deps, f))),
-  ]);
-  return outcomes.every(Boolean);
+/** What one broker has under way: syncs one after the other per subscription, retries, one timer per subscription. */
+interface Follower {
+  pending: Map<string, Promise<void>>;
+  retries: Map<string, { timer: NodeJS.Timeout; wait: number; changed?: ReadonlySet<string> }>;
+  check?: NodeJS.Timeout;
+  stopped: boolean;
+}
+const followers = new WeakMap<BrokerDeps, Follower>();
+
+function followerOf(deps: BrokerDeps): Follower {
+  let f = followers.get(deps);
+  if (!f) followers.set(deps, (f = { pending: new Map(), retries: new Map(), stopped: false }));
+  return f;
 }
 
-/** The work on each subscription, one after the other, so that a deletion cannot overtake the creation before it. */
-const pending = new Map<string, Promise<void>>();
-/** Syncs to try again, because a source failed, per broker (cleared when it stops). */
-const retries = new WeakMap<BrokerDeps, Set<NodeJS.Timeout>>();
-const RETRY_FIRST_MS = 1_000;
-const RETRY_MAX_MS = 300_000;
-
 /**
- * Syncs in the background, after the syncs of the same subscription asked
- * for before. Should a source fail, the sync is tried again later, on the
- * subscription as it then is, waiting twice as long each time.
+ * Brings the subscriptions made at sources for subscription `id` in line
+ * with it as stored now (deleted: none), in the background and after the
+ * syncs of it asked for before, so that a deletion cannot overtake the
+ * creation before it. Those at the sources in `changed` (all, when
+ * undefined) are updated. Should a source fail, the sync is tried again
+ * later, waiting twice as long each time.
  */
-export function followSubscription(deps: BrokerDeps, tenant: string, id: string, s: Subscription | undefined, changed?: ReadonlySet<string>, wait = RETRY_FIRST_MS): void {
+export function followSubscription(deps: BrokerDeps, tenant: string, id: string, changed?: ReadonlySet<string>): void {
+  const follower = followerOf(deps);
+  if (follower.stopped) return;
   const key = `${tenant}\u0000${id}`;
-  const next = (pending.get(key) ?? Promise.resolve())
+  const next = (follower.pending.get(key) ?? Promise.resolve())
     .then(async () => {
-      if (await syncForwards(deps, tenant, id, s, changed)) return;
-      const timers = retries.get(deps) ?? new Set();
-      retries.set(deps, timers);
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        deps.store.notifications
-          .getSubscription(tenant, id)
-          .then((now) => followSubscription(deps, tenant, id, now?.subscription, changed, Math.min(wait * 2, RETRY_MAX_MS)))
-          .catch((e) => deps.log.error(e));
-      }, wait);
-      timers.add(timer);
+      if (follower.stopped) return;
+      const done = await syncForwards(deps, tenant, id, changed);
+      const retry = follower.retries.get(key);
+      // A retry waiting for updates this sync did not make keeps waiting.
+      if (done && retry && !covers(changed, retry.changed)) return;
+      if (retry) clearTimeout(retry.timer);
+      if (done) {
+        follower.retries.delete(key);
+        return;
+      }
+      if (follower.stopped) return;
+      const wait = retry ? Math.min(retry.wait * 2, RETRY_MAX_MS) : RETRY_FIRST_MS;
+      const again = retry ? union(retry.changed, changed) : changed;
+      const timer = setTimeout(() => followSubscription(deps, tenant, id, again), wait);
+      timer.unref();
+      follower.retries.set(key, { timer, wait, changed: again });
     })
     .catch((e) => deps.log.error(e))
     .finally(() => {
-      if (pending.get(key) === next) pending.delete(key);
+      if (follower.pending.get(key) === next) follower.pending.delete(key);
     });
-  pending.set(key, next);
+  follower.pending.set(key, next);
 }
 
-/** Drops the retries of a broker that stops. */
-export function stopFollowing(deps: BrokerDeps): void {
-  for (const timer of retries.get(deps) ?? []) clearTimeout(timer);
-  retries.delete(deps);
+/** Runs followAll at start and every `everyMs`. */
+export function startFollowing(deps: BrokerDeps, everyMs: number): void {
+  const follower = followerOf(deps);
+  const check = () => followAll(deps).catch((e) => deps.log.error(e));
+  void check();
+  follower.check = setInterval(check, everyMs);
+}
+
+/** Whether a sync updating the sources of `a` (all: undefined) updates those of `b`. */
+const covers = (a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): boolean => a === undefined || (b !== undefined && [...b].every((x) => a.has(x)));
+
+const union = (a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): ReadonlySet<string> | undefined => (a && b ? new Set([...a, ...b]) : undefined);
+
+/** Stops a broker's syncs: no more are started, no retry is left waiting, those under way are finished. */
+export async function stopFollowing(deps: BrokerDeps): Promise<void> {
+  const follower = followerOf(deps);
+  follower.stopped = true;
+  clearInterval(follower.check);
+  for (const { timer } of follower.retries.values()) clearTimeout(timer);
+  follower.retries.clear();
+  await Promise.all(follower.pending.values());
 }
 
 /** A registration was created, changed or deleted: the subscriptions it concerned or concerns now follow it. */
@@ -113,16 +115,65 @@ export async function followRegistration(deps: BrokerDeps, tenant: string, befor
   const id = (after ?? before)!.id;
   const forwarded = new Set(await deps.store.registrations.subscriptionsForwardedBy(tenant, id));
   const { all } = await deps.store.notifications.loadSubscriptions();
-  const concerned = all.filter(
-    ({ tenant: t, subscription: s }) => t === tenant && (forwarded.has(s.id) || (after !== undefined && !s.localOnly && subscriptionConcerns(s, after))),
-  );
   const changed = new Set([id]);
-  for (const { subscription: s } of concerned) followSubscription(deps, tenant, s.id, s, changed);
+  for (const { tenant: t, subscription: s } of all) {
+    if (t === tenant && (forwarded.has(s.id) || (after !== undefined && !s.localOnly && subscriptionConcerns(s, after)))) followSubscription(deps, tenant, s.id, changed);
+  }
+}
+
+/**
+ * Syncs every subscription that has copies at sources or should have:
+ * catches up with registrations that expired (no request tells of that),
+ * creations and deletions a restart forgot, and subscriptions older
+ * than this feature. Copies in line are not updated again.
+ */
+export async function followAll(deps: BrokerDeps): Promise<void> {
+  const forwarded = await deps.store.registrations.forwardedSubscriptions();
+  const { all } = await deps.store.notifications.loadSubscriptions();
+  const sources = new Map<string, Promise<Registration[]>>();
+  const sourcesOf = (tenant: string) => {
+    if (!sources.has(tenant)) sources.set(tenant, deps.store.registrations.liveRegistrations(tenant).then((rs) => rs.filter(offersSubscriptions)));
+    return sources.get(tenant)!;
+  };
+  const keys = new Set(forwarded.map((f) => `${f.tenant}\u0000${f.subscriptionId}`));
+  for (const { tenant, subscription: s } of all) {
+    if (keys.has(`${tenant}\u0000${s.id}`) || s.localOnly) continue;
+    if ((await sourcesOf(tenant)).some((r) => subscriptionConcerns(s, r))) keys.add(`${tenant}\u0000${s.id}`);
+  }
+  for (const key of keys) {
+    const [tenant, id] = key.split('\u0000');
+    // Only what a sync would create or delete: copies in line are not asked again.
+    followSubscription(deps, tenant, id, new Set());
+  }
+}
+
+/** One sync (see followSubscription); false when a source failed and asking again may help. */
+async function syncForwards(deps: BrokerDeps, tenant: string, id: string, changed: ReadonlySet<string> | undefined): Promise<boolean> {
+  const s = (await deps.store.notifications.getSubscription(tenant, id))?.subscription;
+  const targets = s ? await sourcesFor(deps, tenant, s) : [];
+  const made = new Map((await deps.store.registrations.forwardsOf(tenant, id)).map((f) => [f.registrationId, f]));
+  const outcomes = await Promise.all([
+    ...targets.map(({ r, ctx }) => {
+      const forward = made.get(r.id);
+      made.delete(r.id);
+      if (!forward) return guarded(deps, r.endpoint, () => subscribeAt(deps, tenant, s!, r, ctx));
+      if (!atSource(forward, r)) {
+        // The registration now names another source, or another tenant there: moved.
+        return guarded(deps, r.endpoint, async () => {
+          await unsubscribeAt(deps, forward);
+          await subscribeAt(deps, tenant, s!, r, ctx);
+        });
+      }
+      return changed && !changed.has(r.id) ? true : guarded(deps, r.endpoint, () => updateAt(deps, forward, s!, r, ctx));
+    }),
+    ...[...made.values()].map((f) => guarded(deps, f.remoteUrl, () => unsubscribeAt(deps, f))),
+  ]);
+  return outcomes.every(Boolean);
 }
 
 /** The registrations whose sources the subscription is made at, with the subscription's @context. */
 async function sourcesFor(deps: BrokerDeps, tenant: string, s: Subscription): Promise<Array<{ r: Registration; ctx: ActiveContext }>> {
-  if (s.localOnly || subscriptionState(s) === 'expired' || s.via?.includes(hostAlias(deps, tenant))) return [];
+  if (s.localOnly || subscriptionState(s) === 'expired') return [];
   const ctx = await deps.contexts.resolve(s.jsonldContext ?? s.context);
   const registrations = s.csf
     ? await deps.store.registrations.queryRegistrations(tenant, { csf: { expression: parseQ(s.csf), expand: (name) => ctx.expandTerm(name) } })
@@ -154,24 +205,36 @@ async function guarded(deps: BrokerDeps, where: string, exchange: () => Promise<
   }
 }
 
-async function subscribeAt(deps: BrokerDeps, tenant: string, s: Subscription, r: Registration, ctx: ActiveContext): Promise<void> {
-  const token = randomUUID();
-  const base = `${r.endpoint.replace(/\/+$/, '')}${API_BASE}/subscriptions`;
-  // Named here, so that it can be found again at the source whether or not its answer says where it is.
-  const id = `urn:ngsi-ld:Subscription:${randomUUID()}`;
-  const res = await exchange(deps, tenant, s, r.tenant, base, 'POST', { id, ...copyFor(deps, s, r, ctx, token) });
-  if (res.status !== 201) throw answered('creation', res.status);
-  const remoteUrl = new URL(res.headers.get('location') ?? `${base}/${encodeURIComponent(id)}`, base).href;
-  await deps.store.registrations.saveForward({ tenant, subscriptionId: s.id, registrationId: r.id, remoteUrl, remoteTenant: r.tenant, token });
+const subscriptionsAt = (r: Registration) => `${r.endpoint.replace(/\/+$/, '')}${API_BASE}/subscriptions/`;
+
+/** Whether the subscription made at a source is still where the registration points. */
+const atSource = (f: SubscriptionForward, r: Registration) => f.remoteUrl.startsWith(subscriptionsAt(r)) && (f.remoteTenant ?? '') === (r.tenant ?? '');
+
+/**
+ * Makes the subscription at the source (again, when `made` says under
+ * which id and token). It is recorded first, under an id of this broker's
+ * choosing: an attempt whose answer was lost is found again by it (409 or
+ * the next update), and of two processes making it at once one gives way.
+ */
+async function subscribeAt(deps: BrokerDeps, tenant: string, s: Subscription, r: Registration, ctx: ActiveContext, made?: SubscriptionForward): Promise<void> {
+  let forward = made;
+  if (!forward) {
+    const remoteId = `urn:ngsi-ld:Subscription:${randomUUID()}`;
+    forward = { tenant, subscriptionId: s.id, registrationId: r.id, remoteUrl: `${subscriptionsAt(r)}${encodeURIComponent(remoteId)}`, remoteTenant: r.tenant, token: randomUUID() };
+    if (!(await deps.store.registrations.claimForward(forward))) return;
+  }
+  const remoteId = decodeURIComponent(forward.remoteUrl.slice(forward.remoteUrl.lastIndexOf('/') + 1));
+  const res = await exchange(deps, tenant, s, r.tenant, subscriptionsAt(r).slice(0, -1), 'POST', { id: remoteId, ...copyFor(deps, s, r, ctx, forward.token) });
+  if (res.status !== 201 && res.status !== 409) throw answered('creation', res.status);
 }
 
 async function updateAt(deps: BrokerDeps, f: SubscriptionForward, s: Subscription, r: Registration, ctx: ActiveContext): Promise<void> {
-  const res = await exchange(deps, f.tenant, s, f.remoteTenant, f.remoteUrl, 'PATCH', copyFor(deps, s, r, ctx, f.token));
-  if (res.status === 404) {
-    // The source lost it (it expired there, or the source was reset): made again.
-    await deps.store.registrations.dropForward(f.tenant, f.subscriptionId, f.registrationId);
-    await subscribeAt(deps, f.tenant, s, r, ctx);
-  } else if (!res.ok) throw answered('update', res.status);
+  const copy = copyFor(deps, s, r, ctx, f.token);
+  for (const member of REMOVABLE) if (!(member in copy)) copy[member] = null;
+  const res = await exchange(deps, f.tenant, s, f.remoteTenant, f.remoteUrl, 'PATCH', copy);
+  // Not there (never made, expired there, or the source was reset): made again, under the same id.
+  if (res.status === 404) await subscribeAt(deps, f.tenant, s, r, ctx, f);
+  else if (!res.ok) throw answered('update', res.status);
 }
 
 async function unsubscribeAt(deps: BrokerDeps, f: SubscriptionForward): Promise<void> {
@@ -196,9 +259,9 @@ async function exchange(deps: BrokerDeps, here: string, s: Subscription | undefi
  * The subscription as made at a source (5.8.1.4): narrowed to the entity
  * selectors the registration covers, without csf (a filter of this
  * broker's registrations), notifying this broker, local to the source if
- * its registration is. Filters and the shape of
- * the notifications stay, so that the source sends what the subscriber
- * asked for, in the subscriber's @context.
+ * its registration is. Filters and the shape of the notifications stay, so
+ * that the source sends what the subscriber asked for, in the subscriber's
+ * @context.
  */
 function copyFor(deps: BrokerDeps, s: Subscription, r: Registration, ctx: ActiveContext, token: string): Record<string, unknown> {
   const entities = s.entities?.filter((e) => subscriptionConcerns(withMembers(s, { entities: [e] }), r));
@@ -209,21 +272,3 @@ function copyFor(deps: BrokerDeps, s: Subscription, r: Registration, ctx: Active
   if (r.management?.localOnly) copy.localOnly = true;
   return { ...copy, notification: { ...(copy.notification as object), endpoint: { uri, accept } }, '@context': ctx.responseContext };
 }
-
-/**
- * POST of a source's notification (5.8.6): passed on, as a notification of
- * the subscription it was made for, once queued (a source whose
- * notification could not be queued hears an error and sends it again).
- */
-export const forwardedNotificationHandler = (deps: BrokerDeps) =>
-  ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
-    const forward = await deps.store.registrations.forwardByToken(req.params.token);
-    if (!forward) throw notFound('No subscription is made at a context source under this address');
-    const body = ngsi.body as Record<string, unknown>;
-    if (body?.type !== 'Notification' || (!Array.isArray(body.data) && typeof body.data !== 'object')) throw badRequest('A Notification with data is expected');
-    const here = await deps.store.notifications.getSubscription(forward.tenant, forward.subscriptionId);
-    if (!here) throw notFound(`Subscription ${forward.subscriptionId} does not exist`);
-    const notification = { id: `urn:ngsi-ld:Notification:${randomUUID()}`, type: 'Notification', subscriptionId: forward.subscriptionId, notifiedAt: nowIso(), data: body.data };
-    await deps.notifier.send(forward.tenant, forward.subscriptionId, notification);
-    sendNoContent(res);
-  });
