@@ -327,7 +327,8 @@ export class Notifier {
     }
     const endpoint = s.subscription.notification.endpoint;
     const k = queueKey(d.tenant, d.subscriptionId);
-    const holdUntil = await this.cooldownHold(d, k, s.subscription);
+    // Most subscriptions set no cooldown: their deliveries take no detour.
+    const holdUntil = endpoint.cooldown === undefined ? this.forgetCooldown(k) : await this.cooldownHold(d, k, endpoint.cooldown);
     if (holdUntil !== undefined) {
       this.record(this.retryOrDrop({ delivery: d, ok: false, at: new Date().toISOString(), held: true }, holdUntil));
       return;
@@ -367,12 +368,7 @@ export class Notifier {
    * notifications still wait (briefly) for those held before them, until
    * the polls have claimed those.
    */
-  private async cooldownHold(d: Delivery, k: string, subscription: Subscription): Promise<number | undefined> {
-    const { cooldown } = subscription.notification.endpoint;
-    if (cooldown === undefined) {
-      this.coolingUntil.delete(k);
-      return undefined;
-    }
+  private async cooldownHold(d: Delivery, k: string, cooldown: number): Promise<number | undefined> {
     let resumeAt = this.coolingUntil.get(k);
     if (resumeAt === undefined) {
       const lastFailure = (await this.deps.store.notifications.getSubscription(d.tenant, d.subscriptionId))?.delivery.lastFailure;
@@ -383,6 +379,12 @@ export class Notifier {
     if (now < resumeAt) return resumeAt;
     if (d.id === undefined && now < resumeAt + 2 * this.config.pollMs) return now;
     this.coolingUntil.delete(k);
+    return undefined;
+  }
+
+  /** A subscription whose cooldown was removed: its endpoint cools down no more. */
+  private forgetCooldown(k: string): undefined {
+    if (this.coolingUntil.size > 0) this.coolingUntil.delete(k);
     return undefined;
   }
 
