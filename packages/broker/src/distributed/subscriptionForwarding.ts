@@ -95,6 +95,17 @@ export function startFollowing(deps: BrokerDeps, everyMs: number): void {
   follower.check = setInterval(check, everyMs);
 }
 
+/**
+ * A subscription just created: followed only if a registration offering
+ * subscriptions concerns it, which is judged in memory, so that creating
+ * many subscriptions where no source is registered costs no query.
+ */
+export async function followNewSubscription(deps: BrokerDeps, tenant: string, s: Subscription): Promise<void> {
+  if (s.localOnly) return;
+  const registrations = await deps.store.registrations.liveRegistrations(tenant);
+  if (registrations.some((r) => offersSubscriptions(r) && subscriptionConcerns(s, r))) followSubscription(deps, tenant, s.id);
+}
+
 /** Whether a sync updating the sources of `a` (all: undefined) updates those of `b`. */
 const covers = (a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): boolean => a === undefined || (b !== undefined && [...b].every((x) => a.has(x)));
 

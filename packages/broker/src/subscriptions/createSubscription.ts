@@ -6,7 +6,7 @@ import { sendCreated } from '../http/respond';
 import { checkJsonldContext } from './shared';
 import { viaHops } from '../distributed/loops';
 import { hostAlias } from '../discovery/sourceIdentity';
-import { followSubscription } from '../distributed/subscriptionForwarding';
+import { followNewSubscription } from '../distributed/subscriptionForwarding';
 
 export const createSubscriptionHandler = (deps: BrokerDeps) =>
   ngsiHandler(deps, { body: true, produces: false, params: [] }, async (ngsi, req, res) => {
@@ -19,7 +19,7 @@ export const createSubscriptionHandler = (deps: BrokerDeps) =>
     if (via.length > 0) subscription.via = via;
     await checkJsonldContext(deps, subscription.jsonldContext);
     await deps.store.notifications.createSubscription(ngsi.tenant, subscription);
-    followSubscription(deps, ngsi.tenant, subscription.id);
+    followNewSubscription(deps, ngsi.tenant, subscription).catch((e) => deps.log.error(e));
     if (deps.config.initialNotification) {
       deps.notifier.notifyCurrentState(ngsi.tenant, subscription.id).catch((e) => deps.log.error(e));
     }
