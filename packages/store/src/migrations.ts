@@ -295,7 +295,7 @@ const MIGRATIONS: Array<string | string[]> = [
   // version (see EntityCache) and writes from it cannot meet the same number on an entity deleted and created again meanwhile.
   'CREATE SEQUENCE entity_lives',
   // 19: subscriptions made at Context Sources on behalf of this broker's own (5.8.1.4); the token names one in the
-  // notification endpoint the source was given.
+  // notification endpoint the source was given; in_step says whether the source answered the last change.
   `
   CREATE TABLE subscription_forwards (
     tenant text NOT NULL,
@@ -304,6 +304,8 @@ const MIGRATIONS: Array<string | string[]> = [
     remote_url text NOT NULL,
     remote_tenant text,
     token text NOT NULL UNIQUE,
+    -- The source holds the subscription as it is here: false from before it is made or updated until it answered.
+    in_step boolean NOT NULL DEFAULT false,
     PRIMARY KEY (tenant, subscription_id, registration_id)
   );
   CREATE INDEX subscription_forwards_by_registration ON subscription_forwards (tenant, registration_id)

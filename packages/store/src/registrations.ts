@@ -18,6 +18,8 @@ export interface SubscriptionForward {
   remoteTenant?: string;
   /** Names this forward in the notification endpoint the source was given. */
   token: string;
+  /** The source answered the last change sent to it (creation or update); until it does, every sync sends it again. */
+  inStep: boolean;
 }
 
 export interface RegistrationStore {
@@ -56,4 +58,6 @@ export interface RegistrationStore {
   /** Records a subscription about to be made at a source; false when one is already recorded for that registration (another process made it). */
   claimForward(forward: SubscriptionForward): Promise<boolean>;
   dropForward(tenant: string, subscriptionId: string, registrationId: string): Promise<void>;
+  /** Marks whether the source holds the subscription as it is; false when the forward is gone (the subscription was deleted meanwhile). */
+  markInStep(forward: SubscriptionForward, inStep: boolean): Promise<boolean>;
 }

@@ -14,7 +14,7 @@ const LIVE = '(expires_at IS NULL OR expires_at > now())';
 const parsed = (body: Registration | string): Registration => (typeof body === 'string' ? JSON.parse(body) : body);
 const live = (registrations: Registration[]): Registration[] => registrations.filter((r) => !r.expiresAt || Date.parse(r.expiresAt) > Date.now());
 
-const FORWARD_COLUMNS = 'tenant, subscription_id, registration_id, remote_url, remote_tenant, token';
+const FORWARD_COLUMNS = 'tenant, subscription_id, registration_id, remote_url, remote_tenant, token, in_step';
 interface ForwardRow {
   tenant: string;
   subscription_id: string;
@@ -22,6 +22,7 @@ interface ForwardRow {
   remote_url: string;
   remote_tenant: string | null;
   token: string;
+  in_step: boolean;
 }
 const toForward = (r: ForwardRow): SubscriptionForward => ({
   tenant: r.tenant,
@@ -30,6 +31,7 @@ const toForward = (r: ForwardRow): SubscriptionForward => ({
   remoteUrl: r.remote_url,
   ...(r.remote_tenant !== null ? { remoteTenant: r.remote_tenant } : {}),
   token: r.token,
+  inStep: r.in_step,
 });
 
 /** How long a tenant's registrations are reused for distributed operations. */
@@ -188,9 +190,17 @@ export class SqlRegistrationStore implements RegistrationStore {
 
   async claimForward(f: SubscriptionForward): Promise<boolean> {
     const rows = await this.db.query(
-      `INSERT INTO subscription_forwards (${FORWARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO subscription_forwards (${FORWARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, false)
        ON CONFLICT (tenant, subscription_id, registration_id) DO NOTHING RETURNING token`,
       [f.tenant, f.subscriptionId, f.registrationId, f.remoteUrl, f.remoteTenant ?? null, f.token],
+    );
+    return rows.length === 1;
+  }
+
+  async markInStep(f: SubscriptionForward, inStep: boolean): Promise<boolean> {
+    const rows = await this.db.query(
+      'UPDATE subscription_forwards SET in_step = $4 WHERE tenant = $1 AND subscription_id = $2 AND registration_id = $3 RETURNING token',
+      [f.tenant, f.subscriptionId, f.registrationId, inStep],
     );
     return rows.length === 1;
   }

@@ -28,7 +28,7 @@ const NOTHING_SENT = { timesSent: 0, timesFailed: 0 };
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 300_000;
 /** Members a copy may lack: an update sends them as null, so that what the subscription here dropped goes at the source too. */
-const REMOVABLE = ['subscriptionName', 'description', 'entities', 'watchedAttributes', 'timeInterval', 'q', 'geoQ', 'scopeQ', 'expiresAt', 'throttling', 'lang', 'datasetId', 'jsonldContext'];
+const REMOVABLE = ['subscriptionName', 'description', 'entities', 'watchedAttributes', 'timeInterval', 'q', 'geoQ', 'scopeQ', 'expiresAt', 'throttling', 'lang', 'datasetId', 'jsonldContext', 'localOnly'];
 
 export function offersSubscriptions(r: Registration): boolean {
   return (r.operations ?? ['federationOps']).some((o) => SUBSCRIPTION_OPERATIONS.has(o));
@@ -39,13 +39,16 @@ interface Follower {
   pending: Map<string, Promise<void>>;
   retries: Map<string, { timer: NodeJS.Timeout; wait: number; changed?: ReadonlySet<string> }>;
   check?: NodeJS.Timeout;
+  checking?: Promise<void>;
+  /** Registration changes being followed. */
+  registrations: Set<Promise<void>>;
   stopped: boolean;
 }
 const followers = new WeakMap<BrokerDeps, Follower>();
 
 function followerOf(deps: BrokerDeps): Follower {
   let f = followers.get(deps);
-  if (!f) followers.set(deps, (f = { pending: new Map(), retries: new Map(), stopped: false }));
+  if (!f) followers.set(deps, (f = { pending: new Map(), retries: new Map(), registrations: new Set(), stopped: false }));
   return f;
 }
 
@@ -57,9 +60,9 @@ function followerOf(deps: BrokerDeps): Follower {
  * undefined) are updated. Should a source fail, the sync is tried again
  * later, waiting twice as long each time.
  */
-export function followSubscription(deps: BrokerDeps, tenant: string, id: string, changed?: ReadonlySet<string>): void {
+export function followSubscription(deps: BrokerDeps, tenant: string, id: string, changed?: ReadonlySet<string>): Promise<void> {
   const follower = followerOf(deps);
-  if (follower.stopped) return;
+  if (follower.stopped) return Promise.resolve();
   const key = `${tenant}\u0000${id}`;
   const next = (follower.pending.get(key) ?? Promise.resolve())
     .then(async () => {
@@ -76,7 +79,7 @@ export function followSubscription(deps: BrokerDeps, tenant: string, id: string,
       if (follower.stopped) return;
       const wait = retry ? Math.min(retry.wait * 2, RETRY_MAX_MS) : RETRY_FIRST_MS;
       const again = retry ? union(retry.changed, changed) : changed;
-      const timer = setTimeout(() => followSubscription(deps, tenant, id, again), wait);
+      const timer = setTimeout(() => void followSubscription(deps, tenant, id, again), wait);
       timer.unref();
       follower.retries.set(key, { timer, wait, changed: again });
     })
@@ -85,13 +88,20 @@ export function followSubscription(deps: BrokerDeps, tenant: string, id: string,
       if (follower.pending.get(key) === next) follower.pending.delete(key);
     });
   follower.pending.set(key, next);
+  return next;
 }
 
 /** Runs followAll at start and every `everyMs`. */
 export function startFollowing(deps: BrokerDeps, everyMs: number): void {
   const follower = followerOf(deps);
-  const check = () => followAll(deps).catch((e) => deps.log.error(e));
-  void check();
+  const check = () => {
+    // A check still going when the next is due lets that one pass.
+    if (follower.checking) return;
+    follower.checking = followAll(deps)
+      .catch((e) => deps.log.error(e))
+      .finally(() => (follower.checking = undefined));
+  };
+  check();
   follower.check = setInterval(check, everyMs);
 }
 
@@ -103,7 +113,7 @@ export function startFollowing(deps: BrokerDeps, everyMs: number): void {
 export async function followNewSubscription(deps: BrokerDeps, tenant: string, s: Subscription): Promise<void> {
   if (s.localOnly) return;
   const registrations = await deps.store.registrations.liveRegistrations(tenant);
-  if (registrations.some((r) => offersSubscriptions(r) && subscriptionConcerns(s, r))) followSubscription(deps, tenant, s.id);
+  if (registrations.some((r) => offersSubscriptions(r) && subscriptionConcerns(s, r))) void followSubscription(deps, tenant, s.id);
 }
 
 /** Whether a sync updating the sources of `a` (all: undefined) updates those of `b`. */
@@ -118,27 +128,37 @@ export async function stopFollowing(deps: BrokerDeps): Promise<void> {
   clearInterval(follower.check);
   for (const { timer } of follower.retries.values()) clearTimeout(timer);
   follower.retries.clear();
+  await Promise.all([follower.checking, ...follower.registrations]);
   await Promise.all(follower.pending.values());
 }
 
 /** A registration was created, changed or deleted: the subscriptions it concerned or concerns now follow it. */
-export async function followRegistration(deps: BrokerDeps, tenant: string, before: Registration | undefined, after: Registration | undefined): Promise<void> {
+export function followRegistration(deps: BrokerDeps, tenant: string, before: Registration | undefined, after: Registration | undefined): void {
+  const follower = followerOf(deps);
+  if (follower.stopped) return;
+  const work = followingRegistration(deps, tenant, before, after).catch((e) => deps.log.error(e));
+  follower.registrations.add(work);
+  void work.finally(() => follower.registrations.delete(work));
+}
+
+async function followingRegistration(deps: BrokerDeps, tenant: string, before: Registration | undefined, after: Registration | undefined): Promise<void> {
   const id = (after ?? before)!.id;
   const forwarded = new Set(await deps.store.registrations.subscriptionsForwardedBy(tenant, id));
   const { all } = await deps.store.notifications.loadSubscriptions();
   const changed = new Set([id]);
   for (const { tenant: t, subscription: s } of all) {
-    if (t === tenant && (forwarded.has(s.id) || (after !== undefined && !s.localOnly && subscriptionConcerns(s, after)))) followSubscription(deps, tenant, s.id, changed);
+    if (t === tenant && (forwarded.has(s.id) || (after !== undefined && !s.localOnly && subscriptionConcerns(s, after)))) void followSubscription(deps, tenant, s.id, changed);
   }
 }
 
 /**
  * Syncs every subscription that has copies at sources or should have:
  * catches up with registrations that expired (no request tells of that),
- * creations and deletions a restart forgot, and subscriptions older
- * than this feature. Copies in line are not updated again.
+ * changes a failure or a restart left unconfirmed, and subscriptions older
+ * than this feature. Copies in step are not sent again.
  */
 export async function followAll(deps: BrokerDeps): Promise<void> {
+  const follower = followerOf(deps);
   const forwarded = await deps.store.registrations.forwardedSubscriptions();
   const { all } = await deps.store.notifications.loadSubscriptions();
   const sources = new Map<string, Promise<Registration[]>>();
@@ -151,10 +171,12 @@ export async function followAll(deps: BrokerDeps): Promise<void> {
     if (keys.has(`${tenant}\u0000${s.id}`) || s.localOnly) continue;
     if ((await sourcesOf(tenant)).some((r) => subscriptionConcerns(s, r))) keys.add(`${tenant}\u0000${s.id}`);
   }
+  // One at a time, so that the check does not crowd out the requests; those waiting for a retry keep their turn.
   for (const key of keys) {
+    if (follower.stopped) return;
+    if (follower.retries.has(key) || follower.pending.has(key)) continue;
     const [tenant, id] = key.split('\u0000');
-    // Only what a sync would create or delete: copies in line are not asked again.
-    followSubscription(deps, tenant, id, new Set());
+    await followSubscription(deps, tenant, id, new Set());
   }
 }
 
@@ -175,7 +197,9 @@ async function syncForwards(deps: BrokerDeps, tenant: string, id: string, change
           await subscribeAt(deps, tenant, s!, r, ctx);
         });
       }
-      return changed && !changed.has(r.id) ? true : guarded(deps, r.endpoint, () => updateAt(deps, forward, s!, r, ctx));
+      // A copy the source has not confirmed since its last change (a failure, a crash) is sent again by any sync.
+      const due = !changed || changed.has(r.id) || !forward.inStep;
+      return due ? guarded(deps, r.endpoint, () => updateAt(deps, forward, s!, r, ctx)) : true;
     }),
     ...[...made.values()].map((f) => guarded(deps, f.remoteUrl, () => unsubscribeAt(deps, f))),
   ]);
@@ -223,29 +247,46 @@ const atSource = (f: SubscriptionForward, r: Registration) => f.remoteUrl.starts
 
 /**
  * Makes the subscription at the source (again, when `made` says under
- * which id and token). It is recorded first, under an id of this broker's
- * choosing: an attempt whose answer was lost is found again by it (409 or
- * the next update), and of two processes making it at once one gives way.
+ * which id and token). It is recorded first, not in step, under an id of
+ * this broker's choosing: an attempt whose answer was lost is found again
+ * by it (409, or the next sync's update), and of two processes making it
+ * at once one gives way. Should the subscription have been deleted while
+ * the source was making it, the copy just made is deleted again.
  */
 async function subscribeAt(deps: BrokerDeps, tenant: string, s: Subscription, r: Registration, ctx: ActiveContext, made?: SubscriptionForward): Promise<void> {
   let forward = made;
   if (!forward) {
     const remoteId = `urn:ngsi-ld:Subscription:${randomUUID()}`;
-    forward = { tenant, subscriptionId: s.id, registrationId: r.id, remoteUrl: `${subscriptionsAt(r)}${encodeURIComponent(remoteId)}`, remoteTenant: r.tenant, token: randomUUID() };
+    const remoteUrl = `${subscriptionsAt(r)}${encodeURIComponent(remoteId)}`;
+    forward = { tenant, subscriptionId: s.id, registrationId: r.id, remoteUrl, remoteTenant: r.tenant, token: randomUUID(), inStep: false };
     if (!(await deps.store.registrations.claimForward(forward))) return;
   }
   const remoteId = decodeURIComponent(forward.remoteUrl.slice(forward.remoteUrl.lastIndexOf('/') + 1));
   const res = await exchange(deps, tenant, s, r.tenant, subscriptionsAt(r).slice(0, -1), 'POST', { id: remoteId, ...copyFor(deps, s, r, ctx, forward.token) });
-  if (res.status !== 201 && res.status !== 409) throw answered('creation', res.status);
+  await answeredAbout(deps, forward, 'creation', res.status === 201 || res.status === 409, res.status);
+}
+
+/**
+ * Records what the source answered to a change of its copy: in step when it
+ * took it or refused it (a refusal waits for the next change rather than
+ * the next check); thrown, when it did not take it. A copy whose
+ * subscription was deleted meanwhile is deleted at the source again.
+ */
+async function answeredAbout(deps: BrokerDeps, f: SubscriptionForward, what: string, took: boolean, status: number): Promise<void> {
+  const error = took ? undefined : answered(what, status);
+  if (error && !(error instanceof Refused)) throw error;
+  if (!(await deps.store.registrations.markInStep(f, true))) await unsubscribeAt(deps, f);
+  if (error) throw error;
 }
 
 async function updateAt(deps: BrokerDeps, f: SubscriptionForward, s: Subscription, r: Registration, ctx: ActiveContext): Promise<void> {
+  if (f.inStep) await deps.store.registrations.markInStep(f, false);
   const copy = copyFor(deps, s, r, ctx, f.token);
   for (const member of REMOVABLE) if (!(member in copy)) copy[member] = null;
   const res = await exchange(deps, f.tenant, s, f.remoteTenant, f.remoteUrl, 'PATCH', copy);
   // Not there (never made, expired there, or the source was reset): made again, under the same id.
   if (res.status === 404) await subscribeAt(deps, f.tenant, s, r, ctx, f);
-  else if (!res.ok) throw answered('update', res.status);
+  else await answeredAbout(deps, f, 'update', res.ok, res.status);
 }
 
 async function unsubscribeAt(deps: BrokerDeps, f: SubscriptionForward): Promise<void> {

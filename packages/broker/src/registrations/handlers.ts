@@ -65,7 +65,7 @@ export const deleteRegistrationHandler = (deps: BrokerDeps) =>
  */
 function notifySubscribers(deps: BrokerDeps, tenant: string, before: Registration | undefined, after: Registration | undefined): void {
   notifyRegistrationChange(deps, tenant, before, after).catch((e) => deps.log.error(e));
-  followRegistration(deps, tenant, before, after).catch((e) => deps.log.error(e));
+  followRegistration(deps, tenant, before, after);
 }
 
 function registrationIdParam(req: ApiRequest): string {

@@ -12,6 +12,6 @@ export const deleteSubscriptionHandler = (deps: BrokerDeps) =>
     const id = subscriptionIdParam(req);
     await requireTenant(deps, ngsi.tenant);
     if (!(await deps.store.notifications.deleteSubscription(ngsi.tenant, id))) throw notFound(`Subscription ${id} does not exist`);
-    followSubscription(deps, ngsi.tenant, id);
+    void followSubscription(deps, ngsi.tenant, id);
     sendNoContent(res);
   });

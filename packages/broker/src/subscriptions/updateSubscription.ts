@@ -15,6 +15,6 @@ export const updateSubscriptionHandler = (deps: BrokerDeps) =>
     if (typeof body?.jsonldContext === 'string') await checkJsonldContext(deps, body.jsonldContext);
     const updated = await deps.store.notifications.updateSubscription(ngsi.tenant, id, (current) => updateSubscription(current, ngsi.body, ngsi.ctx, nowIso()));
     if (!updated) throw notFound(`Subscription ${id} does not exist`);
-    followSubscription(deps, ngsi.tenant, id);
+    void followSubscription(deps, ngsi.tenant, id);
     sendNoContent(res);
   });
