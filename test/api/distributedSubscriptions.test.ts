@@ -173,15 +173,16 @@ describeEachStore(
 
   /**
    * A server in front of the source: `answer` says, for the n-th request
-   * (from 1), with which status to refuse it, or to pass it on (answered
-   * without Location).
+   * (from 1), with which status to refuse it, to pass it on (answered
+   * without Location), or to pass it on and answer 503 as if the answer
+   * were lost.
    */
-  async function startFront(answer: (n: number) => number | 'pass'): Promise<{ url: string; requests(): number; close(): Promise<void> }> {
+  async function startFront(answer: (n: number) => number | 'pass' | 'lose'): Promise<{ url: string; requests(): number; close(): Promise<void> }> {
     let requests = 0;
     const front: Server = createServer(async (req, res) => {
       requests += 1;
       const status = answer(requests);
-      if (status !== 'pass') {
+      if (typeof status === 'number') {
         res.writeHead(status).end();
         return;
       }
@@ -189,7 +190,9 @@ describeEachStore(
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => ['content-type', 'via', 'ngsild-tenant'].includes(k))) as Record<string, string>;
       const passed = await fetch(`${source.harness.broker.url}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-      res.writeHead(passed.status).end(Buffer.from(await passed.arrayBuffer()));
+      // 'lose': the source did it, but its answer does not come back.
+      if (status === 'lose') res.writeHead(503).end();
+      else res.writeHead(passed.status).end(Buffer.from(await passed.arrayBuffer()));
     });
     await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
     return {
@@ -217,6 +220,24 @@ describeEachStore(
       await front.close();
     }
   }, 30_000);
+
+  test('a creation whose answer was lost is not made twice: the retry finds it by its id', async () => {
+    const type = `Sensor${Date.now().toString(36)}`;
+    const front = await startFront((n) => (n === 1 ? 'lose' : 'pass'));
+    try {
+      await register(type, { endpoint: front.url });
+      const { path } = await subscribe(type);
+      await eventually(async () => expect(front.requests()).toBe(2), 15_000);
+      await settle(300);
+      expect(await atSource(type)).toHaveLength(1);
+      await source.harness.client.post('/entities', { id: `urn:ngsi-ld:${type}:1`, type, level: 1 });
+      await receiver.waitFor(path, 1);
+      await settle(300);
+      expect(receiver.on(path)).toHaveLength(1);
+    } finally {
+      await front.close();
+    }
+  });
 
   test('a source that refuses the subscription is not asked again until something changes', async () => {
     const type = `Sensor${Date.now().toString(36)}`;
