@@ -32,6 +32,17 @@ describeEachStore(
       ...extra,
     });
 
+    /** Runs `check` with an endpoint that answers 500 until it is told otherwise, closed afterwards. */
+    async function withFailingEndpoint(check: (failing: Receiver) => Promise<void>): Promise<void> {
+      const failing = await Receiver.start();
+      failing.status = 500;
+      try {
+        await check(failing);
+      } finally {
+        await failing.close();
+      }
+    }
+
     test('creation and updates notify with the new state; an identical update does not', async () => {
       const id = uniqueId('Room');
       const path = await subscribe({ entities: [{ id, type: 'Room' }] });
@@ -315,76 +326,64 @@ describeEachStore(
     test('status: success and failure are recorded; a failing endpoint is retried until it answers', async () => {
       const id = uniqueId('Room');
       const subId = uniqueId('Subscription');
-      const failing = await Receiver.start();
-      failing.status = 500;
-      try {
-        await h().client.post('/subscriptions', { id: subId, type: 'Subscription', entities: [{ id, type: 'Room' }], notification: { endpoint: { uri: failing.url() } } });
-        await h().client.post('/entities', room(id, 20));
-        await failing.waitFor(undefined, 2);
-        const failed = (await h().client.get(`/subscriptions/${subId}`)).body.notification;
-        expect(failed).toMatchObject({ status: 'failed', lastFailure: expect.stringMatching(/Z$/) });
-        expect(failed.timesFailed).toBeGreaterThanOrEqual(1);
-        failing.status = 200;
-        const count = failing.on().length;
-        await failing.waitFor(undefined, count + 1);
-        await eventually(async () => expect((await h().client.get(`/subscriptions/${subId}`)).body.notification).toMatchObject({ status: 'ok', lastSuccess: expect.stringMatching(/Z$/) }));
-        const health = (await (await fetch(`${h().broker.url}/health`)).json()) as { notifications: { sent: number; failed: number } };
-        expect(health.notifications.failed).toBeGreaterThanOrEqual(2);
-        expect(health.notifications.sent).toBeGreaterThanOrEqual(1);
-        // The same notification every time, until it got through.
-        expect(new Set(failing.on().map((r) => r.body.id)).size).toBe(1);
-        await settle(400);
-        expect(failing.on()).toHaveLength(count + 1);
-      } finally {
-        await failing.close();
-      }
+      await withFailingEndpoint(async (failing) => {
+      await h().client.post('/subscriptions', { id: subId, type: 'Subscription', entities: [{ id, type: 'Room' }], notification: { endpoint: { uri: failing.url() } } });
+      await h().client.post('/entities', room(id, 20));
+      await failing.waitFor(undefined, 2);
+      const failed = (await h().client.get(`/subscriptions/${subId}`)).body.notification;
+      expect(failed).toMatchObject({ status: 'failed', lastFailure: expect.stringMatching(/Z$/) });
+      expect(failed.timesFailed).toBeGreaterThanOrEqual(1);
+      failing.status = 200;
+      const count = failing.on().length;
+      await failing.waitFor(undefined, count + 1);
+      await eventually(async () => expect((await h().client.get(`/subscriptions/${subId}`)).body.notification).toMatchObject({ status: 'ok', lastSuccess: expect.stringMatching(/Z$/) }));
+      const health = (await (await fetch(`${h().broker.url}/health`)).json()) as { notifications: { sent: number; failed: number } };
+      expect(health.notifications.failed).toBeGreaterThanOrEqual(2);
+      expect(health.notifications.sent).toBeGreaterThanOrEqual(1);
+      // The same notification every time, until it got through.
+      expect(new Set(failing.on().map((r) => r.body.id)).size).toBe(1);
+      await settle(400);
+      expect(failing.on()).toHaveLength(count + 1);
+      });
     });
 
     test('cooldown: after a failure the endpoint is sent nothing for that long; the notifications of that time follow, in order', async () => {
       const id = uniqueId('Room');
       const subId = uniqueId('Subscription');
-      const failing = await Receiver.start();
-      failing.status = 500;
-      try {
-        const endpoint = { uri: failing.url(), cooldown: 2000 };
-        await h().client.post('/subscriptions', { id: subId, type: 'Subscription', entities: [{ id, type: 'Room' }], notification: { endpoint } });
-        await h().client.post('/entities', room(id, 20));
-        await failing.waitFor(undefined, 1);
-        await h().client.patch(`/entities/${id}/attrs`, { temperature: 21 });
-        await h().client.patch(`/entities/${id}/attrs`, { temperature: 22 });
-        await settle(800);
-        // Retries come every 100 ms here and each update is a notification of its own: all wait for the cooldown.
-        expect(failing.on()).toHaveLength(1);
-        const cooling = (await h().client.get(`/subscriptions/${subId}`)).body.notification;
-        expect(cooling).toMatchObject({ status: 'failed', timesSent: 1, timesFailed: 1 });
-        failing.status = 200;
-        await failing.waitFor(undefined, 4);
-        const temperatures = failing.on().map((r) => r.body.data[0].temperature.value);
-        expect(temperatures).toEqual([20, 20, 21, 22]);
-        await eventually(async () => expect((await h().client.get(`/subscriptions/${subId}`)).body.notification).toMatchObject({ status: 'ok', timesSent: 4, timesFailed: 1 }));
-      } finally {
-        await failing.close();
-      }
+      await withFailingEndpoint(async (failing) => {
+      const endpoint = { uri: failing.url(), cooldown: 2000 };
+      await h().client.post('/subscriptions', { id: subId, type: 'Subscription', entities: [{ id, type: 'Room' }], notification: { endpoint } });
+      await h().client.post('/entities', room(id, 20));
+      await failing.waitFor(undefined, 1);
+      await h().client.patch(`/entities/${id}/attrs`, { temperature: 21 });
+      await h().client.patch(`/entities/${id}/attrs`, { temperature: 22 });
+      await settle(800);
+      // Retries come every 100 ms here and each update is a notification of its own: all wait for the cooldown.
+      expect(failing.on()).toHaveLength(1);
+      const cooling = (await h().client.get(`/subscriptions/${subId}`)).body.notification;
+      expect(cooling).toMatchObject({ status: 'failed', timesSent: 1, timesFailed: 1 });
+      failing.status = 200;
+      await failing.waitFor(undefined, 4);
+      const temperatures = failing.on().map((r) => r.body.data[0].temperature.value);
+      expect(temperatures).toEqual([20, 20, 21, 22]);
+      await eventually(async () => expect((await h().client.get(`/subscriptions/${subId}`)).body.notification).toMatchObject({ status: 'ok', timesSent: 4, timesFailed: 1 }));
+      });
     });
 
     test('cooldown shorter than the retry delay: the notifications held wait for the failed one and follow it', async () => {
       const id = uniqueId('Room');
-      const failing = await Receiver.start();
-      failing.status = 500;
-      try {
-        // Retries come after 100 ms here: the held notifications must not go before the failed one's retry.
-        const endpoint = { uri: failing.url(), cooldown: 30 };
-        expect((await h().client.post('/subscriptions', { type: 'Subscription', entities: [{ id, type: 'Room' }], notification: { endpoint } })).status).toBe(201);
-        await h().client.post('/entities', room(id, 20));
-        await failing.waitFor(undefined, 1);
-        failing.status = 200;
-        await h().client.patch(`/entities/${id}/attrs`, { temperature: 21 });
-        await h().client.patch(`/entities/${id}/attrs`, { temperature: 22 });
-        await failing.waitFor(undefined, 4);
-        expect(failing.on().map((r) => r.body.data[0].temperature.value)).toEqual([20, 20, 21, 22]);
-      } finally {
-        await failing.close();
-      }
+      await withFailingEndpoint(async (failing) => {
+      // Retries come after 100 ms here: the held notifications must not go before the failed one's retry.
+      const endpoint = { uri: failing.url(), cooldown: 30 };
+      expect((await h().client.post('/subscriptions', { type: 'Subscription', entities: [{ id, type: 'Room' }], notification: { endpoint } })).status).toBe(201);
+      await h().client.post('/entities', room(id, 20));
+      await failing.waitFor(undefined, 1);
+      failing.status = 200;
+      await h().client.patch(`/entities/${id}/attrs`, { temperature: 21 });
+      await h().client.patch(`/entities/${id}/attrs`, { temperature: 22 });
+      await failing.waitFor(undefined, 4);
+      expect(failing.on().map((r) => r.body.data[0].temperature.value)).toEqual([20, 20, 21, 22]);
+      });
     });
 
     test('an unreachable endpoint and a slow one fail and show it, without holding up others', async () => {

@@ -30,7 +30,7 @@ const RETRY_MAX_MS = 300_000;
 /** Members a copy may lack: an update sends them as null, so that what the subscription here dropped goes at the source too. */
 const REMOVABLE = ['subscriptionName', 'description', 'entities', 'watchedAttributes', 'timeInterval', 'q', 'geoQ', 'scopeQ', 'expiresAt', 'throttling', 'lang', 'datasetId', 'jsonldContext', 'localOnly'];
 
-export function offersSubscriptions(r: Registration): boolean {
+function offersSubscriptions(r: Registration): boolean {
   return (r.operations ?? ['federationOps']).some((o) => SUBSCRIPTION_OPERATIONS.has(o));
 }
 
@@ -157,7 +157,7 @@ async function followingRegistration(deps: BrokerDeps, tenant: string, before: R
  * changes a failure or a restart left unconfirmed, and subscriptions older
  * than this feature. Copies in step are not sent again.
  */
-export async function followAll(deps: BrokerDeps): Promise<void> {
+async function followAll(deps: BrokerDeps): Promise<void> {
   const follower = followerOf(deps);
   const forwarded = await deps.store.registrations.forwardedSubscriptions();
   const { all } = await deps.store.notifications.loadSubscriptions();
