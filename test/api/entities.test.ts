@@ -1,4 +1,6 @@
 /** The entity and attribute operations (5.6, 5.7.1) over real HTTP, on each store. */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describeEachStore, uniqueId } from '../support/broker';
 
 const CORE = 'https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld';
@@ -177,6 +179,53 @@ describeEachStore('entities', (h) => {
     expect(res.body['@context']).toEqual(CORE);
     const bad = await h().client.get(`/entities/${id}?geometryProperty=location`);
     expect(bad.status).toBe(400);
+  });
+
+  test('an entity retrieved again in many forms answers each in its own, and the next change in all', async () => {
+    const id = uniqueId();
+    await h().client.post('/entities', { id, type: 'Car', speed: { type: 'Property', value: 80 }, location: { type: 'GeoProperty', value: { type: 'Point', coordinates: [1, 2] } } });
+    // A user context that names the attribute otherwise.
+    const server = createServer((_req, res) => res.end(JSON.stringify({ '@context': { velocity: `${VOCAB}speed` } })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const link = `<http://127.0.0.1:${(server.address() as AddressInfo).port}/ctx.jsonld>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`;
+    type Form = { query: string; headers?: Record<string, string>; speed: (body: any, value: number) => unknown };
+    const forms: Form[] = [
+      { query: '', speed: (b, v) => expect(b.speed).toEqual({ type: 'Property', value: v }) },
+      { query: '?options=keyValues', speed: (b, v) => expect(b).toEqual({ id, type: 'Car', speed: v, location: { type: 'Point', coordinates: [1, 2] } }) },
+      { query: '?format=concise&options=sysAttrs', speed: (b, v) => expect(b.speed).toEqual({ value: v, createdAt: b.createdAt, modifiedAt: b.modifiedAt }) },
+      { query: '?attrs=speed', speed: (b, v) => expect(b).toEqual({ id, type: 'Car', speed: { type: 'Property', value: v } }) },
+      { query: '?options=sysAttrs', speed: (b, v) => expect(b.speed).toMatchObject({ value: v, modifiedAt: b.modifiedAt }) },
+      { query: '', headers: { Accept: 'application/ld+json' }, speed: (b, v) => expect(b).toMatchObject({ speed: { value: v }, '@context': CORE }) },
+      { query: '', headers: { Accept: 'application/geo+json' }, speed: (b, v) => expect(b).toMatchObject({ type: 'Feature', properties: { speed: { value: v } }, '@context': CORE }) },
+      { query: '', headers: { Accept: 'application/geo+json', Prefer: 'body=json' }, speed: (b, v) => expect([b['@context'], b.properties.speed.value]).toEqual([undefined, v]) },
+      { query: '', headers: { Link: link }, speed: (b, v) => expect([b.velocity.value, b.speed]).toEqual([v, undefined]) },
+      { query: '', headers: { Link: link, Accept: 'application/ld+json' }, speed: (b, v) => expect(b.velocity.value).toBe(v) },
+    ];
+    const retrieveAll = async (value: number) => {
+      const answers = [];
+      for (const form of forms) {
+        const res = await h().client.get(`/entities/${id}${form.query}`, { headers: form.headers });
+        expect(res.status).toBe(200);
+        form.speed(res.body, value);
+        answers.push({ type: res.headers.get('content-type'), link: res.headers.get('link'), text: res.text });
+      }
+      return answers;
+    };
+    try {
+      const first = await retrieveAll(80);
+      // The same answers again, each form twice in a row.
+      for (const form of forms) {
+        const once = await h().client.get(`/entities/${id}${form.query}`, { headers: form.headers });
+        expect((await h().client.get(`/entities/${id}${form.query}`, { headers: form.headers })).text).toBe(once.text);
+      }
+      expect(await retrieveAll(80)).toEqual(first);
+      expect(new Set(first.map((a) => a.text)).size).toBe(forms.length);
+      expect(first.map((a) => a.link === null)).toEqual([false, false, false, false, false, true, true, false, false, true]);
+      expect((await h().client.patch(`/entities/${id}/attrs`, { speed: { type: 'Property', value: 95 } })).status).toBe(204);
+      await retrieveAll(95);
+    } finally {
+      server.close();
+    }
   });
 
   test('append, with and without noOverwrite', async () => {

@@ -95,3 +95,20 @@ describeEachStore(
   },
   { CIVITAS_EXPIRY_SWEEP_MS: '200', CIVITAS_NOTIFY_POLL_MS: '100' },
 );
+
+describeEachStore(
+  'transient attributes between sweeps',
+  (h) => {
+    test('an expired attribute instance is gone from an entity read before it expired, before any sweep has removed it', async () => {
+      const id = uniqueId('Vehicle');
+      const expiresAt = soon(800);
+      await h().client.post('/entities', { id, type: 'Vehicle', speed: { type: 'Property', value: 7, expiresAt }, brand: 'Tesla' });
+      // The same form read while the instance lives, then after it expired: the entity itself is unchanged in between.
+      expect((await h().client.get(`/entities/${id}?options=keyValues`)).body).toEqual({ id, type: 'Vehicle', speed: 7, brand: 'Tesla' });
+      await new Promise((resolve) => setTimeout(resolve, Date.parse(expiresAt) - Date.now() + 50));
+      expect((await h().client.get(`/entities/${id}?options=keyValues`)).body).toEqual({ id, type: 'Vehicle', brand: 'Tesla' });
+    });
+  },
+  // No sweep runs during the test: what the store holds still has the expired instance.
+  { CIVITAS_EXPIRY_SWEEP_MS: '600000' },
+);

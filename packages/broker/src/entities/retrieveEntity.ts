@@ -1,10 +1,11 @@
 /** GET /entities/{entityId} (5.7.1). */
-import { EntityRenderer, notFound, RenderOptions, toFeature } from '@civitas/core';
+import { EntityRenderer, notFound, RenderOptions, StoredEntity, toFeature } from '@civitas/core';
 import type { BrokerDeps } from '../deps';
 import { GEO_JSON } from '../http/mediaTypes';
 import { ngsiHandler } from '../http/pipeline';
 import { joinOption, projections, renderOptions } from '../http/params';
-import { sendRepresentation } from '../http/respond';
+import { sendMade, sendRepresentation } from '../http/respond';
+import { formKey, keepRepresentation, keptRepresentation } from './keptRepresentations';
 import { entityIdParam, hasAnyType, requireTenant, typeSelector, withLinked } from './shared';
 import { distributed } from '../distributed/loops';
 import { forwarding, mergeEntities, registrationsFor, retrieveFromSources, sendWarnings } from '../distributed/contextSources';
@@ -28,18 +29,28 @@ export const retrieveEntityHandler = (deps: BrokerDeps) =>
     }
     if (!entity || !hasAnyType(entity, types)) throw notFound(`Entity ${id} does not exist`);
     const renderer = new EntityRenderer(ngsi.ctx, options);
-    const rendered = renderer.entity(entity);
-    if (projectsNothing(rendered, options)) throw notFound(`Entity ${id} has none of the requested attributes`);
+    const render = (e: StoredEntity) => {
+      const rendered = renderer.entity(e);
+      if (projectsNothing(rendered, options)) throw notFound(`Entity ${id} has none of the requested attributes`);
+      return rendered;
+    };
     const join = joinOption(req.query);
-    if (ngsi.accept === GEO_JSON) {
-      sendRepresentation(req, res, ngsi, toFeature(rendered, entity, ngsi.ctx.expandTerm(options.geometryProperty ?? 'location')));
-    } else if (join) {
-      // Flat is always an array (4.5.23.3); inline stays the one entity.
-      const joined = await withLinked(deps, ngsi.tenant, join, [rendered], [entity], renderer, { ctx: ngsi.ctx, options, projections: projections(req.query) });
+    if (join) {
+      // Flat is always an array (4.5.23.3); inline stays the one entity. Never kept: it shows other entities too.
+      const joined = await withLinked(deps, ngsi.tenant, join, [render(entity)], [entity], renderer, { ctx: ngsi.ctx, options, projections: projections(req.query) });
       // Flat lists the entity and what it links to; with nothing linked found, it is the entity alone, as without a join.
       sendRepresentation(req, res, ngsi, join.mode === 'flat' && joined.length > 1 ? joined : joined[0], { entityData: true });
+      return;
+    }
+    const form = formKey(ngsi.accept, req.headers.prefer, req.url);
+    const made = keptRepresentation(entity, ngsi.ctx, form);
+    if (made) {
+      sendMade(req, res, ngsi, made);
+    } else if (ngsi.accept === GEO_JSON) {
+      const feature = toFeature(render(entity), entity, ngsi.ctx.expandTerm(options.geometryProperty ?? 'location'));
+      keepRepresentation(entity, ngsi.ctx, form, sendRepresentation(req, res, ngsi, feature));
     } else {
-      sendRepresentation(req, res, ngsi, rendered, { entityData: true });
+      keepRepresentation(entity, ngsi.ctx, form, sendRepresentation(req, res, ngsi, render(entity), { entityData: true }));
     }
   });
 

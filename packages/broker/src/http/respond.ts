@@ -20,6 +20,15 @@ export function addLink(res: ServerResponse, value: string): void {
   res.setHeader('Link', current ? `${String(current)}, ${value}` : value);
 }
 
+/** A representation as it is sent: what `representation` made of a body, ready to send again as it is. */
+export interface Representation {
+  readonly status: number;
+  readonly type: string;
+  readonly text: string;
+  /** The @context goes in a Link header (it is not in the body). */
+  readonly linked: boolean;
+}
+
 /**
  * Sends a representation. For ld+json (and geo+json unless `Prefer:
  * body=json`) the context goes in the body: inside each element of an array
@@ -31,7 +40,21 @@ export function sendRepresentation(
   ngsi: NgsiRequest,
   body: unknown,
   options: { contextList?: boolean; status?: number; entityData?: boolean } = {},
-): void {
+): Representation {
+  const made = representation(req, ngsi, body, options);
+  sendMade(req, res, ngsi, made);
+  return made;
+}
+
+/** Sends a representation made before, for this request's context. */
+export function sendMade(req: ApiRequest, res: ServerResponse, ngsi: NgsiRequest, made: Representation): void {
+  if (made.linked) addLink(res, contextLink(req, ngsi.ctx));
+  res.statusCode = made.status;
+  res.setHeader('Content-Type', made.type);
+  res.end(made.text);
+}
+
+function representation(req: ApiRequest, ngsi: NgsiRequest, body: unknown, options: { contextList?: boolean; status?: number; entityData?: boolean }): Representation {
   const { accept, ctx } = ngsi;
   let status = options.status ?? 200;
   if (options.entityData && ngsi.version) {
@@ -49,10 +72,8 @@ export function sendRepresentation(
     const context = options.contextList && !Array.isArray(ctx.responseContext) ? [ctx.responseContext] : ctx.responseContext;
     const withContext = (o: unknown) => (typeof o === 'object' && o !== null ? withMembers(o, { '@context': context }) : o);
     payload = Array.isArray(body) ? body.map(withContext) : withContext(body);
-  } else {
-    addLink(res, contextLink(req, ctx));
   }
-  sendJson(res, status, payload, accept === JSON_TYPE ? JSON_TYPE : accept);
+  return { status, type: accept === JSON_TYPE ? JSON_TYPE : accept, text: JSON.stringify(payload), linked: !contextInBody };
 }
 
 /** A JSON body with exactly the media type given: NGSI-LD media types take no charset parameter. */
