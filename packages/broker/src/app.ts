@@ -7,7 +7,7 @@ import { parse as parseQuery } from 'node:querystring';
 import FindMyWay from 'find-my-way';
 import { NgsiError } from '@civitas/core';
 import type { BrokerDeps } from './deps';
-import { API_BASE, ApiHandler, ApiRequest, originOf, Query, readBody } from './http/apiRequest';
+import { API_BASE, ApiHandler, ApiRequest, EMPTY, hasBody, originOf, Query, readBody } from './http/apiRequest';
 
 export { API_BASE };
 import { sendError } from './http/problem';
@@ -143,7 +143,8 @@ export function createApp(deps: BrokerDeps): RequestListener {
       try {
         const url = raw.url ?? '/';
         const q = url.indexOf('?');
-        const body = await readBody(raw, deps.config.maxBodyBytes);
+        // Awaited only when there is one: most requests carry none, and a resolved await still costs a turn.
+        const body = hasBody(raw) ? await readBody(raw, deps.config.maxBodyBytes) : EMPTY;
         const req: ApiRequest = {
           method: raw.method ?? 'GET',
           url,

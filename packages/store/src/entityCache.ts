@@ -36,6 +36,8 @@ interface Entry {
   generation: number;
   /** The row version, for an entity this process wrote (reads keep none). */
   version?: string;
+  /** Used since it was last passed over for eviction (see `keep`): it gets a second chance. */
+  used: boolean;
 }
 
 /** One read from the database (or write) in flight; `stale` once its entity was dropped meanwhile. */
@@ -56,7 +58,12 @@ export interface VersionedEntity {
 const keyOf = (tenant: string, id: string) => `${tenant}\u0000${id}`;
 
 export class EntityCache {
-  /** In least recently used order, first to last. */
+  /**
+   * In the order they were kept or last given a second chance, first to
+   * last: an approximation of least recently used (the CLOCK algorithm)
+   * whose hits only mark an entry, where moving it to the end would cost
+   * every hit two map operations.
+   */
   private readonly entries = new Map<string, Entry>();
   private readonly reading = new Map<string, Set<CacheRead>>();
   private readonly generations = new Map<string, number>();
@@ -91,13 +98,11 @@ export class EntityCache {
     const key = keyOf(tenant, id);
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.generation !== (this.generations.get(tenant) ?? 0) || entry.expiresAt <= Date.now()) {
+    if (entry.generation !== (this.generations.get(tenant) ?? 0) || (entry.expiresAt !== Infinity && entry.expiresAt <= Date.now())) {
       this.entries.delete(key);
       return undefined;
     }
-    // Most recently used now: moved to the end.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    entry.used = true;
     return entry;
   }
 
@@ -136,9 +141,19 @@ export class EntityCache {
   private keep(read: CacheRead, entity: StoredEntity, version?: string): void {
     deepFreeze(entity);
     if (read.stale || !this.trusted || read.generation !== (this.generations.get(read.tenant) ?? 0)) return;
-    this.entries.delete(read.key);
-    this.entries.set(read.key, { entity, generation: read.generation, expiresAt: entity.expiresAt ? Date.parse(entity.expiresAt) : Infinity, version });
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    // Room is made before the entity comes in, so that it is not itself the one evicted.
+    if (!this.entries.delete(read.key) && this.entries.size >= this.capacity) this.evictOne();
+    this.entries.set(read.key, { entity, generation: read.generation, expiresAt: entity.expiresAt ? Date.parse(entity.expiresAt) : Infinity, version, used: false });
+  }
+
+  /** Evicts the first entry not used since it was passed over; those used go to the end, unmarked. */
+  private evictOne(): void {
+    for (const [key, entry] of this.entries) {
+      this.entries.delete(key);
+      if (!entry.used) return;
+      entry.used = false;
+      this.entries.set(key, entry);
+    }
   }
 
   abandonRead(read: CacheRead): void {

@@ -61,7 +61,7 @@ describe('EntityCache', () => {
     expect(cache.size).toBe(0);
   });
 
-  test('forgets the least recently used beyond its capacity', () => {
+  test('beyond its capacity forgets first what was not used since it was kept or passed over', () => {
     const cache = new EntityCache(2);
     keep(cache, 't', e('urn:a'));
     keep(cache, 't', e('urn:b'));
@@ -70,6 +70,19 @@ describe('EntityCache', () => {
     expect(cache.get('t', 'urn:b')).toBeUndefined();
     expect(cache.get('t', 'urn:a')).toBeDefined();
     expect(cache.get('t', 'urn:c')).toBeDefined();
+  });
+
+  test('when every entry was used, the oldest goes and the others stay, unmarked', () => {
+    const cache = new EntityCache(3);
+    for (const id of ['urn:a', 'urn:b', 'urn:c']) keep(cache, 't', e(id));
+    for (const id of ['urn:a', 'urn:b', 'urn:c']) cache.get('t', id);
+    keep(cache, 't', e('urn:d'));
+    expect(cache.size).toBe(3);
+    expect(cache.get('t', 'urn:a')).toBeUndefined();
+    // b and c were passed over, then d came; b, used again, is passed over again, and c goes.
+    cache.get('t', 'urn:b');
+    keep(cache, 't', e('urn:e'));
+    expect(['urn:b', 'urn:c', 'urn:d', 'urn:e'].map((id) => cache.get('t', id) !== undefined)).toEqual([true, false, true, true]);
   });
 
   test('never answers an entity past its expiresAt', () => {

@@ -14,6 +14,7 @@ export function distributed(req: ApiRequest, deps: BrokerDeps): boolean {
 /** The brokers a request came through: the names of its Via header (`1.1 <name>, ...`). */
 export function viaHops(req: ApiRequest): string[] {
   const via = req.headers.via;
+  if (via === undefined) return [];
   const hops = Array.isArray(via) ? via.join(',') : (via ?? '');
   return hops
     .split(',')

@@ -34,12 +34,15 @@ export interface ApiRequest {
 /** What serves one route: the request with its body read, and node's response. */
 export type ApiHandler = (req: ApiRequest, res: ServerResponse) => Promise<void> | void;
 
+/** Whether a request announces a body (most carry none). */
+export function hasBody(raw: IncomingMessage): boolean {
+  const length = raw.headers['content-length'];
+  return length === undefined ? raw.headers['transfer-encoding'] !== undefined : length !== '0';
+}
+
 /** Reads a request's body, up to `limit` bytes: PayloadTooLarge beyond it, InvalidRequest when it does not arrive whole. */
 export async function readBody(raw: IncomingMessage, limit: number): Promise<Buffer> {
-  // Most requests carry none: skip the stream machinery.
-  if (raw.headers['content-length'] === '0' || (raw.headers['content-length'] === undefined && raw.headers['transfer-encoding'] === undefined)) {
-    return EMPTY;
-  }
+  if (!hasBody(raw)) return EMPTY;
   try {
     return await getRawBody(raw, { limit, length: raw.headers['content-length'] });
   } catch (e) {
@@ -49,7 +52,8 @@ export async function readBody(raw: IncomingMessage, limit: number): Promise<Buf
   }
 }
 
-const EMPTY = Buffer.alloc(0);
+/** The body of a request that carries none. */
+export const EMPTY = Buffer.alloc(0);
 
 /** `scheme://host` of a request (TLS terminated here makes it https). */
 export function originOf(raw: IncomingMessage): string {
