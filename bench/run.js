@@ -81,8 +81,15 @@ function rssSampler(pid) {
   return { stop: () => (clearInterval(timer), read(), peak), peak: () => peak };
 }
 
-async function load(url, requests, { connections = CONNECTIONS, duration = DURATION } = {}) {
-  const result = await autocannon({ url, connections, duration, requests, pipelining: 1 });
+/**
+ * Drives `url` with autocannon. `requests` is the list every connection
+ * walks from its start; `shares` gives each connection a list of its own
+ * instead (one per connection, taken in turn).
+ */
+async function load(url, requests, { connections = CONNECTIONS, duration = DURATION, shares } = {}) {
+  let next = 0;
+  const setupClient = shares ? (client) => client.setRequests(shares[next++ % shares.length]) : undefined;
+  const result = await autocannon({ url, connections, duration, requests: shares ? [shares[0][0]] : requests, setupClient, pipelining: 1 });
   return {
     requestsPerSecond: result.requests.average,
     latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
@@ -90,6 +97,9 @@ async function load(url, requests, { connections = CONNECTIONS, duration = DURAT
     total: result.requests.total,
   };
 }
+
+/** A prebuilt GET request for autocannon: path and query as given. */
+const get = (path) => ({ method: 'GET', path: new URL(path, 'http://x').pathname + new URL(path, 'http://x').search });
 
 async function post(base, path, body) {
   const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -252,14 +262,18 @@ async function main() {
         if (!quick || !bareFigure) bareFigure = await bareBaseline(`baseline: bare node:http @ ${size / 1000}k`);
         // Requests built before the run, as the baseline's is: a request rebuilt for each send costs the generator,
         // which shares the cores with Civitas, several times what it costs to send.
+        // 5,000 random ids, each connection reading its own share of them in turn, as 32 consumers each polling
+        // their own entities would: one list walked by all 32 from its start had them ask for the same id at
+        // the same moment, every one of them waiting on the one read of it.
+        const ids = Array.from({ length: 5000 }, () => `/ngsi-ld/v1/entities/urn:ngsi-ld:Bench:${Math.floor(Math.random() * size)}`);
         const scenarios = {
-          'retrieve by id': Array.from({ length: 5000 }, () => `/ngsi-ld/v1/entities/urn:ngsi-ld:Bench:${Math.floor(Math.random() * size)}`),
-          'query type + q': ['/ngsi-ld/v1/entities?type=WasteContainer&q=fillingLevel>97;status=="free"&limit=20'],
-          'geo near (about 100 results)': ['/ngsi-ld/v1/entities?georel=near;maxDistance==150&geometry=Point&coordinates=[-3.70,40.3845]&limit=200'],
+          'retrieve by id': { shares: Array.from({ length: CONNECTIONS }, (_, c) => ids.filter((_, i) => i % CONNECTIONS === c).map(get)) },
+          'query type + q': { requests: [get('/ngsi-ld/v1/entities?type=WasteContainer&q=fillingLevel>97;status=="free"&limit=20')] },
+          'geo near (about 100 results)': { requests: [get('/ngsi-ld/v1/entities?georel=near;maxDistance==150&geometry=Point&coordinates=[-3.70,40.3845]&limit=200')] },
         };
-        for (const [name, paths] of Object.entries(scenarios)) {
+        for (const [name, { requests, shares }] of Object.entries(scenarios)) {
           const sampler = rssSampler(civitas.child.pid);
-          const figure = await load(base, paths.map((path) => ({ method: 'GET', path: new URL(path, base).pathname + new URL(path, base).search })));
+          const figure = await load(base, requests, { shares });
           perSize[`${name}@${size}`] = figure;
           record(`${name} @ ${size / 1000}k`, { rate: figure.requestsPerSecond, unit: 'req/s', ...figure }, bareFigure.requestsPerSecond, sampler.stop());
         }
