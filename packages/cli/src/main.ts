@@ -6,9 +6,11 @@ import { configFromEnv, RunningBroker, startBroker } from '@civitas/broker';
 import { InProcessEntitySink, iotAgentConfigFromEnv, RunningIotAgent, startIotAgent } from '@civitas/iot-agent';
 import { EmbeddedMqttBroker, startEmbeddedMqttBroker } from '@civitas/notifier';
 import { heapGrowthPercent, limitHeapGrowth } from './heapGrowth';
+import { stopPretenuring } from './pretenuring';
 
 async function main(): Promise<void> {
   limitHeapGrowth(heapGrowthPercent());
+  stopPretenuring();
   const config = configFromEnv();
   const mqtt = process.env.MQTT_URL ? undefined : await startMqtt(Number(process.env.CIVITAS_MQTT_PORT ?? 1883));
   const broker = await startBroker(config);
