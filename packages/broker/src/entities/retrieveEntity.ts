@@ -28,16 +28,11 @@ export const retrieveEntityHandler = (deps: BrokerDeps) =>
       }
     }
     if (!entity || !hasAnyType(entity, types)) throw notFound(`Entity ${id} does not exist`);
-    const renderer = new EntityRenderer(ngsi.ctx, options);
-    const render = (e: StoredEntity) => {
-      const rendered = renderer.entity(e);
-      if (projectsNothing(rendered, options)) throw notFound(`Entity ${id} has none of the requested attributes`);
-      return rendered;
-    };
     const join = joinOption(req.query);
     if (join) {
       // Flat is always an array (4.5.23.3); inline stays the one entity. Never kept: it shows other entities too.
-      const joined = await withLinked(deps, ngsi.tenant, join, [render(entity)], [entity], renderer, { ctx: ngsi.ctx, options, projections: projections(req.query) });
+      const renderer = new EntityRenderer(ngsi.ctx, options);
+      const joined = await withLinked(deps, ngsi.tenant, join, [rendered(renderer, entity, options)], [entity], renderer, { ctx: ngsi.ctx, options, projections: projections(req.query) });
       // Flat lists the entity and what it links to; with nothing linked found, it is the entity alone, as without a join.
       sendRepresentation(req, res, ngsi, join.mode === 'flat' && joined.length > 1 ? joined : joined[0], { entityData: true });
       return;
@@ -46,13 +41,20 @@ export const retrieveEntityHandler = (deps: BrokerDeps) =>
     const made = keptRepresentation(entity, ngsi.ctx, form);
     if (made) {
       sendMade(req, res, ngsi, made);
-    } else if (ngsi.accept === GEO_JSON) {
-      const feature = toFeature(render(entity), entity, ngsi.ctx.expandTerm(options.geometryProperty ?? 'location'));
-      keepRepresentation(entity, ngsi.ctx, form, sendRepresentation(req, res, ngsi, feature));
-    } else {
-      keepRepresentation(entity, ngsi.ctx, form, sendRepresentation(req, res, ngsi, render(entity), { entityData: true }));
+      return;
     }
+    const body = rendered(new EntityRenderer(ngsi.ctx, options), entity, options);
+    const geo = ngsi.accept === GEO_JSON;
+    const payload = geo ? toFeature(body, entity, ngsi.ctx.expandTerm(options.geometryProperty ?? 'location')) : body;
+    keepRepresentation(entity, ngsi.ctx, form, sendRepresentation(req, res, ngsi, payload, { entityData: !geo }));
   });
+
+/** The entity as the request asks for it; none of the requested attributes is 404 (5.7.1). */
+function rendered(renderer: EntityRenderer, entity: StoredEntity, options: RenderOptions): Record<string, unknown> {
+  const out = renderer.entity(entity);
+  if (projectsNothing(out, options)) throw notFound(`Entity ${entity.id} has none of the requested attributes`);
+  return out;
+}
 
 /** 5.7.1: asking for attributes (attrs, pick) none of which exist, or omitting everything, finds nothing. */
 function projectsNothing(rendered: Record<string, unknown>, options: RenderOptions): boolean {
