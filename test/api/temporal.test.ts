@@ -117,6 +117,21 @@ describeEachStore('temporal API', (h) => {
     expect(first.headers.get('link')).toContain('rel="next"');
   });
 
+  test('an entity given another type is found by each type with the instances written under it', async () => {
+    const [before, after] = [`Ra${Date.now().toString(36)}`, `Rb${Date.now().toString(36)}`];
+    const id = uniqueId(before);
+    expect((await h().client.post('/entities', { id, type: before, v: { type: 'Property', value: 1, observedAt: at(1) } })).status).toBe(201);
+    expect((await h().client.post('/entityOperations/upsert', [{ id, type: after, v: { type: 'Property', value: 2, observedAt: at(2) } }])).status).toBe(204);
+    const values = async (type: string) => {
+      const res = await h().client.get(`/temporal/entities?type=${type}&attrs=v&options=temporalValues`);
+      expect(res.status).toBe(200);
+      return res.body.map((e: { id: string; v: { values: unknown[] } }) => [e.id, e.v.values]);
+    };
+    expect(await values(before)).toEqual([[id, [[1, at(1)]]]]);
+    expect(await values(after)).toEqual([[id, [[2, at(2)]]]]);
+    expect(await values(`${before},${after}`)).toEqual([[id, [[1, at(1)], [2, at(2)]]]]);
+  });
+
   test('POST /temporal/entityOperations/query and q select like the GET form', async () => {
     const type = `Q${Date.now().toString(36)}`;
     const a = await sensor(type);

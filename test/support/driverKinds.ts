@@ -1,7 +1,9 @@
 /**
  * The SQL drivers the store's own tests run on: embedded PGlite always,
  * PostgreSQL too when DATABASE_URL is set (in a fresh schema, dropped by
- * `cleanup`). Unmigrated: each test migrates what it opens.
+ * `cleanup`). Each test migrates what it opens; an embedded one starts from
+ * the run's migrated template unless `empty` asks for a database without
+ * migrations (some ten seconds more), as a test of a migration needs.
  */
 import type { SqlDriver } from '../../packages/store/src/driver';
 import { openPgDriver } from '../../packages/store/src/pgDriver';
@@ -11,13 +13,13 @@ import { pgliteTemplate } from './pgliteTemplate';
 
 export interface DriverKind {
   name: 'embedded' | 'postgres';
-  open(): Promise<{ driver: SqlDriver; cleanup(): Promise<void>; schema?: string }>;
+  open(empty?: boolean): Promise<{ driver: SqlDriver; cleanup(): Promise<void>; schema?: string }>;
 }
 
 /** The drivers, a PostgreSQL schema named after `prefix`. */
 export function driverKinds(prefix: string): DriverKind[] {
   const url = process.env.DATABASE_URL;
-  const kinds: DriverKind[] = [{ name: 'embedded', open: async () => ({ driver: await openPgliteDriver(undefined, pgliteTemplate()), cleanup: async () => undefined }) }];
+  const kinds: DriverKind[] = [{ name: 'embedded', open: async (empty) => ({ driver: await openPgliteDriver(undefined, empty ? undefined : pgliteTemplate()), cleanup: async () => undefined }) }];
   if (url) {
     kinds.push({
       name: 'postgres',

@@ -76,14 +76,22 @@ function where(tenant: string, s: HistorySelection, params: unknown[], timeColum
     params.push(v);
     return `$${params.length}`;
   };
+  const tenantParam = p(tenant);
   // Deletion records answer timeproperty=deletedAt only: they hold no value to show, count or aggregate.
   // An instance of a transient attribute is gone from the history when it expires (4.22).
-  const conditions = [`tenant = ${p(tenant)}`, "(instance ->> 'expiresAt' IS NULL OR (instance ->> 'expiresAt')::timestamptz > now())"];
+  const conditions = [`tenant = ${tenantParam}`, "(instance ->> 'expiresAt' IS NULL OR (instance ->> 'expiresAt')::timestamptz > now())"];
   if (timeColumn === TIME.deletedAt) conditions.push('deleted_at IS NOT NULL');
   else if (!s.withDeletions) conditions.push('deleted_at IS NULL');
   if (s.ids) conditions.push(`entity_id = ANY(${p(s.ids)}::text[])`);
   if (s.idPattern !== undefined) conditions.push(`entity_id ~ ${p(s.idPattern)}`);
-  if (s.types) conditions.push(`entity_types && ${p(s.types)}::text[]`);
+  if (s.types) {
+    // The entities noted with one of the types (an index range each), then the instances written while the entity had one.
+    const types = p(s.types);
+    conditions.push(
+      `entity_id IN (SELECT entity_id FROM history_types WHERE tenant = ${tenantParam} AND type = ANY(${types}::text[]))`,
+      `entity_types && ${types}::text[]`,
+    );
+  }
   if (s.attrs) conditions.push(`attr = ANY(${p(s.attrs)}::text[])`);
   if (s.datasetIds) conditions.push(`coalesce(dataset_id, '@none') = ANY(${p(s.datasetIds)}::text[])`);
   if (s.time) {
@@ -301,7 +309,8 @@ export async function appendHistory(db: SqlExecutor, tenant: string, entityId: s
   if (added.length === 0) return;
   if (replaceObserved) await db.query(DELETE_REOBSERVED, [tenant, entityId, JSON.stringify(added)]);
   await db.query(
-    `INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, dataset_id, observed_at, created_at, modified_at, instance)
+    `WITH noted AS (INSERT INTO history_types (tenant, type, entity_id) SELECT $1, t, $2 FROM unnest($3::text[]) AS t ON CONFLICT DO NOTHING)
+     INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, dataset_id, observed_at, created_at, modified_at, instance)
      SELECT $1, $2, $3::text[], x.attr, x.instance ->> 'datasetId', (x.instance ->> 'observedAt')::timestamptz,
             (x.instance ->> 'createdAt')::timestamptz, (x.instance ->> 'modifiedAt')::timestamptz, x.instance
      FROM jsonb_to_recordset($4::jsonb) AS x(attr text, instance jsonb)`,

@@ -1,7 +1,7 @@
 /**
  * Everything a mutation writes, as one SQL statement: the entities
  * (inserted, upserted, deleted), their rows in entity_values and entity_geo,
- * the outbox changes and the attribute history. One round trip whatever the number of entities;
+ * the outbox changes and the attribute history (with its types noted). One round trip whatever the number of entities;
  * the side tables are computed from the rows the statement itself writes,
  * and the side rows of the entities it deletes go with them. An
  * update rewrites the side-table rows of the attributes whose indexed
@@ -115,6 +115,15 @@ WITH
     FROM jsonb_to_recordset($7::jsonb) AS d(id text, inserted boolean, types text[], attr text, instance jsonb)
     -- An insert that met an existing entity wrote nothing, so records nothing.
     WHERE $6 AND (NOT d.inserted OR d.id IN (SELECT id FROM inserted))
+  ),
+  -- The types of the entities given history, noted once per entity (migration 20): an index probe each for those noted already.
+  noted_types AS (
+    INSERT INTO history_types (tenant, type, entity_id)
+    SELECT $1, t, s.id
+    FROM (SELECT id, types FROM written UNION ALL SELECT d.id, d.types FROM jsonb_to_recordset($7::jsonb) AS d(id text, types text[])) AS s
+    CROSS JOIN LATERAL unnest(s.types) AS t
+    WHERE $6
+    ON CONFLICT DO NOTHING
   ),
   changes AS (
     -- Leased to the process that writes them ($8, for $14 seconds) when its notifier takes them; otherwise claimable by any.

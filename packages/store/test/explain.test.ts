@@ -5,7 +5,7 @@
  */
 import { parseGeoQuery, parseQ } from '@civitas/core';
 import { INSERT_VALUES, migrate, VALUE_SOURCE } from '../src/migrations';
-import { DELETE_REOBSERVED, historyInstances } from '../src/history';
+import { DELETE_REOBSERVED, historyEntities, historyInstances } from '../src/history';
 import type { SqlDriver } from '../src/driver';
 import type { SqlStore } from '../src/sqlStore';
 import { storeOn } from '../src/openStore';
@@ -159,6 +159,32 @@ for (const kind of kinds) {
       expect(plan).not.toMatch(/top-N heapsort|Sort Key: attribute_history\.modified_at/);
       const newest = await historyInstances(driver, '', selection, { count: 3, newest: true });
       expect(newest.map((i) => [i.attr, i.instance.value])).toEqual([[FILL, 19998], [FILL, 19999], [FILL, 20000]]);
+    });
+
+    test('a temporal query by a rare type reads the history of the entities catalogued with it, not the whole history', async () => {
+      const RARE_TYPE = 'https://example.org/Inspection';
+      // A history instance of each of 20,000 entities, one in a thousand of them also of the rare type, catalogued as writes do.
+      await driver.query(
+        `INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, observed_at, created_at, modified_at, instance)
+         SELECT '', id, CASE WHEN right(id, 3) = '000' THEN ARRAY[types[1], $1] ELSE types END, $2, now(), now(), now(),
+                jsonb_build_object('type', 'Property', 'value', 1)
+         FROM entities WHERE id <= 'urn:ngsi-ld:Thing:020000'`,
+        [RARE_TYPE, FILL],
+      );
+      await driver.query(
+        `INSERT INTO history_types (tenant, type, entity_id)
+         SELECT DISTINCT tenant, unnest(entity_types), entity_id FROM attribute_history ON CONFLICT DO NOTHING`,
+      );
+      await driver.query('ANALYZE attribute_history');
+      await driver.query('ANALYZE history_types');
+      const seen: Array<{ sql: string; params: unknown[] }> = [];
+      const capture = { query: async <R>(sql: string | { text: string }, params: unknown[] = []) => (seen.push({ sql: typeof sql === 'string' ? sql : sql.text, params }), [] as R[]) };
+      await historyEntities(capture, '', { types: [RARE_TYPE] }, 100, 0);
+      const plan = (await driver.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${seen[0].sql}`, seen[0].params)).map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toMatch(/history_types_pkey/);
+      expect(plan).not.toMatch(/Seq Scan on attribute_history\b/);
+      const found = await historyEntities(driver, '', { types: [RARE_TYPE] }, 100, 0);
+      expect(found.map((e) => e.id)).toEqual(Array.from({ length: 20 }, (_, i) => `urn:ngsi-ld:Thing:${String((i + 1) * 1000).padStart(6, '0')}`));
     });
 
     test('geo near with maxDistance: the spatial index on the geography', async () => {

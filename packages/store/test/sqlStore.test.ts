@@ -593,6 +593,29 @@ for (const kind of kinds) {
     });
   });
 
+  test(`[${kind.name}] history written before its types were catalogued is found by type after the migration`, async () => {
+    const opened = await kind.open(true);
+    const upgraded = storeOn(opened.driver);
+    try {
+      // Migration 19 is the last one before the catalogue of history types.
+      await migrate(opened.driver, 19);
+      await opened.driver.query(
+        `INSERT INTO attribute_history (tenant, entity_id, entity_types, attr, observed_at, created_at, modified_at, instance)
+         SELECT '', 'urn:ngsi-ld:Old:' || g, ARRAY['https://example.org/Old' || (g % 2)], 'https://example.org/v', now(), now(), now(),
+                jsonb_build_object('type', 'Property', 'value', g)
+         FROM generate_series(1, 4) AS g`,
+      );
+      await migrate(opened.driver);
+      expect(await upgraded.historyEntities('', { types: ['https://example.org/Old1'] }, 10, 0)).toEqual([
+        { id: 'urn:ngsi-ld:Old:1', types: ['https://example.org/Old1'] },
+        { id: 'urn:ngsi-ld:Old:3', types: ['https://example.org/Old1'] },
+      ]);
+    } finally {
+      await upgraded.close();
+      await opened.cleanup();
+    }
+  }, 60_000);
+
   test(`[${kind.name}] closing waits for the operations accepted before it: they land, and none fails`, async () => {
     const opened = await kind.open();
     await migrate(opened.driver);
