@@ -69,22 +69,26 @@ WITH
     DELETE FROM entities WHERE tenant = $1 AND id = ANY($4::text[]) AND version = ($11::jsonb ->> id)::bigint RETURNING id
   ),
   written AS (SELECT * FROM inserted UNION ALL SELECT * FROM upserted),
-  -- The entities whose side rows may go: those written (the rows of their changed attributes) and those deleted (all; $9 names none).
   touched AS (SELECT id FROM written UNION ALL SELECT id FROM deleted),
+  -- The written entities with side rows to rewrite: an update that changes no indexed content (a measure equal to the last,
+  -- a replace with the same values) is left out before its attributes are taken apart or its rows looked up.
+  refreshing AS (SELECT * FROM written WHERE NOT ($9::jsonb ? id) OR jsonb_array_length($9::jsonb -> id) > 0),
+  -- The entities whose side rows may go: those refreshing (the rows of their changed attributes) and those deleted (all).
+  stale AS (SELECT id FROM refreshing UNION ALL SELECT id FROM deleted),
   -- = ANY(ARRAY(...)) makes the ids an index condition: the generic plan of a join with written would scan the tenant's rows.
   stale_values AS (
-    DELETE FROM entity_values v WHERE tenant = $1 AND entity_id = ANY(ARRAY(SELECT id FROM touched)) AND ${refreshed('v.entity_id', 'v.attr')}
+    DELETE FROM entity_values v WHERE tenant = $1 AND entity_id = ANY(ARRAY(SELECT id FROM stale)) AND ${refreshed('v.entity_id', 'v.attr')}
   ),
   stale_geo AS (
-    DELETE FROM entity_geo g WHERE tenant = $1 AND entity_id = ANY(ARRAY(SELECT id FROM touched)) AND ${refreshed('g.entity_id', 'g.attr')}
+    DELETE FROM entity_geo g WHERE tenant = $1 AND entity_id = ANY(ARRAY(SELECT id FROM stale)) AND ${refreshed('g.entity_id', 'g.attr')}
   ),
   new_values AS (
-    ${INSERT_VALUES} FROM written e ${VALUE_SOURCE} AND ${refreshed('e.id', 'a.key')}
+    ${INSERT_VALUES} FROM refreshing e ${VALUE_SOURCE} AND ${refreshed('e.id', 'a.key')}
   ),
   new_geo AS (
     INSERT INTO entity_geo (tenant, entity_id, attr, geom)
     SELECT e.tenant, e.id, a.key, ST_SetSRID(ST_GeomFromGeoJSON(i ->> 'value'), 4326)
-    FROM written e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
+    FROM refreshing e CROSS JOIN LATERAL jsonb_each(e.attrs) AS a CROSS JOIN LATERAL jsonb_array_elements(a.value) AS i
     WHERE i ->> 'type' = 'GeoProperty' AND ${refreshed('e.id', 'a.key')}
   ),
   -- Attribute names, for the entities whose set of names changed ($10): the ones gone are removed, the new ones added;
