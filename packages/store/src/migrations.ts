@@ -312,8 +312,10 @@ const MIGRATIONS: Array<string | string[]> = [
   `,
   // 20: the entities with history of each type, in place of the GIN index on every history row's types. Each row written
   // went into that index (a third of a history row's cost on the write path, which writes one per attribute instance);
-  // a type is now noted once per entity, and a temporal query by type reads the history of the entities noted for it.
-  // A superset: the rows of an entity whose history was deleted or pruned stay, and find no instance.
+  // a type is now noted once per entity, when the entity is created or takes a new type, and a temporal query by type
+  // reads the history of the entities noted for it. Filled from the history there is and from the current entities
+  // (one written while history was off may have history from its next write on). A superset: the rows of an entity whose
+  // history was deleted or pruned stay, and find no instance.
   `
   CREATE TABLE history_types (
     tenant text NOT NULL,
@@ -321,7 +323,9 @@ const MIGRATIONS: Array<string | string[]> = [
     entity_id text NOT NULL,
     PRIMARY KEY (tenant, type, entity_id)
   );
-  INSERT INTO history_types (tenant, type, entity_id) SELECT DISTINCT tenant, unnest(entity_types), entity_id FROM attribute_history;
+  INSERT INTO history_types (tenant, type, entity_id)
+    SELECT tenant, unnest(entity_types), entity_id FROM attribute_history
+    UNION SELECT tenant, unnest(types), id FROM entities;
   DROP INDEX attribute_history_types
   `,
 ];

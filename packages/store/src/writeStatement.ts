@@ -120,13 +120,15 @@ WITH
     -- An insert that met an existing entity wrote nothing, so records nothing.
     WHERE $6 AND (NOT d.inserted OR d.id IN (SELECT id FROM inserted))
   ),
-  -- The types of the entities given history, noted once per entity (migration 20): an index probe each for those noted already.
+  -- The types of the history's entities (migration 20): those of the entities created or given a type they did not have
+  -- ($18), history or not, so that an entity's history finds its types noted whenever it is written; and those of the
+  -- intermediate states recorded, which no write of the entity itself may have held.
   noted_types AS (
     INSERT INTO history_types (tenant, type, entity_id)
     SELECT $1, t, s.id
-    FROM (SELECT id, types FROM written UNION ALL SELECT d.id, d.types FROM jsonb_to_recordset($7::jsonb) AS d(id text, types text[])) AS s
+    FROM (SELECT id, types FROM written WHERE id = ANY($18::text[])
+          UNION ALL SELECT d.id, d.types FROM jsonb_to_recordset($7::jsonb) AS d(id text, types text[]) WHERE $6) AS s
     CROSS JOIN LATERAL unnest(s.types) AS t
-    WHERE $6
     ON CONFLICT DO NOTHING
   ),
   changes AS (
@@ -275,7 +277,16 @@ export function writeParams(
     announce?.channel ?? null,
     announce?.owner ?? null,
     assumedRevision ?? null,
+    typesNew(before, [...inserts, ...upserts]),
   ];
+}
+
+/** The written entities that are new or hold a type they did not have before (whose types the history notes). */
+export function typesNew(before: Map<string, StoredEntity>, written: StoredEntity[]): string[] {
+  return written.filter((e) => {
+    const was = before.get(e.id);
+    return !was || e.types.some((t) => !was.types.includes(t));
+  }).map((e) => e.id);
 }
 
 /** The written entities whose set of attribute names is new (created ones) or changed. */

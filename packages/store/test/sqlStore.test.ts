@@ -13,18 +13,22 @@ import { driverKinds } from '../../../test/support/driverKinds';
 const url = process.env.DATABASE_URL;
 const kinds = driverKinds('store');
 
-type Counted = SqlDriver & { statements: number; asyncCommits: number; analyzes: number; outboxParams: string[]; named: Record<string, number> };
+type Counted = SqlDriver & { statements: number; asyncCommits: number; analyzes: number; outboxParams: string[]; lastWriteParams?: unknown[]; named: Record<string, number> };
 
 /**
  * Counts the statements a store sends, to prove batches are not written entity by entity, its transactions and
- * statements that commit asynchronously and its refreshes of planner statistics; keeps the outbox parameter of each write statement.
+ * statements that commit asynchronously and its refreshes of planner statistics; keeps the outbox parameter of each write statement
+ * and the parameters of the last.
  */
 function counting(driver: SqlDriver): Counted {
   const counts = (target: SqlExecutor): SqlExecutor['query'] => (sql: string | Statement, params?: unknown[]) => {
     counted.statements += 1;
     if (typeof sql !== 'string') counted.named[sql.name] = (counted.named[sql.name] ?? 0) + 1;
     if (typeof sql === 'string' && sql.startsWith('ANALYZE')) counted.analyzes += 1;
-    if (typeof sql !== 'string' && sql.name === WRITE_STATEMENT.name) counted.outboxParams.push(params![4] as string);
+    if (typeof sql !== 'string' && sql.name === WRITE_STATEMENT.name) {
+      counted.outboxParams.push(params![4] as string);
+      counted.lastWriteParams = params;
+    }
     return target.query(sql, params);
   };
   const counted = {
@@ -32,6 +36,7 @@ function counting(driver: SqlDriver): Counted {
     asyncCommits: 0,
     analyzes: 0,
     outboxParams: [] as string[],
+    lastWriteParams: undefined as unknown[] | undefined,
     named: {} as Record<string, number>,
     kind: driver.kind,
     writeLanes: driver.writeLanes,
@@ -605,16 +610,50 @@ for (const kind of kinds) {
                 jsonb_build_object('type', 'Property', 'value', g)
          FROM generate_series(1, 4) AS g`,
       );
+      // An entity written while history was off: its next write with history on is not one that notes its types.
+      await opened.driver.query(`INSERT INTO tenants (name) VALUES ('') ON CONFLICT DO NOTHING`);
+      await opened.driver.query(
+        `INSERT INTO entities (tenant, id, types, created_at, modified_at, attrs, version)
+         VALUES ('', 'urn:ngsi-ld:Quiet:1', ARRAY['https://example.org/Quiet'], now(), now(), '{}', 1)`,
+      );
       await migrate(opened.driver);
       expect(await upgraded.historyEntities('', { types: ['https://example.org/Old1'] }, 10, 0)).toEqual([
         { id: 'urn:ngsi-ld:Old:1', types: ['https://example.org/Old1'] },
         { id: 'urn:ngsi-ld:Old:3', types: ['https://example.org/Old1'] },
       ]);
+      const quiet = await opened.driver.query<{ type: string }>(`SELECT type FROM history_types WHERE entity_id = 'urn:ngsi-ld:Quiet:1'`);
+      expect(quiet.map((r) => r.type)).toEqual(['https://example.org/Quiet']);
     } finally {
       await upgraded.close();
       await opened.cleanup();
     }
   }, 60_000);
+
+  test(`[${kind.name}] a write notes the types of the entities it creates or gives a new type, and no others`, async () => {
+    const opened = await kind.open();
+    await migrate(opened.driver);
+    const counted = counting(opened.driver);
+    const notes = storeOn(counted);
+    const noted = async () =>
+      (await opened.driver.query<{ entity_id: string; type: string }>(`SELECT entity_id, type FROM history_types WHERE entity_id LIKE 'urn:ngsi-ld:Noted:%' ORDER BY 1, 2`))
+        .map((r) => `${r.entity_id} ${r.type}`);
+    try {
+      const [a, b] = ['urn:ngsi-ld:Noted:a', 'urn:ngsi-ld:Noted:b'];
+      await notes.mutate('', [a, b], () => ({ inserts: [entity(a), entity(b)], result: undefined }));
+      expect(await noted()).toEqual([`${a} https://example.org/Thing`, `${b} https://example.org/Thing`]);
+      const again = (e: StoredEntity, types: string[]) => ({ ...e, types, modifiedAt: nowIso() });
+      await notes.mutate('', [a, b], (current) => ({
+        upserts: [again(current.get(a)!, ['https://example.org/Thing']), again(current.get(b)!, ['https://example.org/Thing', 'https://example.org/Other'])],
+        result: undefined,
+      }));
+      // The parameter that names them: only b, whose type is new; a's write probes nothing.
+      expect(counted.lastWriteParams?.[17]).toEqual([b]);
+      expect(await noted()).toEqual([`${a} https://example.org/Thing`, `${b} https://example.org/Other`, `${b} https://example.org/Thing`]);
+    } finally {
+      await notes.close();
+      await opened.cleanup();
+    }
+  });
 
   test(`[${kind.name}] closing waits for the operations accepted before it: they land, and none fails`, async () => {
     const opened = await kind.open();
