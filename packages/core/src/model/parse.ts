@@ -9,7 +9,7 @@ import { badRequest, invalidRequest } from '../errors';
 import { ATTRIBUTE_TYPES, AttributeInstance, AttributeMap, AttributeType, EntityFragment, Json, SCOPE } from './entity';
 import { geometryError, GEOMETRY_TYPES } from './geojson';
 import { isUri, isValidName } from './names';
-import { isDateTime, normalizeDateTime } from './time';
+import { dateTime } from './time';
 
 /** The NGSI null, which only update and merge fragments may carry (5.5.4). */
 export const NGSI_NULL = 'urn:ngsi-ld:null';
@@ -142,8 +142,9 @@ export class EntityParser {
       }
       const instance: AttributeInstance = { type: 'Property', value: parseScopes(item.value) };
       if (item.observedAt !== undefined) {
-        if (!isDateTime(item.observedAt)) throw badRequest('The observedAt of a scope instance must be a date-time');
-        instance.observedAt = normalizeDateTime(item.observedAt);
+        const observedAt = dateTime(item.observedAt);
+        if (observedAt === undefined) throw badRequest('The observedAt of a scope instance must be a date-time');
+        instance.observedAt = observedAt;
       }
       return instance;
     });
@@ -388,10 +389,11 @@ export class EntityParser {
       inst.datasetId = raw.datasetId;
     }
     if (raw.observedAt !== undefined) {
-      if (!isDateTime(raw.observedAt) || !raw.observedAt.endsWith('Z')) {
+      const observedAt = dateTime(raw.observedAt);
+      if (observedAt === undefined || !(raw.observedAt as string).endsWith('Z')) {
         throw badRequest(`Attribute ${name} has an observedAt that is not a UTC DateTime (ending in Z)`);
       }
-      inst.observedAt = normalizeDateTime(raw.observedAt);
+      inst.observedAt = observedAt;
     }
     // 4.22: a transient attribute instance, stored until then.
     if (raw.expiresAt !== undefined) inst.expiresAt = expiry(`Attribute ${name}`, raw.expiresAt);
@@ -428,8 +430,9 @@ function isLanguageValue(v: unknown): boolean {
 
 /** An expiresAt (4.22): a DateTime, past ones included (the resource is then gone at once). */
 function expiry(what: string, raw: unknown): string {
-  if (!isDateTime(raw)) throw badRequest(`${what} has an expiresAt that is not a DateTime`);
-  return normalizeDateTime(raw);
+  const at = dateTime(raw);
+  if (at === undefined) throw badRequest(`${what} has an expiresAt that is not a DateTime`);
+  return at;
 }
 
 /** Scopes (4.18): one path or a list of them. */

@@ -21,19 +21,32 @@ export function nowIso(): string {
   return `${iso.slice(0, -1)}${String(micros % 1000).padStart(3, '0')}Z`;
 }
 
-export function isDateTime(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
+/**
+ * An accepted DateTime in NGSI-LD form: UTC with a Z, the precision given
+ * kept up to microseconds; comma decimals and offsets are normalised.
+ * Undefined when the value is not one. One already in that form is itself,
+ * without a Date built for it (the path of every observedAt written).
+ */
+export function dateTime(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
   const m = DATE_TIME.exec(value);
-  if (!m) return false;
-  return !Number.isNaN(Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[8] === 'Z' ? 'Z' : m[8]}`));
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, fraction, zone] = m;
+  if (zone === 'Z' && (fraction === undefined || (fraction.length <= 6 && value[19] === '.')) && fieldsInRange(+y, +mo, +d, +h, +mi, +s)) {
+    return value;
+  }
+  // Out of range fields that Date still takes (February 30, 24:00) come out as the time they name.
+  const ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}${zone}`);
+  if (Number.isNaN(ms)) return undefined;
+  const iso = new Date(ms).toISOString().slice(0, 19);
+  const kept = (fraction ?? '').slice(0, 6);
+  return kept ? `${iso}.${kept}Z` : `${iso}Z`;
 }
 
-/** Normalises an accepted DateTime (comma decimals, offsets) to UTC with a Z, keeping the precision given (up to microseconds). */
-export function normalizeDateTime(value: string): string {
-  const m = DATE_TIME.exec(value);
-  if (!m) return value;
-  const fraction = (m[7] ?? '').slice(0, 6);
-  const base = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[8]}`);
-  const iso = base.toISOString().slice(0, 19);
-  return fraction ? `${iso}.${fraction}Z` : `${iso}Z`;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function fieldsInRange(year: number, month: number, day: number, hour: number, minute: number, second: number): boolean {
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return false;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= DAYS_IN_MONTH[month - 1] + (leap ? 1 : 0);
 }

@@ -10,7 +10,7 @@ import type { ActiveContext } from '../jsonld/activeContext';
 import { Geometry, geometryError } from '../model/geojson';
 import { isUri, isValidName } from '../model/names';
 import { NGSI_NULL, parseScopes } from '../model/parse';
-import { isDateTime, normalizeDateTime } from '../model/time';
+import { dateTime } from '../model/time';
 import { parseDuration } from '../temporal/params';
 import {
   AUXILIARY_OPERATIONS,
@@ -216,8 +216,9 @@ class RegistrationFields {
   }
 
   private dateTime(member: string, raw: unknown): string {
-    if (!isDateTime(raw)) throw badRequest(`${member} must be a date-time`);
-    return normalizeDateTime(raw);
+    const at = dateTime(raw);
+    if (at === undefined) throw badRequest(`${member} must be a date-time`);
+    return at;
   }
 
   private duration(member: string, raw: unknown): string {

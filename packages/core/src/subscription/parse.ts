@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { badRequest } from '../errors';
 import type { ActiveContext } from '../jsonld/activeContext';
 import { isUri, isValidName } from '../model/names';
-import { isDateTime, normalizeDateTime } from '../model/time';
+import { dateTime } from '../model/time';
 import { parseGeoQuery } from '../query/geoQuery';
 import { parseQ } from '../query/q';
 import { parseScopeQuery, parseTypeExpression } from '../query/typeExpression';
@@ -291,7 +291,8 @@ class SubscriptionFields {
   }
 
   private dateTime(what: string, raw: unknown): string {
-    if (!isDateTime(raw)) throw badRequest(`${what} must be a date-time such as 2030-01-01T00:00:00Z`);
-    return normalizeDateTime(raw);
+    const at = dateTime(raw);
+    if (at === undefined) throw badRequest(`${what} must be a date-time such as 2030-01-01T00:00:00Z`);
+    return at;
   }
 }

@@ -4,7 +4,7 @@
  * says what is wrong.
  */
 import { badRequest } from '../errors';
-import { isDateTime, normalizeDateTime } from '../model/time';
+import { dateTime } from '../model/time';
 
 export type TimeRelation = 'before' | 'after' | 'between';
 /** deletedAt selects the instances that record a deletion (4.5.6), and only them. */
@@ -32,11 +32,13 @@ export function parseTemporalWindow(input: { timerel?: string; timeAt?: string; 
     return undefined;
   }
   if (!(RELATIONS as string[]).includes(timerel)) throw badRequest(`timerel must be one of ${RELATIONS.join(', ')}, not ${JSON.stringify(timerel)}`);
-  if (!isDateTime(timeAt)) throw badRequest('timerel needs timeAt, a date-time such as 2026-01-01T00:00:00Z');
-  const window: TemporalWindow = { timerel: timerel as TimeRelation, timeAt: normalizeDateTime(timeAt), timeproperty: (timeproperty as TimeProperty) ?? 'observedAt' };
+  const start = dateTime(timeAt);
+  if (start === undefined) throw badRequest('timerel needs timeAt, a date-time such as 2026-01-01T00:00:00Z');
+  const window: TemporalWindow = { timerel: timerel as TimeRelation, timeAt: start, timeproperty: (timeproperty as TimeProperty) ?? 'observedAt' };
   if (timerel === 'between') {
-    if (!isDateTime(endTimeAt)) throw badRequest('timerel=between needs endTimeAt, a date-time');
-    window.endTimeAt = normalizeDateTime(endTimeAt);
+    const end = dateTime(endTimeAt);
+    if (end === undefined) throw badRequest('timerel=between needs endTimeAt, a date-time');
+    window.endTimeAt = end;
     if (Date.parse(window.endTimeAt) <= Date.parse(window.timeAt)) throw badRequest('endTimeAt must be after timeAt');
   } else if (endTimeAt !== undefined) {
     throw badRequest('endTimeAt is only used with timerel=between');
