@@ -201,5 +201,7 @@ export class EntityCache {
 function deepFreeze(value: unknown): void {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
   Object.freeze(value);
-  for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+  // Arrays by index: for-in would make a string of every index.
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
+  else for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
 }
