@@ -130,13 +130,14 @@ async function runNotificationBench({ base, quick, report }) {
     const steadyRun = await steady(base, receiver, counters, 1000, seconds);
     report('notify: 1,000 updates/s, 100 subs', steadyRun);
 
-    let best;
-    for (const rate of quick ? [1000, 2000, 3000, 4000] : [250, 500, 750, 1000, 1500, 2000, 3000, 4000]) {
+    // Sustained: everything sent, nothing lost, and notifications keeping up (p99 under a second) rather than queueing.
+    const kept = (run, rate) => run.lost === 0 && run.achievedRate >= rate * 0.95 && run.latencyMs.p99 < 1000;
+    // A quick ramp starts above 1,000/s: the run just measured is its first step.
+    let best = quick && kept(steadyRun, 1000) ? steadyRun : undefined;
+    for (const rate of quick ? (best ? [2000, 3000, 4000] : []) : [250, 500, 750, 1000, 1500, 2000, 3000, 4000]) {
       const run = await steady(base, receiver, counters, rate, quick ? 2 : 5);
-      // Sustained: everything sent, nothing lost, and notifications keeping up (p99 under a second) rather than queueing.
-      const kept = run.lost === 0 && run.achievedRate >= rate * 0.95 && run.latencyMs.p99 < 1000;
       console.log(`  ${String(rate).padStart(5)} updates/s offered: ${Math.round(run.achievedRate)} sent, ${run.lost} lost, p99 ${run.latencyMs.p99} ms`);
-      if (!kept) break;
+      if (!kept(run, rate)) break;
       best = run;
     }
     report('notify: highest rate without loss', best ? { ...best, highest: true } : { sent: 0, lost: 0, achievedRate: 0 });
