@@ -283,10 +283,12 @@ export function writeParams(
 
 /** The written entities that are new or hold a type they did not have before (whose types the history notes). */
 export function typesNew(before: Map<string, StoredEntity>, written: StoredEntity[]): string[] {
-  return written.filter((e) => {
-    const was = before.get(e.id);
-    return !was || e.types.some((t) => !was.types.includes(t));
-  }).map((e) => e.id);
+  return written
+    .filter((e) => {
+      const was = before.get(e.id);
+      return !was || e.types.some((t) => !was.types.includes(t));
+    })
+    .map((e) => e.id);
 }
 
 /** The written entities whose set of attribute names is new (created ones) or changed. */
