@@ -6,7 +6,7 @@
 import { parseGeoQuery, parseQ } from '@civitas/core';
 import { INSERT_VALUES, migrate, VALUE_SOURCE } from '../src/migrations';
 import { DELETE_REOBSERVED, historyEntities, historyInstances } from '../src/history';
-import type { SqlDriver } from '../src/driver';
+import type { SqlDriver, SqlExecutor } from '../src/driver';
 import type { SqlStore } from '../src/sqlStore';
 import { storeOn } from '../src/openStore';
 import { driverKinds } from '../../../test/support/driverKinds';
@@ -83,6 +83,13 @@ for (const kind of kinds) {
       );
       await driver.query('ANALYZE attribute_history');
     };
+    /** The plan of the first statement `run` sends, which is captured instead of executed. */
+    const planOf = async (run: (capture: SqlExecutor) => Promise<unknown>): Promise<string> => {
+      const seen: Array<{ sql: string; params: unknown[] }> = [];
+      const capture = { query: async <R>(sql: string | { text: string }, params: unknown[] = []) => (seen.push({ sql: typeof sql === 'string' ? sql : sql.text, params }), [] as R[]) };
+      await run(capture);
+      return (await driver.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${seen[0].sql}`, seen[0].params)).map((r) => r['QUERY PLAN']).join('\n');
+    };
     const noScan = (plan: string) => expect(plan).not.toMatch(/Seq Scan on entities\b/);
 
     test('by id: the primary key', async () => {
@@ -136,10 +143,7 @@ for (const kind of kinds) {
     test("lastN reads the newest end of the attribute's time index, however many instances it has", async () => {
       const entity = 'urn:ngsi-ld:Thing:000002';
       await loadHistory(entity, 20_000, '2025-06-01T00:00:00Z');
-      const seen: Array<{ sql: string; params: unknown[] }> = [];
-      const capture = { query: async <R>(sql: string | { text: string }, params: unknown[] = []) => (seen.push({ sql: typeof sql === 'string' ? sql : sql.text, params }), [] as R[]) };
-      await historyInstances(capture, '', { ids: [entity], attrs: [FILL] }, { count: 100, newest: true });
-      const plan = (await driver.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${seen[0].sql}`, seen[0].params)).map((r) => r['QUERY PLAN']).join('\n');
+      const plan = await planOf((capture) => historyInstances(capture, '', { ids: [entity], attrs: [FILL] }, { count: 100, newest: true }));
       expect(plan).toMatch(/Index Scan Backward using attribute_history_observed_at/);
       expect(plan).not.toMatch(/top-N heapsort|Sort Key: \(COALESCE/);
       const newest = await historyInstances(driver, '', { ids: [entity], attrs: [FILL] }, { count: 3, newest: true });
@@ -150,11 +154,8 @@ for (const kind of kinds) {
       const entity = 'urn:ngsi-ld:Thing:000003';
       await loadHistory(entity, 20_000, '2025-07-01T00:00:00Z');
       await loadHistory(entity, 20_000, '2025-07-01T00:00:30Z', RARE);
-      const seen: Array<{ sql: string; params: unknown[] }> = [];
-      const capture = { query: async <R>(sql: string | { text: string }, params: unknown[] = []) => (seen.push({ sql: typeof sql === 'string' ? sql : sql.text, params }), [] as R[]) };
       const selection = { ids: [entity], attrs: [FILL], timeProperty: 'modifiedAt' as const };
-      await historyInstances(capture, '', selection, { count: 100, newest: true });
-      const plan = (await driver.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${seen[0].sql}`, seen[0].params)).map((r) => r['QUERY PLAN']).join('\n');
+      const plan = await planOf((capture) => historyInstances(capture, '', selection, { count: 100, newest: true }));
       expect(plan).toMatch(/Index Scan Backward using attribute_history_entity_modified/);
       expect(plan).not.toMatch(/top-N heapsort|Sort Key: attribute_history\.modified_at/);
       const newest = await historyInstances(driver, '', selection, { count: 3, newest: true });
@@ -177,10 +178,7 @@ for (const kind of kinds) {
       );
       await driver.query('ANALYZE attribute_history');
       await driver.query('ANALYZE history_types');
-      const seen: Array<{ sql: string; params: unknown[] }> = [];
-      const capture = { query: async <R>(sql: string | { text: string }, params: unknown[] = []) => (seen.push({ sql: typeof sql === 'string' ? sql : sql.text, params }), [] as R[]) };
-      await historyEntities(capture, '', { types: [RARE_TYPE] }, 100, 0);
-      const plan = (await driver.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${seen[0].sql}`, seen[0].params)).map((r) => r['QUERY PLAN']).join('\n');
+      const plan = await planOf((capture) => historyEntities(capture, '', { types: [RARE_TYPE] }, 100, 0));
       expect(plan).toMatch(/history_types_pkey/);
       expect(plan).not.toMatch(/Seq Scan on attribute_history\b/);
       const found = await historyEntities(driver, '', { types: [RARE_TYPE] }, 100, 0);
