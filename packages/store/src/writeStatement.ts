@@ -126,8 +126,9 @@ WITH
   noted_types AS (
     INSERT INTO history_types (tenant, type, entity_id)
     SELECT $1, t, s.id
+    -- UNION: one probe per entity and set of types, however many records name them.
     FROM (SELECT id, types FROM written WHERE id = ANY($18::text[])
-          UNION ALL SELECT d.id, d.types FROM jsonb_to_recordset($7::jsonb) AS d(id text, types text[]) WHERE $6) AS s
+          UNION SELECT d.id, d.types FROM jsonb_to_recordset($7::jsonb) AS d(id text, types text[]) WHERE $6) AS s
     CROSS JOIN LATERAL unnest(s.types) AS t
     ON CONFLICT DO NOTHING
   ),
